@@ -1,0 +1,33 @@
+# The README's commands. `make serve` starts the decision API; `make test` runs every check.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: install serve test lint typecheck bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+serve: $(STAMP)
+	$(BIN)/lexgate serve
+
+test: $(STAMP)
+	$(BIN)/ruff check engine api tests bench
+	$(BIN)/lexgate check policies
+	$(BIN)/lexgate test policies
+	$(BIN)/pytest -q
+
+typecheck: $(STAMP)
+	$(BIN)/mypy engine
+
+bench: $(STAMP)
+	$(BIN)/python bench/gdpr_mini.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache .hypothesis

@@ -1,0 +1,1 @@
+"""lexgate decision API: HTTP service, decision log and API keys."""

@@ -1,0 +1,356 @@
+"""The policy AST: frozen dataclasses, each node with the source span it came from.
+
+Produced by `parser.py`, consumed by `checker.py` (and, later, the formatter). Nodes hold raw
+source-level facts only: names are not resolved and literals carry their parsed values.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from engine.diagnostics import Span
+
+# ---- expressions ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Expr:
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Name(Expr):
+    """A dotted name: a fact path, a definition, a parameter, a bound variable or an enum member."""
+
+    path: str
+
+
+@dataclass(frozen=True, slots=True)
+class NumberLit(Expr):
+    value: Decimal
+    unit: str | None = None  # hours, days, weeks, months, years, business_days
+
+
+@dataclass(frozen=True, slots=True)
+class MoneyLit(Expr):
+    currency: str
+    amount: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class PercentLit(Expr):
+    fraction: Decimal  # 4% is Decimal("0.04")
+
+
+@dataclass(frozen=True, slots=True)
+class DateLit(Expr):
+    value: dt.date
+
+
+@dataclass(frozen=True, slots=True)
+class TextLit(Expr):
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class CodeLit(Expr):
+    """A country or territory code such as `DE` or `US-CA`."""
+
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class BoolLit(Expr):
+    value: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SetLit(Expr):
+    items: tuple[Expr, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ListLit(Expr):
+    items: tuple[Expr, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class MapLit(Expr):
+    """`{DE: 16 years, FR: 15 years}` (a map) or `{destination: US, mechanism: none}` (a record)."""
+
+    entries: tuple[tuple[str, Span, Expr], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Binary(Expr):
+    """Arithmetic, comparison and set operators: op is one of
+    + - * / of = != > >= < <= meets in not_in contains."""
+
+    op: str
+    left: Expr
+    right: Expr
+
+
+@dataclass(frozen=True, slots=True)
+class BoolOp(Expr):
+    op: str  # "and" | "or"
+    left: Expr
+    right: Expr
+
+
+@dataclass(frozen=True, slots=True)
+class Not(Expr):
+    operand: Expr
+
+
+@dataclass(frozen=True, slots=True)
+class Negate(Expr):
+    operand: Expr
+
+
+@dataclass(frozen=True, slots=True)
+class Knownness(Expr):
+    """`x is known` / `x is missing`: the one test that is never unknown."""
+
+    operand: Expr
+    known: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Call(Expr):
+    function: str
+    function_span: Span
+    args: tuple[Expr, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Convert(Expr):
+    """`convert(x to USD)`: money in another currency at the dated rate."""
+
+    operand: Expr
+    currency: str
+
+
+@dataclass(frozen=True, slots=True)
+class Index(Expr):
+    target: Expr
+    key: Expr
+
+
+@dataclass(frozen=True, slots=True)
+class IfThenElse(Expr):
+    condition: Expr
+    then: Expr
+    otherwise: Expr
+
+
+@dataclass(frozen=True, slots=True)
+class Quantifier(Expr):
+    """`any t in transfers where …`, `all …`, `count …` — bounded by the list's length."""
+
+    kind: str  # any | all | count
+    variable: str
+    collection: Expr
+    condition: Expr
+
+
+@dataclass(frozen=True, slots=True)
+class SumOver(Expr):
+    """`sum t.subjects for t in transfers where …`."""
+
+    value: Expr
+    variable: str
+    collection: Expr
+    condition: Expr | None
+
+
+# ---- types as written -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class TypeRef:
+    span: Span
+    kind: str  # simple | set | list | map
+    name: str
+    value_name: str | None = None  # for map: the value type's name
+
+
+# ---- declarations ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Citation:
+    text: str
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Period:
+    """`from DATE until DATE`: `until` is exclusive (the first day no longer in force)."""
+
+    start: dt.date
+    end: dt.date | None
+    span: Span
+
+    def contains(self, day: dt.date) -> bool:
+        return self.start <= day and (self.end is None or day < self.end)
+
+
+@dataclass(frozen=True, slots=True)
+class Decl:
+    name: str
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Applies:
+    condition: Expr
+    cite: Citation | None
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class RegimeDecl(Decl):
+    title: str | None
+    cite: Citation | None
+    in_force: Period | None
+    currency: str | None
+    currency_span: Span | None
+    aggregate: str | None
+    aggregate_span: Span | None
+    aggregate_cite: Citation | None
+    applies: tuple[Applies, ...]
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class EnumDecl(Decl):
+    description: str | None
+    members: tuple[tuple[str, Span], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class FieldDecl(Decl):
+    type: TypeRef
+    description: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class RecordDecl(Decl):
+    description: str | None
+    fields: tuple[FieldDecl, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class FactDecl(Decl):
+    type: TypeRef
+    description: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class DefineDecl(Decl):
+    type: TypeRef | None
+    value: Expr
+    cite: Citation | None
+
+
+@dataclass(frozen=True, slots=True)
+class DatedValue:
+    period: Period
+    value: Expr
+    cite: Citation | None
+
+
+@dataclass(frozen=True, slots=True)
+class ParameterDecl(Decl):
+    type: TypeRef
+    description: str | None
+    cite: Citation | None
+    values: tuple[DatedValue, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RateDecl(Decl):
+    """`rate EUR to USD`: one unit of `base` is worth `value` units of `quote` (dated values)."""
+
+    base: str
+    quote: str
+    cite: Citation | None
+    values: tuple[DatedValue, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class FineDecl(Decl):
+    title: str | None
+    kind: str  # up_to | between | exactly
+    low: Expr | None
+    high: Expr
+    payer: str | None
+    cite: Citation | None
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Obligation:
+    text: str
+    within: NumberLit | None
+    condition: Expr | None
+    cite: Citation | None
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class RuleDecl(Decl):
+    title: str | None
+    cite: Citation | None
+    periods: tuple[Period, ...]
+    when: Expr | None
+    violation: Expr | None
+    violation_unless: bool
+    obligations: tuple[Obligation, ...]
+    fines: tuple[tuple[str, Span], ...]
+    notes: tuple[str, ...] = ()
+    exception_to: str | None = None  # set for exceptions
+    exception_to_span: Span | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Assignment:
+    path: str
+    value: Expr
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Expectation:
+    kind: str  # status | violation | no_violation | obligation | missing | exposure_min | exposure_max
+    value: str | Expr
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class ExampleDecl(Decl):
+    """`name` is the example's description."""
+
+    as_of: dt.date | None
+    given: tuple[Assignment, ...]
+    expect: tuple[Expectation, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Comment:
+    text: str
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Module:
+    """One parsed policy file."""
+
+    path: str
+    regime: str | None  # the regime this file belongs to (header or `part of`)
+    regime_span: Span | None
+    declarations: tuple[Decl, ...]
+    comments: tuple[Comment, ...] = field(default_factory=tuple)

@@ -1,0 +1,175 @@
+"""The front door: load a policy directory (parse -> check -> compile) into a `Bundle` and ask
+it for decisions. Like Jinja's Environment, every stage stays reachable for debugging
+(`bundle.checked` is the checked IR, `parse_tree(path)` the AST)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from engine import ir
+from engine.checker import check_modules
+from engine.decision import Amount, Decision, most_restrictive
+from engine.diagnostics import NO_SPAN, Diagnostic, PolicyError
+from engine.evaluator import CompiledRegime, constant_value
+from engine.parser import parse_module
+from engine.values import ExchangeRates, Money, RateEntry
+from engine.vocabulary import OperationSchema
+
+POLICY_SUFFIX = ".policy"
+COMMON_DIR = "common"
+DEFAULT_CURRENCY = "EUR"
+
+
+def find_policy_root(path: Path) -> tuple[Path, str | None]:
+    """(bundle root, only-this-regime-directory) for a path given on the command line: the
+    root holds `common/`; a regime directory inside it narrows `lexgate test` to that regime."""
+    path = path.resolve()
+    if (path / COMMON_DIR).is_dir():
+        return path, None
+    if (path.parent / COMMON_DIR).is_dir():
+        return path.parent, path.name
+    return path, None
+
+
+def policy_files(root: Path) -> list[Path]:
+    return sorted(p for p in root.rglob(f"*{POLICY_SUFFIX}") if p.is_file())
+
+
+def _display_path(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def load_sources(sources: Mapping[str, str]) -> Bundle:
+    """Parse, check and compile policy texts given as {file name: text}."""
+    diagnostics: list[Diagnostic] = []
+    modules = []
+    for file, text in sorted(sources.items()):
+        module, found = parse_module(text, file)
+        modules.append(module)
+        diagnostics.extend(found)
+    if diagnostics:
+        raise PolicyError(diagnostics)
+    return Bundle(check_modules(modules, dict(sources)))
+
+
+def load_bundle(path: str | Path = "policies") -> Bundle:
+    """Load every `*.policy` file under `path`. Raises `PolicyError` with all diagnostics."""
+    root = Path(path)
+    if not root.exists():
+        raise PolicyError([Diagnostic("E0002", f"no policy directory at `{root}`", NO_SPAN)])
+    files = [root] if root.is_file() else policy_files(root)
+    if not files:
+        raise PolicyError([Diagnostic(
+            "E0002", f"no `{POLICY_SUFFIX}` files under `{root}`", NO_SPAN,
+            help="policy files end in .policy, e.g. policies/gdpr/lawful_basis.policy",
+        )])
+    sources = {}
+    for file in files:
+        try:
+            sources[_display_path(file)] = file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            raise PolicyError([Diagnostic("E0002", f"cannot read `{file}`: {error}", NO_SPAN)]) from None
+    return load_sources(sources)
+
+
+class Bundle:
+    """A checked, compiled policy bundle. Immutable; safe to share between threads."""
+
+    def __init__(self, checked: ir.CheckedBundle):
+        self.checked = checked
+        self.hash = checked.hash
+        self.schema = OperationSchema(checked.vocabulary)
+        self.rates = ExchangeRates({
+            pair: tuple(
+                RateEntry(period.start, period.end, constant_value(node), cite)
+                for period, node, cite in values
+            )
+            for pair, values in checked.rates.items()
+        })
+        self.regimes = {
+            name: CompiledRegime(regime, checked.parameters)
+            for name, regime in checked.regimes.items()
+        }
+
+    # ---- decisions ------------------------------------------------------------------------------
+
+    def decide(
+        self,
+        operation: Mapping[str, Any],
+        as_of: dt.date | None = None,
+        currency: str = DEFAULT_CURRENCY,
+        explain: bool = False,
+        overrides: Mapping[str, Any] | None = None,
+    ) -> Decision:
+        """Validate an operation (JSON data) and decide it. `as_of` here wins over the
+        operation's own `as_of`; the default is today. `overrides` replaces facts (already
+        typed values) without re-validating or re-compiling: the remediation hook."""
+        facts, operation_as_of = self.schema.validate(operation)
+        if overrides:
+            facts = {**facts, **overrides}
+        return self.decide_facts(facts, as_of or operation_as_of or dt.date.today(), currency,
+                                 explain)
+
+    def decide_facts(
+        self,
+        facts: Mapping[str, Any],
+        as_of: dt.date,
+        currency: str = DEFAULT_CURRENCY,
+        explain: bool = False,
+        regimes: list[str] | None = None,
+    ) -> Decision:
+        """Decide from already-validated facts (the fast path used by batch and simulation)."""
+        decisions = {
+            name: self.regimes[name].evaluate(facts, as_of, self.rates, currency, explain)
+            for name in (regimes or self.regimes)
+        }
+        lows, highs = [], []
+        for regime in decisions.values():
+            organisation = regime.organisation_exposure
+            if organisation is not None:
+                lows.append(organisation.reporting_min)
+                highs.append(organisation.reporting_max)
+        total = Amount(None, None, _total(lows, currency), _total(highs, currency))
+        missing = sorted({m for r in decisions.values() for m in r.missing})
+        return Decision(
+            most_restrictive([r.status for r in decisions.values()]), as_of, currency,
+            decisions, total, tuple(missing), self.hash,
+        )
+
+    # ---- introspection ------------------------------------------------------------------------
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "hash": self.hash,
+            "regimes": [
+                {
+                    "name": r.name,
+                    "title": r.title,
+                    "currency": r.currency,
+                    "in_force_from": r.in_force.start.isoformat() if r.in_force else None,
+                    "rules": sum(1 for x in r.rules.values() if x.exception_to is None),
+                    "exceptions": sum(1 for x in r.rules.values() if x.exception_to is not None),
+                    "fines": len(r.fines),
+                    "examples": len(r.examples),
+                    "files": list(r.files),
+                }
+                for r in self.checked.regimes.values()
+            ],
+            "facts": len(self.checked.vocabulary.facts),
+        }
+
+
+def _total(values: list[Money | None], currency: str) -> Money | None:
+    if any(v is None for v in values):
+        return None
+    total = Money(Decimal(0), currency)
+    for value in values:
+        total = total + value  # type: ignore[operator]
+    return total

@@ -1,0 +1,644 @@
+"""Stage 2: parsed modules -> checked bundle (`engine.ir.CheckedBundle`).
+
+Collects every error of the bundle in one run: names resolved with "did you mean", types with
+units checked (`exprcheck.py`), declarations validated (citations present, dated values ordered,
+exceptions pointing at real rules, no definition cycles). Either the whole bundle checks and a
+`CheckedBundle` comes out, or `PolicyError` carries every diagnostic: never a half-loaded bundle.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from collections.abc import Iterable
+
+from engine import ast, ir
+from engine.diagnostics import Diagnostic, PolicyError, Span, did_you_mean
+from engine.exprcheck import ExprChecker, Scope
+from engine.types import (
+    BUILTIN_TYPES,
+    CODE,
+    ERROR,
+    UNITS,
+    DurationType,
+    EnumType,
+    ListType,
+    MapType,
+    MoneyType,
+    RecordType,
+    SetType,
+    Type,
+)
+from engine.values import Duration
+
+COMMON = ""  # scope name of the bundle-wide files (policies/common)
+AGGREGATIONS = {"gravest", "sum"}
+DEFAULT_PAYER = "organisation"
+
+
+class Checker:
+    def __init__(self, modules: list[ast.Module], sources: dict[str, str]):
+        self.modules = modules
+        self.sources = sources
+        self.diagnostics: list[Diagnostic] = []
+        self.exprs = ExprChecker(self.diagnostics)
+        self.enums: dict[str, EnumType] = {}
+        self.records: dict[str, RecordType] = {}
+        self.facts: dict[str, ir.FactInfo] = {}
+        self.descriptions: dict[str, str | None] = {}
+        # scope -> name -> declaration
+        self.defines: dict[str, dict[str, ast.DefineDecl]] = defaultdict(dict)
+        self.parameters: dict[str, dict[str, ast.ParameterDecl]] = defaultdict(dict)
+        self.parameter_types: dict[str, dict[str, Type]] = defaultdict(dict)
+        self.fines: dict[str, dict[str, ast.FineDecl]] = defaultdict(dict)
+        self.rules: dict[str, dict[str, ast.RuleDecl]] = defaultdict(dict)
+        self.examples: dict[str, list[ast.ExampleDecl]] = defaultdict(list)
+        self.rates: dict[str, ast.RateDecl] = {}
+        self.headers: dict[str, ast.RegimeDecl] = {}
+        self.regime_files: dict[str, list[str]] = defaultdict(list)
+        self.part_of: list[tuple[str, Span]] = []
+        # (scope, name) -> checked define node; "checking" marks a definition being checked
+        self._define_nodes: dict[tuple[str, str], ir.Node | str] = {}
+        self._seen: dict[tuple[str, str], Span] = {}
+
+    def error(self, code: str, message: str, span: Span, help: str | None = None) -> None:
+        self.diagnostics.append(Diagnostic(code, message, span, help=help))
+
+    # ---- collection ---------------------------------------------------------------------------
+
+    def _unique(self, namespace: str, name: str, span: Span, what: str) -> bool:
+        key = (namespace, name)
+        if key in self._seen:
+            first = self._seen[key]
+            self.error(
+                "E0106", f"{what} `{name}` is declared twice", span,
+                help=f"the first declaration is at {first}",
+            )
+            return False
+        self._seen[key] = span
+        return True
+
+    def collect(self) -> None:
+        for module in self.modules:
+            scope = module.regime or COMMON
+            if module.regime:
+                self.regime_files[module.regime].append(module.path)
+                if module.regime_span:
+                    self.part_of.append((module.regime, module.regime_span))
+            for decl in module.declarations:
+                self._collect(decl, scope, module)
+
+    def _collect(self, decl: ast.Decl, scope: str, module: ast.Module) -> None:
+        if isinstance(decl, ast.RegimeDecl):
+            if self._unique("regime", decl.name, decl.span, "regime"):
+                self.headers[decl.name] = decl
+        elif isinstance(decl, ast.EnumDecl):
+            if self._unique("type", decl.name, decl.span, "type"):
+                members = tuple(m for m, _ in decl.members)
+                for member, span in decl.members:
+                    if members.count(member) > 1:
+                        self.error("E0106", f"`{member}` is listed twice in `{decl.name}`", span)
+                        break
+                self.enums[decl.name] = EnumType(decl.name, members)
+                self.descriptions[decl.name] = decl.description
+        elif isinstance(decl, ast.RecordDecl):
+            if self._unique("type", decl.name, decl.span, "type"):
+                self.records[decl.name] = RecordType(decl.name, ())  # fields resolved later
+                self.descriptions[decl.name] = decl.description
+        elif isinstance(decl, ast.FactDecl):
+            self._unique("fact", decl.name, decl.span, "fact")
+        elif isinstance(decl, ast.DefineDecl):
+            if self._unique(f"name:{scope}", decl.name, decl.span, "name"):
+                self.defines[scope][decl.name] = decl
+        elif isinstance(decl, ast.ParameterDecl):
+            if self._unique(f"name:{scope}", decl.name, decl.span, "name"):
+                self.parameters[scope][decl.name] = decl
+        elif isinstance(decl, ast.RateDecl):
+            if self._unique("rate", decl.name, decl.span, "exchange rate"):
+                self.rates[decl.name] = decl
+        elif isinstance(decl, ast.FineDecl | ast.RuleDecl | ast.ExampleDecl):
+            if scope == COMMON:
+                kind = {ast.FineDecl: "fine", ast.RuleDecl: "rule", ast.ExampleDecl: "example"}
+                self.error(
+                    "E0306", f"a {kind[type(decl)]} must belong to a regime", decl.span,
+                    help="start the file with `part of GDPR` (or the regime it belongs to)",
+                )
+            elif isinstance(decl, ast.FineDecl):
+                if self._unique(f"fine:{scope}", decl.name, decl.span, "fine"):
+                    self.fines[scope][decl.name] = decl
+            elif isinstance(decl, ast.RuleDecl):
+                if self._unique(f"rule:{scope}", decl.name, decl.span, "rule"):
+                    self.rules[scope][decl.name] = decl
+            else:
+                self.examples[scope].append(decl)
+
+    # ---- types ---------------------------------------------------------------------------------
+
+    def resolve_type(self, ref: ast.TypeRef) -> tuple[Type, str | None]:
+        """(type, the duration unit it was declared in, if any)."""
+
+        def simple(name: str, span: Span) -> Type:
+            if name in BUILTIN_TYPES:
+                return BUILTIN_TYPES[name]
+            if name in self.enums:
+                return self.enums[name]
+            if name in self.records:
+                return self.records[name]
+            self.error(
+                "E0107", f"unknown type `{name}`", span,
+                help=did_you_mean(name, [*BUILTIN_TYPES, *self.enums, *self.records])
+                or "types: " + ", ".join(sorted(BUILTIN_TYPES)) + ", or a declared enum",
+            )
+            return ERROR
+
+        base = simple(ref.name, ref.span)
+        unit = ref.name if ref.name in UNITS else None
+        if ref.kind == "simple":
+            if isinstance(base, RecordType):
+                self.error("E0108", f"`{ref.name}` is a record: a fact holds a list of them",
+                           ref.span, help=f"write `list of {ref.name}`")
+                return ERROR, None
+            return base, unit
+        if ref.kind == "set":
+            if base != ERROR and not (isinstance(base, EnumType) or base == CODE):
+                self.error("E0108", f"a set holds enum members or country codes, not {base}",
+                           ref.span)
+                return ERROR, None
+            return SetType("set", base), None
+        if ref.kind == "list":
+            if base != ERROR and not isinstance(base, RecordType):
+                self.error("E0108", f"a list holds records, not {base}", ref.span,
+                           help="declare the record first: `record transfer` with `field`s")
+                return ERROR, None
+            return (ListType("list", base) if isinstance(base, RecordType) else ERROR), None
+        value = simple(ref.value_name or "", ref.span)
+        return MapType("map", base, value), (ref.value_name if ref.value_name in UNITS else None)
+
+    def resolve_vocabulary(self) -> None:
+        for module in self.modules:
+            for decl in module.declarations:
+                if isinstance(decl, ast.RecordDecl) and decl.name in self.records:
+                    fields = []
+                    names: set[str] = set()
+                    for f in decl.fields:
+                        if f.name in names:
+                            self.error("E0106", f"field `{f.name}` is declared twice", f.span)
+                            continue
+                        names.add(f.name)
+                        field_type, _ = self.resolve_type(f.type)
+                        if isinstance(field_type, ListType):
+                            self.error("E0108", "a record field cannot hold a list", f.type.span)
+                        fields.append((f.name, field_type))
+                    self.records[decl.name] = RecordType(decl.name, tuple(fields))
+        # second pass: records may refer to records declared later
+        for module in self.modules:
+            for decl in module.declarations:
+                if isinstance(decl, ast.FactDecl):
+                    fact_type, unit = self.resolve_type(decl.type)
+                    if isinstance(fact_type, ListType):
+                        fact_type = ListType("list", self.records[fact_type.element.name])
+                    self.facts[decl.name] = ir.FactInfo(
+                        decl.name, fact_type, decl.description, decl.span, unit
+                    )
+        for path in self.facts:
+            parent = path.rsplit(".", 1)[0]
+            if parent != path and parent in self.facts:
+                self.error("E0109", f"`{parent}` is a fact, so `{path}` cannot be one too",
+                           self.facts[path].span,
+                           help="a fact is either a value or a group of facts")
+
+    # ---- scopes and definitions ------------------------------------------------------------
+
+    def scope(self, regime: str, currency: str | None, constant: bool = False) -> Scope:
+        parameter_types = {**self.parameter_types[COMMON], **self.parameter_types[regime]}
+
+        def define(name: str, span: Span) -> ir.Node | None:
+            for owner in (regime, COMMON):
+                if name in self.defines[owner]:
+                    return self.define_node(owner, name, regime, currency)
+            return None
+
+        def define_names() -> list[str]:
+            return [*self.defines[COMMON], *self.defines[regime]]
+
+        return Scope(regime, currency, self.facts, self.enums, parameter_types, define,
+                     define_names, constant=constant)
+
+    def define_node(self, owner: str, name: str, regime: str, currency: str | None) -> ir.Node:
+        """The checked body of a definition, checked once per regime that uses it (a common
+        definition reading a money fact takes the currency of the regime reading it)."""
+        key = (regime, name)
+        state = self._define_nodes.get(key)
+        decl = self.defines[owner][name]
+        if state == "checking":
+            self.error("E0110", f"definition `{name}` refers to itself", decl.span,
+                       help="definitions cannot be recursive; write the condition out")
+            return ir.Const(ERROR, decl.span, None)
+        if isinstance(state, ir.Node):
+            return ir.Define(state.type, decl.span, name, regime)
+        self._define_nodes[key] = "checking"
+        scope = self.scope(regime, currency)
+        declared = self.resolve_type(decl.type)[0] if decl.type else None
+        if declared is not None:
+            node = self.exprs.expect(decl.value, scope, declared, f"`{name}`")
+        else:
+            node = self.exprs.check(decl.value, scope)
+        self._define_nodes[key] = node
+        return ir.Define(node.type, decl.span, name, regime)
+
+    # ---- parameters and rates ---------------------------------------------------------------
+
+    def _dated_values(
+        self, values: Iterable[ast.DatedValue], declared: Type, scope: Scope, what: str,
+        span: Span,
+    ) -> tuple[tuple[ast.Period, ir.Node, str | None], ...]:
+        checked = []
+        ordered = sorted(values, key=lambda v: v.period.start)
+        if not ordered:
+            self.error("E0307", f"{what} has no value", span,
+                       help="add a dated value: `from 2018-05-25 = …`")
+        for previous, current in zip(ordered, ordered[1:], strict=False):
+            end = previous.period.end
+            if end is None or end > current.period.start:
+                self.error(
+                    "E0308",
+                    f"{what} has two values on {current.period.start.isoformat()}",
+                    current.period.span,
+                    help=f"end the earlier value with `until {current.period.start.isoformat()}`",
+                )
+        for value in ordered:
+            if value.period.end is not None and value.period.end <= value.period.start:
+                self.error("E0309", "`until` must come after `from`", value.period.span)
+            node = self.exprs.expect(value.value, scope, declared, f"the value of {what}")
+            checked.append((value.period, node, value.cite.text if value.cite else None))
+        return tuple(checked)
+
+    def parameter_type(self, decl: ast.ParameterDecl) -> Type:
+        declared, _ = self.resolve_type(decl.type)
+        if isinstance(declared, MoneyType) and declared.currency is None:
+            # a money parameter takes the currency of its values (all the same one)
+            for value in decl.values:
+                if isinstance(value.value, ast.MoneyLit):
+                    return MoneyType("money", value.value.currency)
+        return declared
+
+    def check_parameter(self, decl: ast.ParameterDecl, regime: str) -> ir.CheckedParameter:
+        declared = self.parameter_types[regime][decl.name]
+        scope = self.scope(regime, None, constant=True)
+        values = self._dated_values(decl.values, declared, scope, f"parameter `{decl.name}`",
+                                    decl.span)
+        if decl.cite is None and not any(c for _, _, c in values):
+            self.error("E0310", f"parameter `{decl.name}` has no citation", decl.span,
+                       help='add `cite "…"`: every parameter names its legal source')
+        return ir.CheckedParameter(
+            decl.name, declared, decl.description, decl.cite.text if decl.cite else None,
+            values, decl.span,
+        )
+
+    # ---- fines, rules, examples --------------------------------------------------------------
+
+    def check_fine(self, decl: ast.FineDecl, regime: str, currency: str) -> ir.CheckedFine:
+        scope = self.scope(regime, currency)
+        high = self.exprs.check(decl.high, scope)
+        low = self.exprs.check(decl.low, scope) if decl.low is not None else None
+        fine_currency = currency
+        for node, expr in ((high, decl.high), (low, decl.low)):
+            if node is None or expr is None or node.type == ERROR:
+                continue
+            if not isinstance(node.type, MoneyType):
+                self.error("E0201", f"a fine must be an amount of money, not {node.type}",
+                           expr.span, help="e.g. `up to max(EUR 20 million, 4% of …)`")
+            elif node.type.currency:
+                fine_currency = node.type.currency
+        if low is not None and isinstance(low.type, MoneyType) and isinstance(high.type, MoneyType):
+            if low.type.currency != high.type.currency and ERROR not in (low.type, high.type):
+                self.error("E0202", "the two ends of `between` are in different currencies",
+                           decl.span)
+        if decl.cite is None:
+            self.error("E0310", f"fine `{decl.name}` has no citation", decl.span,
+                       help='add `cite "…"` naming the provision that sets the fine')
+        facts = _facts_read([n for n in (low, high) if n is not None], self._define_nodes, regime)
+        return ir.CheckedFine(
+            decl.name, decl.title or decl.name, decl.kind, low, high, fine_currency,
+            decl.payer or DEFAULT_PAYER, decl.cite.text if decl.cite else None, decl.notes,
+            facts, decl.span,
+        )
+
+    def check_rule(self, decl: ast.RuleDecl, regime: str, currency: str) -> ir.CheckedRule:
+        scope = self.scope(regime, currency)
+        kind = "exception" if decl.exception_to else "rule"
+        when = self.exprs.condition(decl.when, scope, "`when`") if decl.when else None
+        violation = None
+        if decl.violation is not None:
+            violation = self.exprs.condition(decl.violation, scope, "the violation condition")
+            if decl.violation_unless:
+                violation = ir.Op(violation.type, violation.span, "not", (violation,))
+        obligations = []
+        for ob in decl.obligations:
+            within = None
+            if ob.within is not None and ob.within.unit is not None:
+                dimension, factor = UNITS[ob.within.unit]
+                within = Duration(ob.within.value * factor, dimension)
+            condition = self.exprs.condition(ob.condition, scope, "the obligation's `if`") \
+                if ob.condition is not None else None
+            obligations.append(ir.CheckedObligation(
+                ob.text, within, condition, ob.cite.text if ob.cite else None, ob.span))
+        for fine_name, span in decl.fines:
+            if fine_name not in self.fines[regime]:
+                self.error("E0111", f"unknown fine `{fine_name}` in {regime}", span,
+                           help=did_you_mean(fine_name, self.fines[regime])
+                           or "declare it with `fine NAME = up to …`")
+        if decl.fines and violation is None:
+            self.error("E0311", f"{kind} `{decl.name}` names a fine but has no violation",
+                       decl.span, help="add `violation when …` or `violation unless …`")
+        if decl.exception_to is None and violation is None and not obligations:
+            self.error("E0312", f"rule `{decl.name}` neither forbids nor obliges anything",
+                       decl.span, help="add `violation when …` or an `obligation`")
+        if decl.exception_to is not None and decl.when is None:
+            self.error("E0312", f"exception `{decl.name}` has no `when`", decl.span,
+                       help="say when the exception applies: `when …`")
+        if decl.cite is None:
+            self.error("E0310", f"{kind} `{decl.name}` has no citation", decl.span,
+                       help='add `cite "Art. …"` after the title')
+        nodes = [n for n in (when, violation) if n is not None]
+        nodes += [o.condition for o in obligations if o.condition is not None]
+        return ir.CheckedRule(
+            decl.name, decl.title or decl.name, decl.cite.text if decl.cite else None,
+            decl.periods, when, violation, tuple(obligations),
+            tuple(name for name, _ in decl.fines), decl.notes, decl.exception_to,
+            _facts_read(nodes, self._define_nodes, regime), decl.span,
+        )
+
+    def link_exceptions(
+        self, regime: str, rules: dict[str, ir.CheckedRule]
+    ) -> dict[str, ir.CheckedRule]:
+        children: dict[str, list[str]] = defaultdict(list)
+        for rule in rules.values():
+            if rule.exception_to is None:
+                continue
+            decl = self.rules[regime][rule.name]
+            if rule.exception_to not in rules:
+                self.error(
+                    "E0112", f"exception `{rule.name}` is to unknown rule `{rule.exception_to}`",
+                    decl.exception_to_span or decl.span,
+                    help=did_you_mean(rule.exception_to, rules),
+                )
+                continue
+            children[rule.exception_to].append(rule.name)
+        for name in rules:  # an exception chain must not loop back on itself
+            seen, current = set(), rules[name].exception_to
+            while current is not None and current in rules:
+                if current in seen or current == name:
+                    self.error("E0113", f"exception `{name}` is (indirectly) an exception to itself",
+                               rules[name].span)
+                    break
+                seen.add(current)
+                current = rules[current].exception_to
+        return {
+            name: _replace(rule, exceptions=tuple(sorted(children.get(name, ()))))
+            for name, rule in rules.items()
+        }
+
+    def check_example(
+        self, decl: ast.ExampleDecl, regime: str, currency: str, rules: dict[str, ir.CheckedRule]
+    ) -> ir.CheckedExample:
+        scope = self.scope(regime, currency, constant=True)
+        given = []
+        for assignment in decl.given:
+            info = self.facts.get(assignment.path)
+            if info is None:
+                self.error("E0101", f"unknown fact `{assignment.path}`", assignment.span,
+                           help=did_you_mean(assignment.path, self.facts))
+                continue
+            value = self.example_value(assignment.value, info.type, info.unit, scope)
+            given.append((assignment.path, value))
+        expect = []
+        for e in decl.expect:
+            if e.kind in ("violation", "no_violation", "obligation") and e.value not in rules:
+                self.error("E0114", f"unknown rule `{e.value}` in {regime}", e.span,
+                           help=did_you_mean(str(e.value), rules))
+                continue
+            if e.kind == "missing" and not any(
+                str(e.value) == p or str(e.value).startswith(p + "[") for p in self.facts
+            ):
+                self.error("E0101", f"unknown fact `{e.value}`", e.span,
+                           help=did_you_mean(str(e.value), self.facts))
+                continue
+            if e.kind.startswith("exposure"):
+                assert isinstance(e.value, ast.Expr)
+                node = self.exprs.expect(e.value, scope, MoneyType("money", None), "an exposure")
+                expect.append((e.kind, node, e.span))
+                continue
+            expect.append((e.kind, e.value, e.span))
+        if not any(kind == "status" for kind, _, _ in expect):
+            self.error("E0313", "this example expects no status", decl.span,
+                       help="add `expect denied` (or allowed, undetermined, …)")
+        return ir.CheckedExample(decl.name, regime, decl.as_of, tuple(given), tuple(expect),
+                                 decl.span)
+
+    def example_value(
+        self, expr: ast.Expr, wanted: Type, unit: str | None, scope: Scope
+    ) -> object:
+        """An example's literal as the operation JSON a CRM would send (validated later by the
+        same vocabulary model as a real request)."""
+        if isinstance(wanted, ListType):
+            if not isinstance(expr, ast.ListLit):
+                self.error("E0201", f"expected a list of `{wanted.element.name}` records",
+                           expr.span, help="write `[{field: value, …}, …]`")
+                return None
+            records = []
+            for item in expr.items:
+                if not isinstance(item, ast.MapLit):
+                    self.error("E0201", "expected a record `{field: value, …}`", item.span)
+                    continue
+                record = {}
+                for key, key_span, value in item.entries:
+                    field_type = wanted.element.field(key)
+                    if field_type is None:
+                        self.error("E0102", f"record `{wanted.element.name}` has no field `{key}`",
+                                   key_span, help=did_you_mean(key, dict(wanted.element.fields)))
+                        continue
+                    field_unit = None
+                    if isinstance(field_type, DurationType):
+                        field_unit = next(u for u in UNITS if UNITS[u][0] == field_type.dimension)
+                    record[key] = self.example_value(value, field_type, field_unit, scope)
+                records.append(record)
+            return records
+        node = self.exprs.expect(expr, scope, wanted, "the example value")
+        if not isinstance(node, ir.Const):
+            if node.type != ERROR:
+                self.error("E0203", "an example value must be a literal", expr.span)
+            return None
+        return to_wire(node.value, wanted, unit)
+
+    # ---- the whole bundle --------------------------------------------------------------------
+
+    def check(self) -> ir.CheckedBundle:
+        self.collect()
+        self.resolve_vocabulary()
+        for regime, span in self.part_of:
+            if regime not in self.headers:
+                self.error("E0115", f"unknown regime `{regime}`", span,
+                           help=did_you_mean(regime, self.headers)
+                           or "declare it with `regime NAME \"title\"` in one file")
+        for scope_name, params in self.parameters.items():
+            for name, decl in params.items():
+                self.parameter_types[scope_name][name] = self.parameter_type(decl)
+        common_parameters = {
+            name: self.check_parameter(decl, COMMON)
+            for name, decl in self.parameters[COMMON].items()
+        }
+        for name in self.defines[COMMON]:
+            self.define_node(COMMON, name, COMMON, None)
+        rates = {}
+        for decl in self.rates.values():
+            from engine.types import NUMBER
+
+            scope = self.scope(COMMON, None, constant=True)
+            values = self._dated_values(decl.values, NUMBER, scope, f"rate {decl.name}",
+                                        decl.span)
+            if decl.cite is None:
+                self.error("E0310", f"rate {decl.name} has no citation", decl.span,
+                           help='add `cite "…"` naming the published source of the rate')
+            rates[(decl.base, decl.quote)] = values
+        regimes = {name: self.check_regime(name, header) for name, header in self.headers.items()}
+        if self.diagnostics:
+            raise PolicyError(sorted(self.diagnostics, key=_diagnostic_order))
+        digest = hashlib.sha256()
+        for path in sorted(self.sources):
+            digest.update(path.encode() + b"\0" + self.sources[path].encode() + b"\0")
+        vocabulary = ir.Vocabulary(dict(self.facts), dict(self.enums), dict(self.records),
+                                   dict(self.descriptions))
+        return ir.CheckedBundle(vocabulary, regimes, common_parameters, rates,
+                                dict(self.sources), digest.hexdigest())
+
+    def check_regime(self, name: str, header: ast.RegimeDecl) -> ir.CheckedRegime:
+        currency = header.currency
+        if currency is None:
+            self.error("E0314", f"regime `{name}` has no currency", header.span,
+                       help="add `currency EUR` (the currency its fines are set in)")
+            currency = "EUR"
+        aggregate = header.aggregate or "sum"
+        if aggregate not in AGGREGATIONS:
+            self.error("E0315", f"unknown aggregation `{aggregate}`", header.aggregate_span or header.span,
+                       help="`aggregate gravest` (GDPR Art. 83(3)) or `aggregate sum`")
+        if not header.applies:
+            self.error("E0316", f"regime `{name}` never says when it applies", header.span,
+                       help="add `applies when …` with the territorial-scope condition")
+        scope = self.scope(name, currency)
+        applies = []
+        for clause in header.applies:
+            node = self.exprs.condition(clause.condition, scope, "`applies when`")
+            applies.append(ir.CheckedApplies(
+                node, clause.cite.text if clause.cite else None,
+                _facts_read([node], self._define_nodes, name), clause.span))
+        parameters = {
+            pname: self.check_parameter(decl, name)
+            for pname, decl in self.parameters[name].items()
+        }
+        for dname in self.defines[name]:
+            self.define_node(name, dname, name, currency)
+        fines = {f: self.check_fine(d, name, currency) for f, d in self.fines[name].items()}
+        rules = {r: self.check_rule(d, name, currency) for r, d in self.rules[name].items()}
+        rules = self.link_exceptions(name, rules)
+        examples = tuple(
+            self.check_example(e, name, currency, rules) for e in self.examples[name]
+        )
+        defines = {
+            dname: ir.CheckedDefine(dname, node, None, node.span)
+            for (regime, dname), node in self._define_nodes.items()
+            if regime == name and isinstance(node, ir.Node)
+        }
+        for dname in self.defines[COMMON]:  # common definitions, checked in this regime
+            if dname not in defines:
+                node = self.define_node(COMMON, dname, name, currency)
+                body = self._define_nodes[(name, dname)]
+                if isinstance(body, ir.Node):
+                    defines[dname] = ir.CheckedDefine(dname, body, None, node.span)
+        return ir.CheckedRegime(
+            name, header.title or name, header.cite.text if header.cite else None,
+            header.in_force, currency, aggregate,
+            header.aggregate_cite.text if header.aggregate_cite else None,
+            tuple(applies), rules, fines, parameters, defines, examples,
+            tuple(self.regime_files[name]), header.notes,
+        )
+
+
+def to_wire(value: object, wanted: Type, unit: str | None) -> object:
+    """A checked constant as operation JSON: what a CRM would send for it."""
+    from engine.values import Money, Percent, format_decimal
+
+    if isinstance(value, frozenset):
+        return sorted(value)
+    if isinstance(value, Money):
+        return {"amount": format_decimal(value.amount), "currency": value.currency}
+    if isinstance(value, Percent):
+        return format_decimal(value.fraction)
+    if isinstance(value, Duration):
+        factor = UNITS[unit][1] if unit else 1
+        return format_decimal(value.amount / factor)
+    if hasattr(value, "isoformat"):
+        return value.isoformat()  # type: ignore[union-attr]
+    return value
+
+
+def _replace(rule: ir.CheckedRule, **changes: object) -> ir.CheckedRule:
+    from dataclasses import replace
+
+    return replace(rule, **changes)  # type: ignore[arg-type]
+
+
+def _diagnostic_order(d: Diagnostic) -> tuple[str, int, int]:
+    return (d.span.file, d.span.line, d.span.col)
+
+
+def _facts_read(
+    nodes: Iterable[ir.Node], defines: dict[tuple[str, str], ir.Node | str], regime: str
+) -> tuple[str, ...]:
+    """Every fact path an expression may read, through definitions; list fields as
+    `transfers[].mechanism`. Static, so the trace costs nothing at evaluation time."""
+    found: set[str] = set()
+
+    def walk(node: ir.Node, loops: dict[str, str], seen: frozenset[str]) -> None:
+        if isinstance(node, ir.Fact):
+            found.add(node.path)
+        elif isinstance(node, ir.Field):
+            path = _field_path(node, loops)
+            if path:
+                found.add(path)
+        elif isinstance(node, ir.Define):
+            body = defines.get((node.scope, node.name))
+            if isinstance(body, ir.Node) and node.name not in seen:
+                walk(body, loops, seen | {node.name})
+        elif isinstance(node, ir.Op):
+            for arg in node.args:
+                walk(arg, loops, seen)
+        elif isinstance(node, ir.Loop):
+            walk(node.collection, loops, seen)
+            inner = dict(loops)
+            if isinstance(node.collection, ir.Fact):
+                inner[node.variable] = node.collection.path + "[]"
+            for child in (node.condition, node.value):
+                if child is not None:
+                    walk(child, inner, seen)
+
+    for n in nodes:
+        walk(n, {}, frozenset())
+    return tuple(sorted(found))
+
+
+def _field_path(node: ir.Node, loops: dict[str, str]) -> str | None:
+    if isinstance(node, ir.Var):
+        return loops.get(node.name)
+    if isinstance(node, ir.Field):
+        base = _field_path(node.target, loops)
+        return f"{base}.{node.name}" if base else None
+    return None
+
+
+def check_modules(modules: list[ast.Module], sources: dict[str, str]) -> ir.CheckedBundle:
+    return Checker(modules, sources).check()
+
+
+__all__ = ["COMMON", "Checker", "check_modules", "to_wire"]
+_ = (MapType,)

@@ -1,0 +1,402 @@
+"""Stage 3 (scalar back end): checked IR -> Python closures.
+
+Each IR node becomes a closure `f(ctx) -> value`. No policy text ever reaches `eval`/`exec`: the
+closures are built from a fixed table of Python functions chosen by the checker's types.
+Three-valued logic: `UNKNOWN` propagates through every operator except `and`/`or` (Kleene:
+`false and unknown` is false) and `is known`/`is missing`. Reads of missing facts are recorded
+in `ctx.missing`, so an undetermined answer names exactly the facts it waited for.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping
+from decimal import Decimal, DivisionByZero, InvalidOperation
+from typing import Any
+
+from engine import ir
+from engine.types import COUNT, DurationType, MoneyType
+from engine.values import UNKNOWN, Duration, ExchangeRates, MissingRate, Money, Percent
+
+Fn = Callable[["Context"], Any]
+_MISSING = object()
+
+
+class Context:
+    """Everything one evaluation reads: facts (an overridable mapping), the date the law is
+    applied at, the parameter values in force that day, and exchange rates."""
+
+    __slots__ = ("as_of", "bindings", "conversions", "facts", "missing", "params", "rates")
+
+    def __init__(
+        self,
+        facts: Mapping[str, Any],
+        as_of: dt.date,
+        params: Mapping[str, Any],
+        rates: ExchangeRates,
+    ):
+        self.facts = facts
+        self.as_of = as_of
+        self.params = params
+        self.rates = rates
+        self.missing: set[str] = set()
+        self.bindings: dict[str, tuple[Any, str]] = {}
+        self.conversions: list[tuple[str, Money, Money]] = []
+
+
+def kleene_and(a: Any, b: Any) -> Any:
+    if a is False or b is False:
+        return False
+    if a is True and b is True:
+        return True
+    return UNKNOWN
+
+
+def kleene_or(a: Any, b: Any) -> Any:
+    if a is True or b is True:
+        return True
+    if a is False and b is False:
+        return False
+    return UNKNOWN
+
+
+def kleene_not(a: Any) -> Any:
+    return UNKNOWN if a is UNKNOWN else not a
+
+
+def _convert(ctx: Context, value: Money, currency: str, label: str) -> Any:
+    try:
+        converted = ctx.rates.convert(value, currency, ctx.as_of)
+    except MissingRate as error:
+        ctx.missing.add(f"exchange rate {error.base}/{error.quote} on {error.day.isoformat()}")
+        return UNKNOWN
+    ctx.conversions.append((label, value, converted))
+    return converted
+
+
+# ---- operator implementations, chosen at compile time from the operand types ------------------
+
+
+def _add(a: Any, b: Any) -> Any:
+    if isinstance(a, Percent):
+        return Percent(a.fraction + b.fraction)
+    return a + b
+
+
+def _sub(a: Any, b: Any) -> Any:
+    if isinstance(a, Percent):
+        return Percent(a.fraction - b.fraction)
+    return a - b
+
+
+def _mul(a: Any, b: Any) -> Any:
+    if isinstance(a, Money):
+        return a.scale(b.fraction if isinstance(b, Percent) else b)
+    if isinstance(b, Money):
+        return b.scale(a.fraction if isinstance(a, Percent) else a)
+    if isinstance(a, Duration):
+        return Duration(a.amount * b, a.dimension)
+    if isinstance(b, Duration):
+        return Duration(b.amount * a, b.dimension)
+    if isinstance(a, Percent):
+        return a.fraction * b
+    if isinstance(b, Percent):
+        return b.fraction * a
+    return a * b
+
+
+def _div(a: Any, b: Any) -> Any:
+    try:
+        if isinstance(a, Money):
+            if isinstance(b, Money):
+                return a.amount / b.amount
+            return Money(a.amount / Decimal(b), a.currency)
+        if isinstance(a, Duration):
+            return Duration(a.amount / Decimal(b), a.dimension)
+        return Decimal(a) / Decimal(b)
+    except (DivisionByZero, InvalidOperation, ZeroDivisionError):
+        return UNKNOWN
+
+
+def _of(a: Percent, b: Any) -> Any:
+    if isinstance(b, Money):
+        return b.scale(a.fraction)
+    if isinstance(b, Percent):
+        return Percent(a.fraction * b.fraction)
+    return a.fraction * b
+
+
+_BINARY: dict[str, Callable[[Any, Any], Any]] = {
+    "+": _add,
+    "-": _sub,
+    "*": _mul,
+    "/": _div,
+    "of": _of,
+    "=": lambda a, b: a == b,
+    "!=": lambda a, b: a != b,
+    "<": lambda a, b: a < b,
+    "<=": lambda a, b: a <= b,
+    ">": lambda a, b: a > b,
+    ">=": lambda a, b: a >= b,
+    "meets": lambda a, b: not a.isdisjoint(b),
+    "in": lambda a, b: a in b,
+    "not_in": lambda a, b: a not in b,
+    "contains": lambda a, b: b in a,
+}
+
+
+class Compiler:
+    """Compiles the IR of one regime. Definitions compile once and are shared by every rule."""
+
+    def __init__(self, defines: Mapping[str, ir.CheckedDefine]):
+        self._defines = defines
+        self._compiled_defines: dict[str, Fn] = {}
+
+    def compile(self, node: ir.Node) -> Fn:
+        method = getattr(self, f"_{type(node).__name__}")
+        return method(node)
+
+    def _Const(self, node: ir.Const) -> Fn:
+        value = node.value
+        return lambda ctx: value
+
+    def _Fact(self, node: ir.Fact) -> Fn:
+        path, currency = node.path, node.currency
+
+        def read(ctx: Context) -> Any:
+            value = ctx.facts.get(path, _MISSING)
+            if value is _MISSING or value is None:
+                ctx.missing.add(path)
+                return UNKNOWN
+            return value
+
+        if currency is None:
+            return read
+
+        def read_money(ctx: Context) -> Any:
+            value = read(ctx)
+            if value is UNKNOWN or value.currency == currency:
+                return value
+            return _convert(ctx, value, currency, path)
+
+        return read_money
+
+    def _Var(self, node: ir.Var) -> Fn:
+        name = node.name
+        return lambda ctx: ctx.bindings[name][0]
+
+    def _Field(self, node: ir.Field) -> Fn:
+        assert isinstance(node.target, ir.Var), "records do not nest"
+        variable, name, currency = node.target.name, node.name, node.currency
+
+        def read(ctx: Context) -> Any:
+            record, prefix = ctx.bindings[variable]
+            value = record.get(name)
+            if value is None:
+                ctx.missing.add(f"{prefix}.{name}")
+                return UNKNOWN
+            if currency is not None and value.currency != currency:
+                return _convert(ctx, value, currency, f"{prefix}.{name}")
+            return value
+
+        return read
+
+    def _Param(self, node: ir.Param) -> Fn:
+        name = node.name
+
+        def read(ctx: Context) -> Any:
+            value = ctx.params.get(name, _MISSING)
+            if value is _MISSING:
+                ctx.missing.add(f"parameter {name} on {ctx.as_of.isoformat()}")
+                return UNKNOWN
+            return value
+
+        return read
+
+    def _Define(self, node: ir.Define) -> Fn:
+        name = node.name
+        if name not in self._compiled_defines:
+            # a placeholder first: definitions are acyclic (checked), so it is never called
+            self._compiled_defines[name] = lambda ctx: UNKNOWN
+            self._compiled_defines[name] = self.compile(self._defines[name].value)
+        return self._compiled_defines[name]
+
+    def _Op(self, node: ir.Op) -> Fn:
+        op = node.op
+        args = [self.compile(a) for a in node.args]
+        if op == "and":
+            left, right = args
+
+            def and_(ctx: Context) -> Any:
+                a = left(ctx)
+                if a is False:
+                    return False
+                return kleene_and(a, right(ctx))
+
+            return and_
+        if op == "or":
+            left, right = args
+
+            def or_(ctx: Context) -> Any:
+                a = left(ctx)
+                if a is True:
+                    return True
+                return kleene_or(a, right(ctx))
+
+            return or_
+        if op == "not":
+            (operand,) = args
+            return lambda ctx: kleene_not(operand(ctx))
+        if op in ("known", "missing"):
+            (operand,) = args
+            want_known = op == "known"
+
+            def knownness(ctx: Context) -> bool:
+                outer = ctx.missing
+                ctx.missing = set()  # a definite answer: what it read is not "missing"
+                try:
+                    value = operand(ctx)
+                finally:
+                    ctx.missing = outer
+                return (value is not UNKNOWN) is want_known
+
+            return knownness
+        if op == "neg":
+            (operand,) = args
+
+            def negate(ctx: Context) -> Any:
+                value = operand(ctx)
+                if value is UNKNOWN:
+                    return UNKNOWN
+                return Money(-value.amount, value.currency) if isinstance(value, Money) else -value
+
+            return negate
+        if op == "if":
+            condition, then, otherwise = args
+
+            def if_(ctx: Context) -> Any:
+                c = condition(ctx)
+                if c is True:
+                    return then(ctx)
+                if c is False:
+                    return otherwise(ctx)
+                a, b = then(ctx), otherwise(ctx)
+                return a if a is not UNKNOWN and a == b else UNKNOWN
+
+            return if_
+        if op in ("max", "min"):
+            pick = max if op == "max" else min
+
+            def extreme(ctx: Context) -> Any:
+                values = [f(ctx) for f in args]
+                if any(v is UNKNOWN for v in values):
+                    return UNKNOWN
+                return pick(values)
+
+            return extreme
+        if op == "size":
+            (operand,) = args
+
+            def size(ctx: Context) -> Any:
+                value = operand(ctx)
+                return UNKNOWN if value is UNKNOWN else len(value)
+
+            return size
+        if op == "set":
+
+            def build_set(ctx: Context) -> Any:
+                values = [f(ctx) for f in args]
+                return UNKNOWN if any(v is UNKNOWN for v in values) else frozenset(values)
+
+            return build_set
+        if op == "convert":
+            (operand,) = args
+            currency = node.extra
+
+            def convert(ctx: Context) -> Any:
+                value = operand(ctx)
+                if value is UNKNOWN:
+                    return UNKNOWN
+                return _convert(ctx, value, currency, "convert")
+
+            return convert
+        if op == "index":
+            table, key = args
+            table_name = node.args[0].name if isinstance(node.args[0], ir.Param) else "table"
+
+            def index(ctx: Context) -> Any:
+                t, k = table(ctx), key(ctx)
+                if t is UNKNOWN or k is UNKNOWN:
+                    return UNKNOWN
+                if k not in t:
+                    ctx.missing.add(f"{table_name}[{k}]")
+                    return UNKNOWN
+                return t[k]
+
+            return index
+        implementation = _BINARY[op]
+        left, right = args
+        if op in ("*",) and node.type == COUNT:
+            implementation = lambda a, b: a * b  # noqa: E731 - plain ints stay ints
+
+        def binary(ctx: Context) -> Any:
+            a = left(ctx)
+            b = right(ctx)
+            if a is UNKNOWN or b is UNKNOWN:
+                return UNKNOWN
+            return implementation(a, b)
+
+        return binary
+
+    def _Loop(self, node: ir.Loop) -> Fn:
+        collection = self.compile(node.collection)
+        condition = self.compile(node.condition) if node.condition is not None else None
+        value = self.compile(node.value) if node.value is not None else None
+        variable, kind = node.variable, node.kind
+        prefix_of = node.collection.path if isinstance(node.collection, ir.Fact) else variable
+        zero: Any = 0
+        if isinstance(node.type, MoneyType):
+            zero = Money(Decimal(0), node.type.currency or "EUR")
+        elif isinstance(node.type, DurationType):
+            zero = Duration(Decimal(0), node.type.dimension)
+
+        def loop(ctx: Context) -> Any:
+            items = collection(ctx)
+            if items is UNKNOWN:
+                return UNKNOWN
+            is_list = isinstance(items, list)
+            result: Any = {"any": False, "all": True, "count": 0, "sum": zero}[kind]
+            unknown = False
+            saved = ctx.bindings.get(variable)
+            try:
+                for i, item in enumerate(items if is_list else sorted(items)):
+                    ctx.bindings[variable] = (item, f"{prefix_of}[{i}]") if is_list else (item, "")
+                    c = condition(ctx) if condition is not None else True
+                    if kind == "any":
+                        if c is True:
+                            return True
+                        unknown |= c is UNKNOWN
+                    elif kind == "all":
+                        if c is False:
+                            return False
+                        unknown |= c is UNKNOWN
+                    elif c is UNKNOWN:
+                        unknown = True
+                    elif c is True:
+                        if kind == "count":
+                            result += 1
+                        else:
+                            assert value is not None
+                            v = value(ctx)
+                            if v is UNKNOWN:
+                                unknown = True
+                            else:
+                                result = result + v
+            finally:
+                if saved is None:
+                    ctx.bindings.pop(variable, None)
+                else:
+                    ctx.bindings[variable] = saved
+            return UNKNOWN if unknown else result
+
+        return loop

@@ -1,0 +1,313 @@
+"""Stage 4: compiled regime + facts + as-of date -> `RegimeDecision`.
+
+Semantics (shared/DESIGN.md): a regime out of force or whose `applies when` is false is
+`not_applicable` (with the reason); any certain violation makes it `denied`; otherwise an
+unknown rule outcome makes it `undetermined` (naming the missing facts); otherwise duties make it
+`allowed_with_obligations`, else `allowed`. Exceptions override their rule the way statutes do
+(default logic): the rule is violated only if no exception to it applies, recursively.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from functools import lru_cache
+from typing import Any
+
+from engine import ir
+from engine.compiler import Compiler, Context, Fn, kleene_and, kleene_not, kleene_or
+from engine.decision import (
+    Amount,
+    ExposureLine,
+    Obligation,
+    RegimeDecision,
+    RuleTrace,
+    Violation,
+    to_json_value,
+)
+from engine.values import UNKNOWN, ExchangeRates, MissingRate, Money
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledRule:
+    rule: ir.CheckedRule
+    when: Fn | None
+    violation: Fn | None
+    obligations: tuple[tuple[ir.CheckedObligation, Fn | None], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledFine:
+    fine: ir.CheckedFine
+    low: Fn | None
+    high: Fn
+
+
+def constant_value(node: ir.Node) -> Any:
+    """Evaluate a fact-free expression (a parameter value, an expected exposure) once."""
+    ctx = Context({}, dt.date.min, {}, ExchangeRates({}))
+    return Compiler({}).compile(node)(ctx)
+
+
+class CompiledRegime:
+    def __init__(self, regime: ir.CheckedRegime, common_parameters: Mapping[str, ir.CheckedParameter]):
+        self.regime = regime
+        compiler = Compiler(regime.defines)
+        self.applies = tuple((a, compiler.compile(a.condition)) for a in regime.applies)
+        self.rules: dict[str, CompiledRule] = {}
+        for name, rule in regime.rules.items():
+            self.rules[name] = CompiledRule(
+                rule,
+                compiler.compile(rule.when) if rule.when is not None else None,
+                compiler.compile(rule.violation) if rule.violation is not None else None,
+                tuple(
+                    (o, compiler.compile(o.condition) if o.condition is not None else None)
+                    for o in rule.obligations
+                ),
+            )
+        self.base_rules = tuple(r for r in self.rules.values() if r.rule.exception_to is None)
+        self.fines = {
+            name: CompiledFine(
+                fine, compiler.compile(fine.low) if fine.low is not None else None,
+                compiler.compile(fine.high),
+            )
+            for name, fine in regime.fines.items()
+        }
+        self._parameters = [
+            (name, [(period, constant_value(node)) for period, node, _ in p.values])
+            for name, p in {**common_parameters, **regime.parameters}.items()
+        ]
+
+    @lru_cache(maxsize=512)  # noqa: B019 - bounded; one entry per distinct as-of date
+    def parameters_on(self, day: dt.date) -> dict[str, Any]:
+        values: dict[str, Any] = {}
+        for name, dated in self._parameters:
+            for period, value in dated:
+                if period.contains(day):
+                    values[name] = value
+                    break
+        return values
+
+    # ---- rules --------------------------------------------------------------------------------
+
+    def _exception_applies(self, name: str, ctx: Context) -> Any:
+        """An exception applies when its `when` holds and no exception to it applies."""
+        compiled = self.rules[name]
+        if not compiled.rule.in_force(ctx.as_of):
+            return False
+        active = compiled.when(ctx) if compiled.when is not None else True
+        if active is False:
+            return False
+        for sub in compiled.rule.exceptions:
+            active = kleene_and(active, kleene_not(self._exception_applies(sub, ctx)))
+        return active
+
+    def evaluate(
+        self,
+        facts: Mapping[str, Any],
+        as_of: dt.date,
+        rates: ExchangeRates,
+        reporting_currency: str,
+        explain: bool = False,
+    ) -> RegimeDecision:
+        regime = self.regime
+        ctx = Context(facts, as_of, self.parameters_on(as_of), rates)
+        if regime.in_force is not None and not regime.in_force.contains(as_of):
+            return self._decision("not_applicable", (
+                f"{regime.name} is in force from {regime.in_force.start.isoformat()}"
+                + (f" until {regime.in_force.end.isoformat()}" if regime.in_force.end else "")
+                + f"; the operation is assessed as of {as_of.isoformat()}",), ctx)
+        applies: Any = False
+        reasons = []
+        for clause, condition in self.applies:
+            value = condition(ctx)
+            applies = kleene_or(applies, value)
+            if value is True:
+                reasons.append(f"applies: {clause.cite or 'scope condition'}")
+        applies_missing = set(ctx.missing)
+        if applies is False:
+            cites = ", ".join(c.cite for c, _ in self.applies if c.cite) or "its scope"
+            return self._decision(
+                "not_applicable", (f"none of the scope conditions holds ({cites})",), ctx
+            )
+
+        violations: list[Violation] = []
+        obligations: list[Obligation] = []
+        undetermined: list[str] = []
+        missing: set[str] = set(applies_missing) if applies is UNKNOWN else set()
+        trace: list[RuleTrace] = []
+        for compiled in self.base_rules:  # exceptions are weighed inside their rule
+            rule = compiled.rule
+            if not rule.in_force(as_of):
+                if explain:
+                    trace.append(self._trace(rule, "not_in_force", facts, ()))
+                continue
+            ctx.missing = set()
+            outcome, excepted = self._rule_outcome(compiled, ctx, obligations)
+            rule_missing = tuple(sorted(ctx.missing)) if outcome == "undetermined" else ()
+            if outcome == "violated":
+                violations.append(self._violation(compiled, ctx, facts, reporting_currency))
+            elif outcome == "undetermined":
+                undetermined.append(rule.name)
+                missing.update(rule_missing)
+            if explain:
+                trace.append(self._trace(rule, outcome, facts, rule_missing, excepted))
+
+        if applies is UNKNOWN:
+            status = "undetermined"
+            reasons.append("whether the regime applies depends on missing facts")
+        elif violations:
+            status = "denied"
+        elif undetermined:
+            status = "undetermined"
+        elif obligations:
+            status = "allowed_with_obligations"
+        else:
+            status = "allowed"
+        exposure = self._aggregate(violations, as_of, rates, reporting_currency)
+        return RegimeDecision(
+            regime.name, regime.title, status, tuple(reasons), tuple(violations),
+            tuple(obligations), tuple(sorted(missing)), exposure, regime.currency,
+            regime.aggregate, regime.aggregate_cite, tuple(undetermined), tuple(trace),
+            regime.notes,
+        )
+
+    def _rule_outcome(
+        self, compiled: CompiledRule, ctx: Context, obligations: list[Obligation]
+    ) -> tuple[str, tuple[str, ...]]:
+        """(outcome, exceptions that applied). Appends the obligations the rule imposes."""
+        rule = compiled.rule
+        triggered = compiled.when(ctx) if compiled.when is not None else True
+        if triggered is False:
+            return "not_triggered", ()
+        pending = False
+        for obligation, condition in compiled.obligations:
+            due = kleene_and(triggered, condition(ctx) if condition is not None else True)
+            if due is True:
+                obligations.append(Obligation(rule.name, obligation.text, obligation.within,
+                                              obligation.cite))
+            pending |= due is UNKNOWN
+        if compiled.violation is None:
+            return ("undetermined" if pending or triggered is UNKNOWN else "compliant"), ()
+        violated = kleene_and(triggered, compiled.violation(ctx))
+        applied: list[str] = []
+        if violated is not False:
+            for name in rule.exceptions:
+                exception = self._exception_applies(name, ctx)
+                if exception is True:
+                    applied.append(name)
+                    self._exception_obligations(name, ctx, obligations)
+                violated = kleene_and(violated, kleene_not(exception))
+        if violated is True:
+            return "violated", ()
+        if applied:
+            return "excepted", tuple(applied)
+        if violated is UNKNOWN or pending:
+            return "undetermined", ()
+        return ("compliant" if triggered is True else "not_triggered"), ()
+
+    def _exception_obligations(
+        self, name: str, ctx: Context, obligations: list[Obligation]
+    ) -> None:
+        compiled = self.rules[name]
+        for obligation, condition in compiled.obligations:
+            if (condition(ctx) if condition is not None else True) is True:
+                obligations.append(Obligation(name, obligation.text, obligation.within,
+                                              obligation.cite))
+
+    # ---- exposure -----------------------------------------------------------------------------
+
+    def _violation(
+        self, compiled: CompiledRule, ctx: Context, facts: Mapping[str, Any], reporting: str
+    ) -> Violation:
+        rule = compiled.rule
+        lines = []
+        for fine_name in rule.fines:
+            fine = self.fines[fine_name]
+            ctx.missing = set()
+            high = fine.high(ctx)
+            if fine.fine.kind == "exactly":
+                low = high
+            elif fine.low is not None:
+                low = fine.low(ctx)
+            else:
+                low = Money(Decimal(0), fine.fine.currency)
+            low = None if low is UNKNOWN else low
+            high = None if high is UNKNOWN else high
+            amount = Amount(
+                low, high, _convert(low, reporting, ctx), _convert(high, reporting, ctx)
+            )
+            lines.append(ExposureLine(
+                fine.fine.name, fine.fine.title, fine.fine.payer, fine.fine.cite, amount,
+                tuple(sorted(ctx.missing)), fine.fine.notes,
+            ))
+        return Violation(rule.name, rule.title, rule.cite, tuple(lines),
+                         _facts_of(rule.facts_read, facts), rule.notes)
+
+    def _aggregate(
+        self, violations: list[Violation], as_of: dt.date, rates: ExchangeRates, reporting: str
+    ) -> dict[str, Amount]:
+        """Per payer: `gravest` caps the total at the gravest infringement's maximum (GDPR
+        Art. 83(3), same or linked processing operations); `sum` adds the lines up."""
+        by_payer: dict[str, list[ExposureLine]] = {}
+        for violation in violations:
+            for line in violation.exposure:
+                by_payer.setdefault(line.payer, []).append(line)
+        result = {}
+        for payer, lines in by_payer.items():
+            lows = [line.amount.min for line in lines]
+            highs = [line.amount.max for line in lines]
+            if self.regime.aggregate == "gravest":
+                low = None if None in lows else max(lows, key=lambda m: m.amount)  # type: ignore[union-attr]
+                high = None if None in highs else max(highs, key=lambda m: m.amount)  # type: ignore[union-attr]
+            else:
+                low = _sum(lows)
+                high = _sum(highs)
+            ctx = Context({}, as_of, {}, rates)
+            result[payer] = Amount(low, high, _convert(low, reporting, ctx),
+                                   _convert(high, reporting, ctx))
+        return result
+
+    def _decision(self, status: str, reasons: tuple[str, ...], ctx: Context) -> RegimeDecision:
+        regime = self.regime
+        return RegimeDecision(
+            regime.name, regime.title, status, reasons, (), (), (), {}, regime.currency,
+            regime.aggregate, regime.aggregate_cite, notes=regime.notes,
+        )
+
+    def _trace(
+        self, rule: ir.CheckedRule, outcome: str, facts: Mapping[str, Any],
+        missing: tuple[str, ...], excepted: tuple[str, ...] = (),
+    ) -> RuleTrace:
+        return RuleTrace(rule.name, rule.title, rule.cite, outcome,
+                         _facts_of(rule.facts_read, facts), missing, excepted)
+
+
+def _sum(values: list[Money | None]) -> Money | None:
+    if any(v is None for v in values):
+        return None
+    total = values[0]
+    for value in values[1:]:
+        total = total + value  # type: ignore[operator]
+    return total
+
+
+def _convert(value: Money | None, currency: str, ctx: Context) -> Money | None:
+    if value is None:
+        return None
+    try:
+        return ctx.rates.convert(value, currency, ctx.as_of)
+    except MissingRate:
+        return None
+
+
+def _facts_of(paths: tuple[str, ...], facts: Mapping[str, Any]) -> dict[str, Any]:
+    """The facts a rule read and their values (None: missing). List fields show the list."""
+    shown: dict[str, Any] = {}
+    for path in paths:
+        key = path.split("[]")[0]
+        if key not in shown:
+            shown[key] = to_json_value(facts.get(key))
+    return shown

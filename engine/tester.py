@@ -1,0 +1,139 @@
+"""`lexgate test`: run the `example` blocks of a bundle and measure coverage.
+
+An example's `given` is turned into the operation JSON a CRM would send and goes through the same
+validation as an API request, so examples also prove the vocabulary. Coverage counts a rule as
+exercised when its `when` held in at least one example (violated, complied with, or excepted),
+and a cited provision as exercised when one of its rules was.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from engine import ir
+from engine.bundle import Bundle
+from engine.decision import Decision
+from engine.diagnostics import LexgateError, Span
+from engine.evaluator import constant_value
+from engine.values import Money
+
+EXERCISED = {"violated", "compliant", "excepted"}
+
+
+@dataclass(frozen=True, slots=True)
+class ExampleResult:
+    regime: str
+    description: str
+    span: Span
+    failures: tuple[str, ...]
+    decision: Decision | None
+
+    @property
+    def passed(self) -> bool:
+        return not self.failures
+
+
+@dataclass
+class Coverage:
+    rules: dict[str, bool] = field(default_factory=dict)  # rule -> exercised
+    provisions: dict[str, bool] = field(default_factory=dict)  # cite -> exercised
+
+    @staticmethod
+    def percent(items: dict[str, bool]) -> float:
+        return 100.0 * sum(items.values()) / len(items) if items else 100.0
+
+
+@dataclass
+class TestReport:
+    results: list[ExampleResult]
+    coverage: dict[str, Coverage]  # regime -> coverage
+
+    @property
+    def passed(self) -> bool:
+        return all(r.passed for r in self.results)
+
+
+def operation_from(given: tuple[tuple[str, Any], ...]) -> dict[str, Any]:
+    """{"controller.establishments": [...]} -> {"controller": {"establishments": [...]}}."""
+    operation: dict[str, Any] = {}
+    for path, value in given:
+        *groups, leaf = path.split(".")
+        target = operation
+        for group in groups:
+            target = target.setdefault(group, {})
+        target[leaf] = value
+    return operation
+
+
+def _check(example: ir.CheckedExample, decision: Decision) -> list[str]:
+    regime = decision.regimes[example.regime]
+    violated = {v.rule for v in regime.violations}
+    obliged = {o.rule for o in regime.obligations}
+    failures = []
+    for kind, expected, _span in example.expect:
+        if kind == "status" and regime.status != expected:
+            detail = ""
+            if regime.missing:
+                detail = f" (missing: {', '.join(regime.missing)})"
+            elif regime.violations:
+                detail = f" (violations: {', '.join(sorted(violated))})"
+            failures.append(f"expected {expected}, got {regime.status}{detail}")
+        elif kind == "violation" and expected not in violated:
+            failures.append(f"expected a violation of `{expected}`; violated: "
+                            f"{', '.join(sorted(violated)) or 'nothing'}")
+        elif kind == "no_violation" and expected in violated:
+            failures.append(f"expected no violation of `{expected}`, but it is violated")
+        elif kind == "obligation" and expected not in obliged:
+            failures.append(f"expected an obligation from `{expected}`; obligations from: "
+                            f"{', '.join(sorted(obliged)) or 'nothing'}")
+        elif kind == "missing" and expected not in regime.missing:
+            failures.append(f"expected `{expected}` to be missing; missing: "
+                            f"{', '.join(regime.missing) or 'nothing'}")
+        elif kind.startswith("exposure"):
+            want: Money = constant_value(expected)
+            amount = regime.organisation_exposure
+            got = None if amount is None else (amount.max if kind == "exposure_max" else amount.min)
+            if got is None or got.currency != want.currency or got.amount != want.amount:
+                bound = kind.split("_")[1]
+                failures.append(f"expected exposure {bound} {want}, got {got or 'none'}")
+    return failures
+
+
+def run_examples(bundle: Bundle, regime: str | None = None) -> TestReport:
+    results = []
+    exercised: dict[str, set[str]] = defaultdict(set)
+    for checked in bundle.checked.regimes.values():
+        if regime is not None and checked.name.lower() != regime.lower():
+            continue
+        for example in checked.examples:
+            as_of = example.as_of or dt.date.today()
+            try:
+                facts, _ = bundle.schema.validate(operation_from(example.given))
+            except LexgateError as error:
+                results.append(ExampleResult(
+                    checked.name, example.description, example.span,
+                    tuple(f"the example's facts are invalid: {d.message}"
+                          for d in error.diagnostics), None))
+                continue
+            decision = bundle.decide_facts(facts, as_of, checked.currency, explain=True,
+                                           regimes=[checked.name])
+            for trace in decision.regimes[checked.name].trace:
+                if trace.outcome in EXERCISED:
+                    exercised[checked.name].add(trace.rule)
+                exercised[checked.name].update(trace.exceptions)
+            results.append(ExampleResult(checked.name, example.description, example.span,
+                                         tuple(_check(example, decision)), decision))
+    coverage = {}
+    for checked in bundle.checked.regimes.values():
+        if regime is not None and checked.name.lower() != regime.lower():
+            continue
+        rules = {name: name in exercised[checked.name] for name in checked.rules}
+        provisions: dict[str, bool] = {}
+        for name, rule in checked.rules.items():
+            if rule.cite:
+                provisions[rule.cite] = provisions.get(rule.cite, False) or rules[name]
+        coverage[checked.name] = Coverage(rules, provisions)
+    return TestReport(results, coverage)

@@ -1,0 +1,301 @@
+"""The operation vocabulary: pydantic model and JSON Schema generated from the `fact`, `enum`
+and `record` declarations in policies/common, and the conversion of a validated operation to the
+flat fact mapping the evaluator reads. Adding a fact to the policies needs no Python change.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    ValidationError,
+    create_model,
+)
+
+from engine.diagnostics import NO_SPAN, Diagnostic, LexgateError, did_you_mean
+from engine.ir import FactInfo, Vocabulary
+from engine.types import (
+    BOOL,
+    CODE,
+    COUNT,
+    DATE,
+    NUMBER,
+    PERCENT,
+    TEXT,
+    UNITS,
+    DurationType,
+    EnumType,
+    ListType,
+    MoneyType,
+    SetType,
+    Type,
+)
+from engine.values import KNOWN_CURRENCIES, Duration, Money, Percent
+
+CODE_PATTERN = r"^[A-Z]{2}(-[A-Z0-9]{1,3})?$"
+_FORBID = ConfigDict(extra="forbid", frozen=True)
+
+
+@dataclass(frozen=True, slots=True)
+class FieldError:
+    path: str
+    message: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"path": self.path, "message": self.message}
+
+
+class OperationError(LexgateError):
+    """An operation does not fit the vocabulary; each error names its field path."""
+
+    def __init__(self, errors: list[FieldError]):
+        self.errors = errors
+        super().__init__([Diagnostic("E0401", f"{e.path}: {e.message}", NO_SPAN) for e in errors])
+
+
+def _exact_decimal(value: Any) -> Any:
+    # JSON numbers arrive as Decimal (parsed with parse_float=Decimal) or int; a float that got
+    # here anyway goes through its shortest repr, never its binary expansion
+    if isinstance(value, bool):
+        raise ValueError("expected a number, not true/false")
+    if isinstance(value, float):
+        return Decimal(repr(value))
+    return value
+
+
+def _percent(value: Any) -> Decimal:
+    if isinstance(value, bool):
+        raise ValueError("expected a fraction such as 0.05 or a string such as \"5%\"")
+    if isinstance(value, str):
+        text = value.strip()
+        match = re.fullmatch(r"(\d+(\.\d+)?)\s*%", text)
+        try:
+            fraction = Decimal(match.group(1)) / 100 if match else Decimal(text)
+        except InvalidOperation:
+            raise ValueError('expected a fraction such as 0.05 or a string such as "5%"') from None
+    else:
+        fraction = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+    if not (0 <= fraction <= 1):
+        raise ValueError("a percentage must lie between 0% and 100%")
+    return fraction
+
+
+ExactDecimal = Annotated[Decimal, BeforeValidator(_exact_decimal), Field(allow_inf_nan=False)]
+NonNegativeDecimal = Annotated[Decimal, BeforeValidator(_exact_decimal),
+                               Field(ge=0, allow_inf_nan=False)]
+PercentValue = Annotated[Decimal, BeforeValidator(_percent)]
+CodeValue = Annotated[str, Field(pattern=CODE_PATTERN)]
+
+
+class MoneyValue(BaseModel):
+    model_config = _FORBID
+    amount: NonNegativeDecimal
+    currency: Literal[tuple(sorted(KNOWN_CURRENCIES))]  # type: ignore[valid-type]
+
+
+def _annotation(t: Type, description: str | None, records: dict[str, type[BaseModel]]) -> Any:
+    if t == BOOL:
+        return StrictBool
+    if t == COUNT:
+        return Annotated[StrictInt, Field(ge=0)]
+    if t == NUMBER:
+        return ExactDecimal
+    if t == PERCENT:
+        return PercentValue
+    if t == DATE:
+        return dt.date
+    if t == TEXT:
+        return str
+    if t == CODE:
+        return CodeValue
+    if isinstance(t, MoneyType):
+        return MoneyValue
+    if isinstance(t, DurationType):
+        return NonNegativeDecimal
+    if isinstance(t, EnumType):
+        return Literal[t.members]  # type: ignore[valid-type]
+    if isinstance(t, SetType):
+        return list[_annotation(t.element, None, records)]  # type: ignore[misc]
+    if isinstance(t, ListType):
+        return list[records[t.element.name]]  # type: ignore[index]
+    raise TypeError(f"no wire format for {t}")  # pragma: no cover
+
+
+def _field(annotation: Any, description: str | None) -> Any:
+    return (annotation | None, Field(default=None, description=description))
+
+
+class OperationSchema:
+    """The pydantic model of an operation and the conversion to facts, built from a bundle's
+    vocabulary once per bundle."""
+
+    def __init__(self, vocabulary: Vocabulary):
+        self.vocabulary = vocabulary
+        self.units = {p: f.unit for p, f in vocabulary.facts.items()}
+        records: dict[str, type[BaseModel]] = {}
+        for record in vocabulary.records.values():
+            fields = {
+                name: _field(_annotation(ftype, None, records), None)
+                for name, ftype in record.fields
+            }
+            records[record.name] = create_model(  # type: ignore[call-overload]
+                _model_name(record.name), __config__=_FORBID,
+                __doc__=vocabulary.descriptions.get(record.name), **fields,
+            )
+        self.record_models = records
+        self.model = self._group_model("Operation", "", list(vocabulary.facts.values()), records)
+
+    def _group_model(
+        self, name: str, prefix: str, facts: list[FactInfo], records: dict[str, type[BaseModel]]
+    ) -> type[BaseModel]:
+        fields: dict[str, Any] = {}
+        groups: dict[str, list[FactInfo]] = {}
+        for fact in facts:
+            rest = fact.path[len(prefix):]
+            head, _, tail = rest.partition(".")
+            if tail:
+                groups.setdefault(head, []).append(fact)
+            else:
+                description = fact.description
+                if fact.unit:
+                    description = f"{description or ''} (in {fact.unit})".strip()
+                fields[head] = _field(_annotation(fact.type, description, records), description)
+        for head, members in groups.items():
+            fields[head] = _field(
+                self._group_model(_model_name(prefix + head), f"{prefix}{head}.", members, records),
+                None,
+            )
+        if not prefix:
+            fields["as_of"] = _field(dt.date, "the date the law is applied at (default: today)")
+        return create_model(name, __config__=_FORBID, **fields)  # type: ignore[call-overload]
+
+    def json_schema(self) -> dict[str, Any]:
+        return self.model.model_json_schema()
+
+    # ---- operation -> facts ------------------------------------------------------------------
+
+    def validate(self, operation: Any) -> tuple[dict[str, Any], dt.date | None]:
+        """Validate an operation (parsed JSON) and return (facts, as_of). Raises
+        `OperationError` naming each bad field's path."""
+        if not isinstance(operation, Mapping):
+            raise OperationError([FieldError("$", "an operation is a JSON object")])
+        try:
+            model = self.model.model_validate(operation)
+        except ValidationError as error:
+            raise OperationError(self._errors(error)) from None
+        data = model.model_dump(exclude_none=True)
+        as_of = data.pop("as_of", None)
+        facts: dict[str, Any] = {}
+        self._flatten(data, "", facts)
+        return facts, as_of
+
+    def _flatten(self, data: Mapping[str, Any], prefix: str, facts: dict[str, Any]) -> None:
+        for key, value in data.items():
+            path = prefix + key
+            info = self.vocabulary.facts.get(path)
+            if info is None:
+                self._flatten(value, path + ".", facts)
+            else:
+                facts[path] = self.typed(value, info.type, info.unit)
+
+    def typed(self, value: Any, t: Type, unit: str | None) -> Any:
+        if isinstance(t, MoneyType):
+            return Money(value["amount"], value["currency"])
+        if t == PERCENT:
+            return Percent(value)
+        if isinstance(t, DurationType):
+            factor = UNITS[unit][1] if unit else 1
+            return Duration(value * factor, t.dimension)
+        if isinstance(t, SetType):
+            return frozenset(value)
+        if isinstance(t, ListType):
+            return [
+                {
+                    name: self.typed(v, t.element.field(name), _base_unit(t.element.field(name)))
+                    for name, v in record.items()
+                    if v is not None
+                }
+                for record in value
+            ]
+        return value
+
+    def _errors(self, error: ValidationError) -> list[FieldError]:
+        errors = []
+        for item in error.errors(include_url=False):
+            loc = [p for p in item["loc"] if not (isinstance(p, str) and p.startswith(("function-", "literal[", "list[", "constrained-", "decimal", "lax-", "json-or-python")))]
+            path = _path(loc)
+            kind = item["type"]
+            if kind == "extra_forbidden":
+                parent = _path(loc[:-1])
+                known = self._known_fields(parent)
+                hint = did_you_mean(str(loc[-1]), known)
+                message = "unknown field" + (f"; {hint}" if hint else "")
+            elif kind == "literal_error":
+                expected = item.get("ctx", {}).get("expected", "")
+                message = "expected one of " + expected.replace("'", "")
+            elif kind in ("bool_type", "bool_parsing"):
+                message = "expected true or false"
+            elif kind in ("int_type", "int_parsing", "int_from_float"):
+                message = "expected a whole number"
+            elif kind == "string_pattern_mismatch" and CODE_PATTERN in str(item.get("ctx", {})):
+                message = "expected an ISO 3166 code such as DE or US-CA"
+            else:
+                message = item["msg"][0].lower() + item["msg"][1:]
+                message = message.replace("Value error, ", "").replace("value error, ", "")
+            errors.append(FieldError(path or "$", message))
+        return errors
+
+    def _known_fields(self, parent: str) -> list[str]:
+        prefix = re.sub(r"\[\d+\]", "", parent)
+        if prefix:
+            for fact in self.vocabulary.facts.values():
+                if fact.path == prefix and isinstance(fact.type, ListType):
+                    return [n for n, _ in fact.type.element.fields]
+            prefix += "."
+        names = {f.path[len(prefix):].split(".")[0] for f in self.vocabulary.facts.values()
+                 if f.path.startswith(prefix)}
+        return sorted(names | ({"as_of"} if not prefix else set()))
+
+
+def _base_unit(t: Type | None) -> str | None:
+    if isinstance(t, DurationType):
+        return next(u for u, (dim, factor) in UNITS.items() if dim == t.dimension and factor == 1)
+    return None
+
+
+def _path(loc: list[Any]) -> str:
+    text = ""
+    for part in loc:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += ("." if text else "") + str(part)
+    return text
+
+
+def _model_name(name: str) -> str:
+    return "".join(p.capitalize() for p in re.split(r"[._]", name))
+
+
+def load_operation_json(text: str | bytes) -> Any:
+    """Parse operation JSON keeping numbers exact (a JSON number becomes the Decimal of its
+    text). Raises OperationError on malformed JSON."""
+    try:
+        return json.loads(text, parse_float=Decimal)
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        line = getattr(error, "lineno", None)
+        where = f" at line {line}, column {error.colno}" if isinstance(error, json.JSONDecodeError) else ""
+        message = error.msg if isinstance(error, json.JSONDecodeError) else str(error)
+        raise OperationError([FieldError("$", f"not valid JSON{where}: {message}")]) from None
