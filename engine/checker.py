@@ -317,11 +317,12 @@ class Checker:
         if decl.cite is None:
             self.error("E0310", f"fine `{decl.name}` has no citation", decl.span,
                        help='add `cite "…"` naming the provision that sets the fine')
-        facts = _facts_read([n for n in (low, high) if n is not None], self._define_nodes, regime)
+        formula = [n for n in (low, high) if n is not None]
         return ir.CheckedFine(
             decl.name, decl.title or decl.name, decl.kind, low, high, fine_currency,
             decl.payer or DEFAULT_PAYER, decl.cite.text if decl.cite else None, decl.notes,
-            facts, decl.span,
+            _facts_read(formula, self._define_nodes, regime), decl.span,
+            _defines_read(formula, self._define_nodes, regime),
         )
 
     def check_rule(self, decl: ast.RuleDecl, regime: str, currency: str) -> ir.CheckedRule:
@@ -625,6 +626,33 @@ def _facts_read(
     for n in nodes:
         walk(n, {}, frozenset())
     return tuple(sorted(found))
+
+
+def _defines_read(
+    nodes: Iterable[ir.Node], defines: dict[tuple[str, str], ir.Node | str], regime: str
+) -> tuple[str, ...]:
+    """The definitions an expression reads, each after the ones it depends on, so a fine's
+    intermediate figures can be shown in the order a reader computes them."""
+    ordered: list[str] = []
+
+    def walk(node: ir.Node) -> None:
+        if isinstance(node, ir.Define):
+            body = defines.get((node.scope, node.name))
+            if node.name not in ordered and isinstance(body, ir.Node):
+                walk(body)
+                if node.name not in ordered:
+                    ordered.append(node.name)
+        elif isinstance(node, ir.Op):
+            for arg in node.args:
+                walk(arg)
+        elif isinstance(node, ir.Loop):
+            for child in (node.collection, node.condition, node.value):
+                if child is not None:
+                    walk(child)
+
+    for n in nodes:
+        walk(n)
+    return tuple(ordered)
 
 
 def _field_path(node: ir.Node, loops: dict[str, str]) -> str | None:

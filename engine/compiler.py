@@ -156,6 +156,11 @@ class Compiler:
         method = getattr(self, f"_{type(node).__name__}")
         return method(node)
 
+    def definition(self, name: str) -> Fn:
+        """The compiled body of a definition (for showing a fine's intermediate steps)."""
+        return self._Define(ir.Define(self._defines[name].value.type, self._defines[name].span,
+                                      name, ""))
+
     def _Const(self, node: ir.Const) -> Fn:
         value = node.value
         return lambda ctx: value

@@ -75,6 +75,7 @@ class ExposureLine:
     amount: Amount
     missing: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
+    steps: tuple[tuple[str, Any], ...] = ()  # (definition, value) the formula went through
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -83,6 +84,7 @@ class ExposureLine:
             "payer": self.payer,
             "cite": self.cite,
             **self.amount.to_dict(),
+            "steps": [{"name": n, "value": to_json_value(v)} for n, v in self.steps],
             "missing": list(self.missing),
             "notes": list(self.notes),
         }

@@ -43,6 +43,7 @@ class CompiledFine:
     fine: ir.CheckedFine
     low: Fn | None
     high: Fn
+    steps: tuple[tuple[str, Fn], ...] = ()
 
 
 def constant_value(node: ir.Node) -> Any:
@@ -72,6 +73,7 @@ class CompiledRegime:
             name: CompiledFine(
                 fine, compiler.compile(fine.low) if fine.low is not None else None,
                 compiler.compile(fine.high),
+                tuple((step, compiler.definition(step)) for step in fine.steps),
             )
             for name, fine in regime.fines.items()
         }
@@ -239,9 +241,10 @@ class CompiledRegime:
             amount = Amount(
                 low, high, _convert(low, reporting, ctx), _convert(high, reporting, ctx)
             )
+            steps = tuple((name, step(ctx)) for name, step in fine.steps)
             lines.append(ExposureLine(
                 fine.fine.name, fine.fine.title, fine.fine.payer, fine.fine.cite, amount,
-                tuple(sorted(ctx.missing)), fine.fine.notes,
+                tuple(sorted(ctx.missing)), fine.fine.notes, steps,
             ))
         return Violation(rule.name, rule.title, rule.cite, tuple(lines),
                          _facts_of(rule.facts_read, facts), rule.notes)

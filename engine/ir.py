@@ -131,6 +131,7 @@ class CheckedFine:
     notes: tuple[str, ...]
     facts_read: tuple[str, ...]
     span: Span
+    steps: tuple[str, ...] = ()  # definitions the formula reads, dependencies first: shown as steps
 
 
 @dataclass(frozen=True, slots=True)
