@@ -325,7 +325,8 @@ class Assignment:
 
 @dataclass(frozen=True, slots=True)
 class Expectation:
-    kind: str  # status | violation | no_violation | obligation | missing | exposure_min | exposure_max
+    # status | violation | no_violation | obligation | missing | exposure_min | exposure_max
+    kind: str
     value: str | Expr
     span: Span
 

@@ -75,7 +75,8 @@ def load_bundle(path: str | Path = "policies") -> Bundle:
         try:
             sources[_display_path(file)] = file.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as error:
-            raise PolicyError([Diagnostic("E0002", f"cannot read `{file}`: {error}", NO_SPAN)]) from None
+            message = f"cannot read `{file}`: {error}"
+            raise PolicyError([Diagnostic("E0002", message, NO_SPAN)]) from None
     return load_sources(sources)
 
 

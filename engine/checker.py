@@ -9,8 +9,10 @@ exceptions pointing at real rules, no definition cycles). Either the whole bundl
 from __future__ import annotations
 
 import hashlib
+import itertools
 from collections import defaultdict
 from collections.abc import Iterable
+from typing import Any
 
 from engine import ast, ir
 from engine.diagnostics import Diagnostic, PolicyError, Span, did_you_mean
@@ -19,6 +21,7 @@ from engine.types import (
     BUILTIN_TYPES,
     CODE,
     ERROR,
+    NUMBER,
     UNITS,
     DurationType,
     EnumType,
@@ -71,7 +74,9 @@ class Checker:
         if key in self._seen:
             first = self._seen[key]
             self.error(
-                "E0106", f"{what} `{name}` is declared twice", span,
+                "E0106",
+                f"{what} `{name}` is declared twice",
+                span,
                 help=f"the first declaration is at {first}",
             )
             return False
@@ -120,7 +125,9 @@ class Checker:
             if scope == COMMON:
                 kind = {ast.FineDecl: "fine", ast.RuleDecl: "rule", ast.ExampleDecl: "example"}
                 self.error(
-                    "E0306", f"a {kind[type(decl)]} must belong to a regime", decl.span,
+                    "E0306",
+                    f"a {kind[type(decl)]} must belong to a regime",
+                    decl.span,
                     help="start the file with `part of GDPR` (or the regime it belongs to)",
                 )
             elif isinstance(decl, ast.FineDecl):
@@ -145,7 +152,9 @@ class Checker:
             if name in self.records:
                 return self.records[name]
             self.error(
-                "E0107", f"unknown type `{name}`", span,
+                "E0107",
+                f"unknown type `{name}`",
+                span,
                 help=did_you_mean(name, [*BUILTIN_TYPES, *self.enums, *self.records])
                 or "types: " + ", ".join(sorted(BUILTIN_TYPES)) + ", or a declared enum",
             )
@@ -155,20 +164,29 @@ class Checker:
         unit = ref.name if ref.name in UNITS else None
         if ref.kind == "simple":
             if isinstance(base, RecordType):
-                self.error("E0108", f"`{ref.name}` is a record: a fact holds a list of them",
-                           ref.span, help=f"write `list of {ref.name}`")
+                self.error(
+                    "E0108",
+                    f"`{ref.name}` is a record: a fact holds a list of them",
+                    ref.span,
+                    help=f"write `list of {ref.name}`",
+                )
                 return ERROR, None
             return base, unit
         if ref.kind == "set":
             if base != ERROR and not (isinstance(base, EnumType) or base == CODE):
-                self.error("E0108", f"a set holds enum members or country codes, not {base}",
-                           ref.span)
+                self.error(
+                    "E0108", f"a set holds enum members or country codes, not {base}", ref.span
+                )
                 return ERROR, None
             return SetType("set", base), None
         if ref.kind == "list":
             if base != ERROR and not isinstance(base, RecordType):
-                self.error("E0108", f"a list holds records, not {base}", ref.span,
-                           help="declare the record first: `record transfer` with `field`s")
+                self.error(
+                    "E0108",
+                    f"a list holds records, not {base}",
+                    ref.span,
+                    help="declare the record first: `record transfer` with `field`s",
+                )
                 return ERROR, None
             return (ListType("list", base) if isinstance(base, RecordType) else ERROR), None
         value = simple(ref.value_name or "", ref.span)
@@ -203,9 +221,12 @@ class Checker:
         for path in self.facts:
             parent = path.rsplit(".", 1)[0]
             if parent != path and parent in self.facts:
-                self.error("E0109", f"`{parent}` is a fact, so `{path}` cannot be one too",
-                           self.facts[path].span,
-                           help="a fact is either a value or a group of facts")
+                self.error(
+                    "E0109",
+                    f"`{parent}` is a fact, so `{path}` cannot be one too",
+                    self.facts[path].span,
+                    help="a fact is either a value or a group of facts",
+                )
 
     # ---- scopes and definitions ------------------------------------------------------------
 
@@ -221,8 +242,16 @@ class Checker:
         def define_names() -> list[str]:
             return [*self.defines[COMMON], *self.defines[regime]]
 
-        return Scope(regime, currency, self.facts, self.enums, parameter_types, define,
-                     define_names, constant=constant)
+        return Scope(
+            regime,
+            currency,
+            self.facts,
+            self.enums,
+            parameter_types,
+            define,
+            define_names,
+            constant=constant,
+        )
 
     def define_node(self, owner: str, name: str, regime: str, currency: str | None) -> ir.Node:
         """The checked body of a definition, checked once per regime that uses it (a common
@@ -231,8 +260,12 @@ class Checker:
         state = self._define_nodes.get(key)
         decl = self.defines[owner][name]
         if state == "checking":
-            self.error("E0110", f"definition `{name}` refers to itself", decl.span,
-                       help="definitions cannot be recursive; write the condition out")
+            self.error(
+                "E0110",
+                f"definition `{name}` refers to itself",
+                decl.span,
+                help="definitions cannot be recursive; write the condition out",
+            )
             return ir.Const(ERROR, decl.span, None)
         if isinstance(state, ir.Node):
             return ir.Define(state.type, decl.span, name, regime)
@@ -249,15 +282,23 @@ class Checker:
     # ---- parameters and rates ---------------------------------------------------------------
 
     def _dated_values(
-        self, values: Iterable[ast.DatedValue], declared: Type, scope: Scope, what: str,
+        self,
+        values: Iterable[ast.DatedValue],
+        declared: Type,
+        scope: Scope,
+        what: str,
         span: Span,
     ) -> tuple[tuple[ast.Period, ir.Node, str | None], ...]:
         checked = []
         ordered = sorted(values, key=lambda v: v.period.start)
         if not ordered:
-            self.error("E0307", f"{what} has no value", span,
-                       help="add a dated value: `from 2018-05-25 = …`")
-        for previous, current in zip(ordered, ordered[1:], strict=False):
+            self.error(
+                "E0307",
+                f"{what} has no value",
+                span,
+                help="add a dated value: `from 2018-05-25 = …`",
+            )
+        for previous, current in itertools.pairwise(ordered):
             end = previous.period.end
             if end is None or end > current.period.start:
                 self.error(
@@ -285,14 +326,23 @@ class Checker:
     def check_parameter(self, decl: ast.ParameterDecl, regime: str) -> ir.CheckedParameter:
         declared = self.parameter_types[regime][decl.name]
         scope = self.scope(regime, None, constant=True)
-        values = self._dated_values(decl.values, declared, scope, f"parameter `{decl.name}`",
-                                    decl.span)
+        values = self._dated_values(
+            decl.values, declared, scope, f"parameter `{decl.name}`", decl.span
+        )
         if decl.cite is None and not any(c for _, _, c in values):
-            self.error("E0310", f"parameter `{decl.name}` has no citation", decl.span,
-                       help='add `cite "…"`: every parameter names its legal source')
+            self.error(
+                "E0310",
+                f"parameter `{decl.name}` has no citation",
+                decl.span,
+                help='add `cite "…"`: every parameter names its legal source',
+            )
         return ir.CheckedParameter(
-            decl.name, declared, decl.description, decl.cite.text if decl.cite else None,
-            values, decl.span,
+            decl.name,
+            declared,
+            decl.description,
+            decl.cite.text if decl.cite else None,
+            values,
+            decl.span,
         )
 
     # ---- fines, rules, examples --------------------------------------------------------------
@@ -306,22 +356,43 @@ class Checker:
             if node is None or expr is None or node.type == ERROR:
                 continue
             if not isinstance(node.type, MoneyType):
-                self.error("E0201", f"a fine must be an amount of money, not {node.type}",
-                           expr.span, help="e.g. `up to max(EUR 20 million, 4% of …)`")
+                self.error(
+                    "E0201",
+                    f"a fine must be an amount of money, not {node.type}",
+                    expr.span,
+                    help="e.g. `up to max(EUR 20 million, 4% of …)`",
+                )
             elif node.type.currency:
                 fine_currency = node.type.currency
-        if low is not None and isinstance(low.type, MoneyType) and isinstance(high.type, MoneyType):
-            if low.type.currency != high.type.currency and ERROR not in (low.type, high.type):
-                self.error("E0202", "the two ends of `between` are in different currencies",
-                           decl.span)
+        if (
+            low is not None
+            and isinstance(low.type, MoneyType)
+            and isinstance(high.type, MoneyType)
+            and low.type.currency != high.type.currency
+        ):
+                self.error(
+                    "E0202", "the two ends of `between` are in different currencies", decl.span
+                )
         if decl.cite is None:
-            self.error("E0310", f"fine `{decl.name}` has no citation", decl.span,
-                       help='add `cite "…"` naming the provision that sets the fine')
+            self.error(
+                "E0310",
+                f"fine `{decl.name}` has no citation",
+                decl.span,
+                help='add `cite "…"` naming the provision that sets the fine',
+            )
         formula = [n for n in (low, high) if n is not None]
         return ir.CheckedFine(
-            decl.name, decl.title or decl.name, decl.kind, low, high, fine_currency,
-            decl.payer or DEFAULT_PAYER, decl.cite.text if decl.cite else None, decl.notes,
-            _facts_read(formula, self._define_nodes, regime), decl.span,
+            decl.name,
+            decl.title or decl.name,
+            decl.kind,
+            low,
+            high,
+            fine_currency,
+            decl.payer or DEFAULT_PAYER,
+            decl.cite.text if decl.cite else None,
+            decl.notes,
+            _facts_read(formula, self._define_nodes, regime),
+            decl.span,
             _defines_read(formula, self._define_nodes, regime),
         )
 
@@ -340,34 +411,68 @@ class Checker:
             if ob.within is not None and ob.within.unit is not None:
                 dimension, factor = UNITS[ob.within.unit]
                 within = Duration(ob.within.value * factor, dimension)
-            condition = self.exprs.condition(ob.condition, scope, "the obligation's `if`") \
-                if ob.condition is not None else None
-            obligations.append(ir.CheckedObligation(
-                ob.text, within, condition, ob.cite.text if ob.cite else None, ob.span))
+            condition = (
+                self.exprs.condition(ob.condition, scope, "the obligation's `if`")
+                if ob.condition is not None
+                else None
+            )
+            obligations.append(
+                ir.CheckedObligation(
+                    ob.text, within, condition, ob.cite.text if ob.cite else None, ob.span
+                )
+            )
         for fine_name, span in decl.fines:
             if fine_name not in self.fines[regime]:
-                self.error("E0111", f"unknown fine `{fine_name}` in {regime}", span,
-                           help=did_you_mean(fine_name, self.fines[regime])
-                           or "declare it with `fine NAME = up to …`")
+                self.error(
+                    "E0111",
+                    f"unknown fine `{fine_name}` in {regime}",
+                    span,
+                    help=did_you_mean(fine_name, self.fines[regime])
+                    or "declare it with `fine NAME = up to …`",
+                )
         if decl.fines and violation is None:
-            self.error("E0311", f"{kind} `{decl.name}` names a fine but has no violation",
-                       decl.span, help="add `violation when …` or `violation unless …`")
+            self.error(
+                "E0311",
+                f"{kind} `{decl.name}` names a fine but has no violation",
+                decl.span,
+                help="add `violation when …` or `violation unless …`",
+            )
         if decl.exception_to is None and violation is None and not obligations:
-            self.error("E0312", f"rule `{decl.name}` neither forbids nor obliges anything",
-                       decl.span, help="add `violation when …` or an `obligation`")
+            self.error(
+                "E0312",
+                f"rule `{decl.name}` neither forbids nor obliges anything",
+                decl.span,
+                help="add `violation when …` or an `obligation`",
+            )
         if decl.exception_to is not None and decl.when is None:
-            self.error("E0312", f"exception `{decl.name}` has no `when`", decl.span,
-                       help="say when the exception applies: `when …`")
+            self.error(
+                "E0312",
+                f"exception `{decl.name}` has no `when`",
+                decl.span,
+                help="say when the exception applies: `when …`",
+            )
         if decl.cite is None:
-            self.error("E0310", f"{kind} `{decl.name}` has no citation", decl.span,
-                       help='add `cite "Art. …"` after the title')
+            self.error(
+                "E0310",
+                f"{kind} `{decl.name}` has no citation",
+                decl.span,
+                help='add `cite "Art. …"` after the title',
+            )
         nodes = [n for n in (when, violation) if n is not None]
         nodes += [o.condition for o in obligations if o.condition is not None]
         return ir.CheckedRule(
-            decl.name, decl.title or decl.name, decl.cite.text if decl.cite else None,
-            decl.periods, when, violation, tuple(obligations),
-            tuple(name for name, _ in decl.fines), decl.notes, decl.exception_to,
-            _facts_read(nodes, self._define_nodes, regime), decl.span,
+            decl.name,
+            decl.title or decl.name,
+            decl.cite.text if decl.cite else None,
+            decl.periods,
+            when,
+            violation,
+            tuple(obligations),
+            tuple(name for name, _ in decl.fines),
+            decl.notes,
+            decl.exception_to,
+            _facts_read(nodes, self._define_nodes, regime),
+            decl.span,
         )
 
     def link_exceptions(
@@ -380,7 +485,8 @@ class Checker:
             decl = self.rules[regime][rule.name]
             if rule.exception_to not in rules:
                 self.error(
-                    "E0112", f"exception `{rule.name}` is to unknown rule `{rule.exception_to}`",
+                    "E0112",
+                    f"exception `{rule.name}` is to unknown rule `{rule.exception_to}`",
                     decl.exception_to_span or decl.span,
                     help=did_you_mean(rule.exception_to, rules),
                 )
@@ -390,8 +496,11 @@ class Checker:
             seen, current = set(), rules[name].exception_to
             while current is not None and current in rules:
                 if current in seen or current == name:
-                    self.error("E0113", f"exception `{name}` is (indirectly) an exception to itself",
-                               rules[name].span)
+                    self.error(
+                        "E0113",
+                        f"exception `{name}` is (indirectly) an exception to itself",
+                        rules[name].span,
+                    )
                     break
                 seen.add(current)
                 current = rules[current].exception_to
@@ -408,22 +517,34 @@ class Checker:
         for assignment in decl.given:
             info = self.facts.get(assignment.path)
             if info is None:
-                self.error("E0101", f"unknown fact `{assignment.path}`", assignment.span,
-                           help=did_you_mean(assignment.path, self.facts))
+                self.error(
+                    "E0101",
+                    f"unknown fact `{assignment.path}`",
+                    assignment.span,
+                    help=did_you_mean(assignment.path, self.facts),
+                )
                 continue
             value = self.example_value(assignment.value, info.type, info.unit, scope)
             given.append((assignment.path, value))
-        expect = []
+        expect: list[tuple[str, Any, Span]] = []
         for e in decl.expect:
             if e.kind in ("violation", "no_violation", "obligation") and e.value not in rules:
-                self.error("E0114", f"unknown rule `{e.value}` in {regime}", e.span,
-                           help=did_you_mean(str(e.value), rules))
+                self.error(
+                    "E0114",
+                    f"unknown rule `{e.value}` in {regime}",
+                    e.span,
+                    help=did_you_mean(str(e.value), rules),
+                )
                 continue
             if e.kind == "missing" and not any(
                 str(e.value) == p or str(e.value).startswith(p + "[") for p in self.facts
             ):
-                self.error("E0101", f"unknown fact `{e.value}`", e.span,
-                           help=did_you_mean(str(e.value), self.facts))
+                self.error(
+                    "E0101",
+                    f"unknown fact `{e.value}`",
+                    e.span,
+                    help=did_you_mean(str(e.value), self.facts),
+                )
                 continue
             if e.kind.startswith("exposure"):
                 assert isinstance(e.value, ast.Expr)
@@ -432,20 +553,27 @@ class Checker:
                 continue
             expect.append((e.kind, e.value, e.span))
         if not any(kind == "status" for kind, _, _ in expect):
-            self.error("E0313", "this example expects no status", decl.span,
-                       help="add `expect denied` (or allowed, undetermined, …)")
-        return ir.CheckedExample(decl.name, regime, decl.as_of, tuple(given), tuple(expect),
-                                 decl.span)
+            self.error(
+                "E0313",
+                "this example expects no status",
+                decl.span,
+                help="add `expect denied` (or allowed, undetermined, …)",
+            )
+        return ir.CheckedExample(
+            decl.name, regime, decl.as_of, tuple(given), tuple(expect), decl.span
+        )
 
-    def example_value(
-        self, expr: ast.Expr, wanted: Type, unit: str | None, scope: Scope
-    ) -> object:
+    def example_value(self, expr: ast.Expr, wanted: Type, unit: str | None, scope: Scope) -> object:
         """An example's literal as the operation JSON a CRM would send (validated later by the
         same vocabulary model as a real request)."""
         if isinstance(wanted, ListType):
             if not isinstance(expr, ast.ListLit):
-                self.error("E0201", f"expected a list of `{wanted.element.name}` records",
-                           expr.span, help="write `[{field: value, …}, …]`")
+                self.error(
+                    "E0201",
+                    f"expected a list of `{wanted.element.name}` records",
+                    expr.span,
+                    help="write `[{field: value, …}, …]`",
+                )
                 return None
             records = []
             for item in expr.items:
@@ -456,8 +584,12 @@ class Checker:
                 for key, key_span, value in item.entries:
                     field_type = wanted.element.field(key)
                     if field_type is None:
-                        self.error("E0102", f"record `{wanted.element.name}` has no field `{key}`",
-                                   key_span, help=did_you_mean(key, dict(wanted.element.fields)))
+                        self.error(
+                            "E0102",
+                            f"record `{wanted.element.name}` has no field `{key}`",
+                            key_span,
+                            help=did_you_mean(key, dict(wanted.element.fields)),
+                        )
                         continue
                     field_unit = None
                     if isinstance(field_type, DurationType):
@@ -479,9 +611,13 @@ class Checker:
         self.resolve_vocabulary()
         for regime, span in self.part_of:
             if regime not in self.headers:
-                self.error("E0115", f"unknown regime `{regime}`", span,
-                           help=did_you_mean(regime, self.headers)
-                           or "declare it with `regime NAME \"title\"` in one file")
+                self.error(
+                    "E0115",
+                    f"unknown regime `{regime}`",
+                    span,
+                    help=did_you_mean(regime, self.headers)
+                    or 'declare it with `regime NAME "title"` in one file',
+                )
         for scope_name, params in self.parameters.items():
             for name, decl in params.items():
                 self.parameter_types[scope_name][name] = self.parameter_type(decl)
@@ -492,59 +628,76 @@ class Checker:
         for name in self.defines[COMMON]:
             self.define_node(COMMON, name, COMMON, None)
         rates = {}
-        for decl in self.rates.values():
-            from engine.types import NUMBER
-
+        for rate in self.rates.values():
             scope = self.scope(COMMON, None, constant=True)
-            values = self._dated_values(decl.values, NUMBER, scope, f"rate {decl.name}",
-                                        decl.span)
-            if decl.cite is None:
-                self.error("E0310", f"rate {decl.name} has no citation", decl.span,
-                           help='add `cite "…"` naming the published source of the rate')
-            rates[(decl.base, decl.quote)] = values
+            values = self._dated_values(rate.values, NUMBER, scope, f"rate {rate.name}", rate.span)
+            if rate.cite is None:
+                self.error(
+                    "E0310",
+                    f"rate {rate.name} has no citation",
+                    rate.span,
+                    help='add `cite "…"` naming the published source of the rate',
+                )
+            rates[(rate.base, rate.quote)] = values
         regimes = {name: self.check_regime(name, header) for name, header in self.headers.items()}
         if self.diagnostics:
             raise PolicyError(sorted(self.diagnostics, key=_diagnostic_order))
         digest = hashlib.sha256()
         for path in sorted(self.sources):
             digest.update(path.encode() + b"\0" + self.sources[path].encode() + b"\0")
-        vocabulary = ir.Vocabulary(dict(self.facts), dict(self.enums), dict(self.records),
-                                   dict(self.descriptions))
-        return ir.CheckedBundle(vocabulary, regimes, common_parameters, rates,
-                                dict(self.sources), digest.hexdigest())
+        vocabulary = ir.Vocabulary(
+            dict(self.facts), dict(self.enums), dict(self.records), dict(self.descriptions)
+        )
+        return ir.CheckedBundle(
+            vocabulary, regimes, common_parameters, rates, dict(self.sources), digest.hexdigest()
+        )
 
     def check_regime(self, name: str, header: ast.RegimeDecl) -> ir.CheckedRegime:
         currency = header.currency
         if currency is None:
-            self.error("E0314", f"regime `{name}` has no currency", header.span,
-                       help="add `currency EUR` (the currency its fines are set in)")
+            self.error(
+                "E0314",
+                f"regime `{name}` has no currency",
+                header.span,
+                help="add `currency EUR` (the currency its fines are set in)",
+            )
             currency = "EUR"
         aggregate = header.aggregate or "sum"
         if aggregate not in AGGREGATIONS:
-            self.error("E0315", f"unknown aggregation `{aggregate}`", header.aggregate_span or header.span,
-                       help="`aggregate gravest` (GDPR Art. 83(3)) or `aggregate sum`")
+            self.error(
+                "E0315",
+                f"unknown aggregation `{aggregate}`",
+                header.aggregate_span or header.span,
+                help="`aggregate gravest` (GDPR Art. 83(3)) or `aggregate sum`",
+            )
         if not header.applies:
-            self.error("E0316", f"regime `{name}` never says when it applies", header.span,
-                       help="add `applies when …` with the territorial-scope condition")
+            self.error(
+                "E0316",
+                f"regime `{name}` never says when it applies",
+                header.span,
+                help="add `applies when …` with the territorial-scope condition",
+            )
         scope = self.scope(name, currency)
         applies = []
         for clause in header.applies:
             node = self.exprs.condition(clause.condition, scope, "`applies when`")
-            applies.append(ir.CheckedApplies(
-                node, clause.cite.text if clause.cite else None,
-                _facts_read([node], self._define_nodes, name), clause.span))
+            applies.append(
+                ir.CheckedApplies(
+                    node,
+                    clause.cite.text if clause.cite else None,
+                    _facts_read([node], self._define_nodes, name),
+                    clause.span,
+                )
+            )
         parameters = {
-            pname: self.check_parameter(decl, name)
-            for pname, decl in self.parameters[name].items()
+            pname: self.check_parameter(decl, name) for pname, decl in self.parameters[name].items()
         }
         for dname in self.defines[name]:
             self.define_node(name, dname, name, currency)
         fines = {f: self.check_fine(d, name, currency) for f, d in self.fines[name].items()}
         rules = {r: self.check_rule(d, name, currency) for r, d in self.rules[name].items()}
         rules = self.link_exceptions(name, rules)
-        examples = tuple(
-            self.check_example(e, name, currency, rules) for e in self.examples[name]
-        )
+        examples = tuple(self.check_example(e, name, currency, rules) for e in self.examples[name])
         defines = {
             dname: ir.CheckedDefine(dname, node, None, node.span)
             for (regime, dname), node in self._define_nodes.items()
@@ -557,11 +710,21 @@ class Checker:
                 if isinstance(body, ir.Node):
                     defines[dname] = ir.CheckedDefine(dname, body, None, node.span)
         return ir.CheckedRegime(
-            name, header.title or name, header.cite.text if header.cite else None,
-            header.in_force, currency, aggregate,
+            name,
+            header.title or name,
+            header.cite.text if header.cite else None,
+            header.in_force,
+            currency,
+            aggregate,
             header.aggregate_cite.text if header.aggregate_cite else None,
-            tuple(applies), rules, fines, parameters, defines, examples,
-            tuple(self.regime_files[name]), header.notes,
+            tuple(applies),
+            rules,
+            fines,
+            parameters,
+            defines,
+            examples,
+            tuple(self.regime_files[name]),
+            header.notes,
         )
 
 

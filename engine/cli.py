@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sys
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, NoReturn
 
@@ -23,7 +23,7 @@ from rich.console import Console
 from rich.table import Table
 
 from engine.bundle import Bundle, find_policy_root, load_bundle
-from engine.decision import Decision
+from engine.decision import Decision, to_json_value
 from engine.diagnostics import LexgateError, PolicyError, render_all
 from engine.tester import Coverage, run_examples
 from engine.vocabulary import OperationError, load_operation_json
@@ -47,7 +47,7 @@ PoliciesOption = Annotated[
 ]
 
 
-class OutputFormat(str, Enum):
+class OutputFormat(StrEnum):
     text = "text"
     json = "json"
 
@@ -171,7 +171,7 @@ def _print_decision(decision: Decision, explain: bool) -> None:
         if explain:
             table = Table("rule", "outcome", "cite", "facts read", show_lines=False, box=None)
             for trace in regime.trace:
-                facts = ", ".join(f"{k}={json.dumps(v, ensure_ascii=False)}"
+                facts = ", ".join(f"{k}={json.dumps(to_json_value(v), ensure_ascii=False)}"
                                   for k, v in trace.facts.items())
                 table.add_row(trace.rule, trace.outcome, trace.cite or "", facts)
             out.print(table)
@@ -226,7 +226,7 @@ def schema(policies: PoliciesOption = Path("policies")) -> None:
 def _mount_optional() -> None:
     """Subcommands of other packages (server, keys, log, simulate) when they are installed."""
     try:
-        from api.cli import register  # noqa: PLC0415 - optional, keeps engine free of web code
+        from api.cli import register
     except ImportError:
         return
     register(app)

@@ -158,8 +158,9 @@ class Compiler:
 
     def definition(self, name: str) -> Fn:
         """The compiled body of a definition (for showing a fine's intermediate steps)."""
-        return self._Define(ir.Define(self._defines[name].value.type, self._defines[name].span,
-                                      name, ""))
+        return self._Define(
+            ir.Define(self._defines[name].value.type, self._defines[name].span, name, "")
+        )
 
     def _Const(self, node: ir.Const) -> Fn:
         value = node.value

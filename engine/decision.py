@@ -105,7 +105,7 @@ class Violation:
             "title": self.title,
             "cite": self.cite,
             "exposure": [e.to_dict() for e in self.exposure],
-            "facts": self.facts,
+            "facts": {path: to_json_value(value) for path, value in self.facts.items()},
             "notes": list(self.notes),
         }
 
@@ -142,7 +142,7 @@ class RuleTrace:
             "title": self.title,
             "cite": self.cite,
             "outcome": self.outcome,
-            "facts": self.facts,
+            "facts": {path: to_json_value(value) for path, value in self.facts.items()},
             "missing": list(self.missing),
             "exceptions": list(self.exceptions),
         }

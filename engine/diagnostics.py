@@ -72,7 +72,7 @@ class PolicyError(LexgateError):
 
 def did_you_mean(name: str, candidates: Iterable[str]) -> str | None:
     """A `help:` suggestion for a misspelt name, or None when nothing is close."""
-    matches = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.7)
+    matches = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.6)
     return f"did you mean `{matches[0]}`?" if matches else None
 
 
@@ -101,10 +101,11 @@ def render(diagnostic: Diagnostic, sources: dict[str, str] | None = None) -> str
             lines.append(f"{gutter} |")
             lines.append(f"{span.line} | {source_line}")
             lines.append(f"{gutter} | {' ' * (span.col - 1)}{'^' * width}")
+    pad = " " * len(str(span.line))
     for note in diagnostic.notes:
-        lines.append(f"  = note: {note}")
+        lines.append(f"{pad} = note: {note}")
     if diagnostic.help:
-        lines.append(f"  = help: {diagnostic.help}")
+        lines.append(f"{pad} = help: {diagnostic.help}")
     return "\n".join(lines)
 
 

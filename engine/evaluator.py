@@ -25,7 +25,6 @@ from engine.decision import (
     RegimeDecision,
     RuleTrace,
     Violation,
-    to_json_value,
 )
 from engine.values import UNKNOWN, ExchangeRates, MissingRate, Money
 
@@ -36,6 +35,9 @@ class CompiledRule:
     when: Fn | None
     violation: Fn | None
     obligations: tuple[tuple[ir.CheckedObligation, Fn | None], ...]
+
+    def in_force(self, day: dt.date) -> bool:
+        return not self.rule.periods or self.rule.in_force(day)
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +55,9 @@ def constant_value(node: ir.Node) -> Any:
 
 
 class CompiledRegime:
-    def __init__(self, regime: ir.CheckedRegime, common_parameters: Mapping[str, ir.CheckedParameter]):
+    def __init__(
+        self, regime: ir.CheckedRegime, common_parameters: Mapping[str, ir.CheckedParameter]
+    ):
         self.regime = regime
         compiler = Compiler(regime.defines)
         self.applies = tuple((a, compiler.compile(a.condition)) for a in regime.applies)
@@ -69,9 +73,18 @@ class CompiledRegime:
                 ),
             )
         self.base_rules = tuple(r for r in self.rules.values() if r.rule.exception_to is None)
+        # answers that do not depend on the facts, built once
+        self._applies_reasons = tuple(
+            f"applies: {clause.cite or 'scope condition'}" for clause, _ in self.applies
+        )
+        cites = ", ".join(c.cite for c, _ in self.applies if c.cite) or "its scope"
+        self._out_of_scope = self._decision(
+            "not_applicable", (f"none of the scope conditions holds ({cites})",)
+        )
         self.fines = {
             name: CompiledFine(
-                fine, compiler.compile(fine.low) if fine.low is not None else None,
+                fine,
+                compiler.compile(fine.low) if fine.low is not None else None,
                 compiler.compile(fine.high),
                 tuple((step, compiler.definition(step)) for step in fine.steps),
             )
@@ -117,32 +130,32 @@ class CompiledRegime:
         regime = self.regime
         ctx = Context(facts, as_of, self.parameters_on(as_of), rates)
         if regime.in_force is not None and not regime.in_force.contains(as_of):
-            return self._decision("not_applicable", (
-                f"{regime.name} is in force from {regime.in_force.start.isoformat()}"
-                + (f" until {regime.in_force.end.isoformat()}" if regime.in_force.end else "")
-                + f"; the operation is assessed as of {as_of.isoformat()}",), ctx)
+            return self._decision(
+                "not_applicable",
+                (
+                    f"{regime.name} is in force from {regime.in_force.start.isoformat()}"
+                    + (f" until {regime.in_force.end.isoformat()}" if regime.in_force.end else "")
+                    + f"; the operation is assessed as of {as_of.isoformat()}",
+                ),
+            )
         applies: Any = False
         reasons = []
-        for clause, condition in self.applies:
+        for index, (_, condition) in enumerate(self.applies):
             value = condition(ctx)
             applies = kleene_or(applies, value)
             if value is True:
-                reasons.append(f"applies: {clause.cite or 'scope condition'}")
-        applies_missing = set(ctx.missing)
+                reasons.append(self._applies_reasons[index])
         if applies is False:
-            cites = ", ".join(c.cite for c, _ in self.applies if c.cite) or "its scope"
-            return self._decision(
-                "not_applicable", (f"none of the scope conditions holds ({cites})",), ctx
-            )
+            return self._out_of_scope
 
         violations: list[Violation] = []
         obligations: list[Obligation] = []
         undetermined: list[str] = []
-        missing: set[str] = set(applies_missing) if applies is UNKNOWN else set()
+        missing: set[str] = set(ctx.missing) if applies is UNKNOWN else set()
         trace: list[RuleTrace] = []
         for compiled in self.base_rules:  # exceptions are weighed inside their rule
             rule = compiled.rule
-            if not rule.in_force(as_of):
+            if not compiled.in_force(as_of):
                 if explain:
                     trace.append(self._trace(rule, "not_in_force", facts, ()))
                 continue
@@ -168,11 +181,23 @@ class CompiledRegime:
             status = "allowed_with_obligations"
         else:
             status = "allowed"
-        exposure = self._aggregate(violations, as_of, rates, reporting_currency)
+        exposure = (
+            self._aggregate(violations, as_of, rates, reporting_currency) if violations else {}
+        )
         return RegimeDecision(
-            regime.name, regime.title, status, tuple(reasons), tuple(violations),
-            tuple(obligations), tuple(sorted(missing)), exposure, regime.currency,
-            regime.aggregate, regime.aggregate_cite, tuple(undetermined), tuple(trace),
+            regime.name,
+            regime.title,
+            status,
+            tuple(reasons),
+            tuple(violations),
+            tuple(obligations),
+            tuple(sorted(missing)),
+            exposure,
+            regime.currency,
+            regime.aggregate,
+            regime.aggregate_cite,
+            tuple(undetermined),
+            tuple(trace),
             regime.notes,
         )
 
@@ -188,8 +213,9 @@ class CompiledRegime:
         for obligation, condition in compiled.obligations:
             due = kleene_and(triggered, condition(ctx) if condition is not None else True)
             if due is True:
-                obligations.append(Obligation(rule.name, obligation.text, obligation.within,
-                                              obligation.cite))
+                obligations.append(
+                    Obligation(rule.name, obligation.text, obligation.within, obligation.cite)
+                )
             pending |= due is UNKNOWN
         if compiled.violation is None:
             return ("undetermined" if pending or triggered is UNKNOWN else "compliant"), ()
@@ -216,8 +242,9 @@ class CompiledRegime:
         compiled = self.rules[name]
         for obligation, condition in compiled.obligations:
             if (condition(ctx) if condition is not None else True) is True:
-                obligations.append(Obligation(name, obligation.text, obligation.within,
-                                              obligation.cite))
+                obligations.append(
+                    Obligation(name, obligation.text, obligation.within, obligation.cite)
+                )
 
     # ---- exposure -----------------------------------------------------------------------------
 
@@ -239,15 +266,32 @@ class CompiledRegime:
             low = None if low is UNKNOWN else low
             high = None if high is UNKNOWN else high
             amount = Amount(
-                low, high, _convert(low, reporting, ctx), _convert(high, reporting, ctx)
+                low,
+                high,
+                _convert(low, reporting, ctx.rates, ctx.as_of),
+                _convert(high, reporting, ctx.rates, ctx.as_of),
             )
             steps = tuple((name, step(ctx)) for name, step in fine.steps)
-            lines.append(ExposureLine(
-                fine.fine.name, fine.fine.title, fine.fine.payer, fine.fine.cite, amount,
-                tuple(sorted(ctx.missing)), fine.fine.notes, steps,
-            ))
-        return Violation(rule.name, rule.title, rule.cite, tuple(lines),
-                         _facts_of(rule.facts_read, facts), rule.notes)
+            lines.append(
+                ExposureLine(
+                    fine.fine.name,
+                    fine.fine.title,
+                    fine.fine.payer,
+                    fine.fine.cite,
+                    amount,
+                    tuple(sorted(ctx.missing)),
+                    fine.fine.notes,
+                    steps,
+                )
+            )
+        return Violation(
+            rule.name,
+            rule.title,
+            rule.cite,
+            tuple(lines),
+            _facts_of(rule.facts_read, facts),
+            rule.notes,
+        )
 
     def _aggregate(
         self, violations: list[Violation], as_of: dt.date, rates: ExchangeRates, reporting: str
@@ -268,24 +312,48 @@ class CompiledRegime:
             else:
                 low = _sum(lows)
                 high = _sum(highs)
-            ctx = Context({}, as_of, {}, rates)
-            result[payer] = Amount(low, high, _convert(low, reporting, ctx),
-                                   _convert(high, reporting, ctx))
+            result[payer] = Amount(
+                low,
+                high,
+                _convert(low, reporting, rates, as_of),
+                _convert(high, reporting, rates, as_of),
+            )
         return result
 
-    def _decision(self, status: str, reasons: tuple[str, ...], ctx: Context) -> RegimeDecision:
+    def _decision(self, status: str, reasons: tuple[str, ...]) -> RegimeDecision:
         regime = self.regime
         return RegimeDecision(
-            regime.name, regime.title, status, reasons, (), (), (), {}, regime.currency,
-            regime.aggregate, regime.aggregate_cite, notes=regime.notes,
+            regime.name,
+            regime.title,
+            status,
+            reasons,
+            (),
+            (),
+            (),
+            {},
+            regime.currency,
+            regime.aggregate,
+            regime.aggregate_cite,
+            notes=regime.notes,
         )
 
     def _trace(
-        self, rule: ir.CheckedRule, outcome: str, facts: Mapping[str, Any],
-        missing: tuple[str, ...], excepted: tuple[str, ...] = (),
+        self,
+        rule: ir.CheckedRule,
+        outcome: str,
+        facts: Mapping[str, Any],
+        missing: tuple[str, ...],
+        excepted: tuple[str, ...] = (),
     ) -> RuleTrace:
-        return RuleTrace(rule.name, rule.title, rule.cite, outcome,
-                         _facts_of(rule.facts_read, facts), missing, excepted)
+        return RuleTrace(
+            rule.name,
+            rule.title,
+            rule.cite,
+            outcome,
+            _facts_of(rule.facts_read, facts),
+            missing,
+            excepted,
+        )
 
 
 def _sum(values: list[Money | None]) -> Money | None:
@@ -297,20 +365,23 @@ def _sum(values: list[Money | None]) -> Money | None:
     return total
 
 
-def _convert(value: Money | None, currency: str, ctx: Context) -> Money | None:
-    if value is None:
-        return None
+def _convert(
+    value: Money | None, currency: str, rates: ExchangeRates, day: dt.date
+) -> Money | None:
+    if value is None or value.currency == currency:
+        return value
     try:
-        return ctx.rates.convert(value, currency, ctx.as_of)
+        return rates.convert(value, currency, day)
     except MissingRate:
         return None
 
 
 def _facts_of(paths: tuple[str, ...], facts: Mapping[str, Any]) -> dict[str, Any]:
-    """The facts a rule read and their values (None: missing). List fields show the list."""
+    """The facts a rule read and their values (None: missing; made JSON-ready only when the
+    decision is serialised). List fields show the whole list."""
     shown: dict[str, Any] = {}
     for path in paths:
         key = path.split("[]")[0]
         if key not in shown:
-            shown[key] = to_json_value(facts.get(key))
+            shown[key] = facts.get(key)
     return shown

@@ -57,8 +57,15 @@ class Scope:
 
     def with_variable(self, name: str, type_: Type) -> Scope:
         return Scope(
-            self.regime, self.currency, self.facts, self.enums, self.parameters, self.define,
-            self.define_names, {**self.variables, name: type_}, self.constant,
+            self.regime,
+            self.currency,
+            self.facts,
+            self.enums,
+            self.parameters,
+            self.define,
+            self.define_names,
+            {**self.variables, name: type_},
+            self.constant,
         )
 
 
@@ -98,8 +105,10 @@ class ExprChecker:
             elif isinstance(wanted, MoneyType) and is_numeric(node.type):
                 help_text = f"say the currency, e.g. `{wanted.currency or 'EUR'} {_plain(expr)}`"
             return self.error(
-                "E0201", f"{what} must be {_describe(wanted)}, not {_describe(node.type)}",
-                expr.span, help=help_text,
+                "E0201",
+                f"{what} must be {_describe(wanted)}, not {_describe(node.type)}",
+                expr.span,
+                help=help_text,
             )
         return node
 
@@ -117,7 +126,6 @@ class ExprChecker:
                 or expr.path in scope.parameters
                 or expr.path in scope.facts
                 or expr.path in scope.define_names()
-                or any(p.startswith(expr.path + ".") for p in ())
             )
         if isinstance(expr, ast.SetLit):
             return bool(expr.items) and self.declared(expr.items[0], scope)
@@ -135,7 +143,9 @@ class ExprChecker:
                 if field_type is None:
                     names = [n for n, _ in node.type.fields]
                     return self.error(
-                        "E0102", f"record `{node.type.name}` has no field `{part}`", expr.span,
+                        "E0102",
+                        f"record `{node.type.name}` has no field `{part}`",
+                        expr.span,
                         help=did_you_mean(part, names) or f"its fields are: {', '.join(names)}",
                     )
                 currency = scope.currency if isinstance(field_type, MoneyType) else None
@@ -151,7 +161,9 @@ class ExprChecker:
         if path in scope.facts:
             if scope.constant:
                 return self.error(
-                    "E0203", f"fact `{path}` cannot be used here", expr.span,
+                    "E0203",
+                    f"fact `{path}` cannot be used here",
+                    expr.span,
                     help="parameter values and expected figures are constants",
                 )
             info = scope.facts[path]
@@ -163,16 +175,20 @@ class ExprChecker:
             if path in member_of.members:
                 return ir.Const(member_of, expr.span, path)
             return self.error(
-                "E0103", f"`{path}` is not a member of {member_of}", expr.span,
+                "E0103",
+                f"`{path}` is not a member of {member_of}",
+                expr.span,
                 help=did_you_mean(path, member_of.members)
                 or f"its members are: {', '.join(member_of.members)}",
             )
         for fact_path, info in scope.facts.items():
             if isinstance(info.type, ListType) and path.startswith(fact_path + "."):
+                inner = path[len(fact_path) + 1 :]
                 return self.error(
-                    "E0104", f"`{fact_path}` is a list; it has no single `{path[len(fact_path)+1:]}`",
+                    "E0104",
+                    f"`{fact_path}` is a list; it has no single `{inner}`",
                     expr.span,
-                    help=f"look inside it, e.g. `any t in {fact_path} where t.{path[len(fact_path)+1:]} …`",
+                    help=f"look inside it, e.g. `any t in {fact_path} where t.{inner} …`",
                 )
         candidates = [*scope.facts, *scope.parameters, *scope.define_names(), *scope.variables]
         suggestion = did_you_mean(path, candidates)
@@ -202,11 +218,15 @@ class ExprChecker:
     def _MoneyLit(self, expr: ast.MoneyLit, scope: Scope, expected: Type | None) -> ir.Node:
         if expr.currency not in KNOWN_CURRENCIES:
             return self.error(
-                "E0204", f"unknown currency `{expr.currency}`", expr.span,
+                "E0204",
+                f"unknown currency `{expr.currency}`",
+                expr.span,
                 help=did_you_mean(expr.currency, KNOWN_CURRENCIES)
                 or f"known currencies: {', '.join(sorted(KNOWN_CURRENCIES))} (and RMB for CNY)",
             )
-        return ir.Const(MoneyType("money", expr.currency), expr.span, Money(expr.amount, expr.currency))
+        return ir.Const(
+            MoneyType("money", expr.currency), expr.span, Money(expr.amount, expr.currency)
+        )
 
     def _PercentLit(self, expr: ast.PercentLit, scope: Scope, expected: Type | None) -> ir.Node:
         return ir.Const(PERCENT, expr.span, Percent(expr.fraction))
@@ -227,29 +247,35 @@ class ExprChecker:
         element_expected = expected.element if isinstance(expected, SetType) else None
         items = [self.check(item, scope, element_expected) for item in expr.items]
         if not items:
-            return ir.Const(expected if isinstance(expected, SetType) else SetType("set", ERROR),
-                            expr.span, frozenset())
+            return ir.Const(
+                expected if isinstance(expected, SetType) else SetType("set", ERROR),
+                expr.span,
+                frozenset(),
+            )
         element = next((i.type for i in items if i.type != ERROR), ERROR)
         for item, node in zip(expr.items, items, strict=True):
             if not compatible(node.type, element):
                 return self.error(
-                    "E0205", f"a set mixes {element} and {node.type}", item.span,
+                    "E0205",
+                    f"a set mixes {element} and {node.type}",
+                    item.span,
                     help="every member of a set has the same type",
                 )
-        if all(isinstance(i, ir.Const) for i in items):
-            return ir.Const(SetType("set", element), expr.span, frozenset(i.value for i in items))
+        constants = [i for i in items if isinstance(i, ir.Const)]
+        if len(constants) == len(items):
+            return ir.Const(SetType("set", element), expr.span, frozenset(c.value for c in constants))
         return ir.Op(SetType("set", element), expr.span, "set", tuple(items))
 
     def _ListLit(self, expr: ast.ListLit, scope: Scope, expected: Type | None) -> ir.Node:
-        return self.error(
-            "E0206", "a list can only be given in an example's `given`", expr.span
-        )
+        return self.error("E0206", "a list can only be given in an example's `given`", expr.span)
 
     def _MapLit(self, expr: ast.MapLit, scope: Scope, expected: Type | None) -> ir.Node:
         if not isinstance(expected, MapType):
             return self.error(
-                "E0206", "a table `{KEY: value, …}` is only allowed as a parameter's value",
-                expr.span, help="declare it as `parameter NAME: map of country to years`",
+                "E0206",
+                "a table `{KEY: value, …}` is only allowed as a parameter's value",
+                expr.span,
+                help="declare it as `parameter NAME: map of country to years`",
             )
         entries = {}
         for key, key_span, value in expr.entries:
@@ -270,7 +296,9 @@ class ExprChecker:
         return ir.Op(BOOL, expr.span, expr.op, (left, right))
 
     def _Not(self, expr: ast.Not, scope: Scope, expected: Type | None) -> ir.Node:
-        return ir.Op(BOOL, expr.span, "not", (self.condition(expr.operand, scope, "`not`'s operand"),))
+        return ir.Op(
+            BOOL, expr.span, "not", (self.condition(expr.operand, scope, "`not`'s operand"),)
+        )
 
     def _Negate(self, expr: ast.Negate, scope: Scope, expected: Type | None) -> ir.Node:
         node = self.check(expr.operand, scope)
@@ -283,7 +311,10 @@ class ExprChecker:
         return ir.Op(BOOL, expr.span, "known" if expr.known else "missing", (node,))
 
     def _pair(
-        self, left: ast.Expr, right: ast.Expr, scope: Scope,
+        self,
+        left: ast.Expr,
+        right: ast.Expr,
+        scope: Scope,
         context: Callable[[Type], Type | None],
         reverse: Callable[[Type], Type | None],
     ) -> tuple[ir.Node, ir.Node]:
@@ -303,29 +334,39 @@ class ExprChecker:
             return ir.Op(BOOL, expr.span, op, (left, right))
         if op in ("in", "not_in"):
             left, right = self._pair(
-                expr.left, expr.right, scope, lambda t: SetType("set", t),
+                expr.left,
+                expr.right,
+                scope,
+                lambda t: SetType("set", t),
                 lambda t: t.element if isinstance(t, SetType) else None,
             )
             if right.type == ERROR or left.type == ERROR:
                 return ir.Op(BOOL, expr.span, op, (left, right))
             if not isinstance(right.type, SetType):
                 return self.error(
-                    "E0209", f"`in` needs a set on its right, not {right.type}", expr.right.span,
+                    "E0209",
+                    f"`in` needs a set on its right, not {right.type}",
+                    expr.right.span,
                     help="to compare two values use `=` or `is`",
                 )
             if not compatible(left.type, right.type.element):
                 return self._mismatch(expr, "look for", left.type, right.type)
             return ir.Op(BOOL, expr.span, op, (left, right))
         if op in ("meets", "contains"):
-            elem = (lambda t: t) if op == "meets" else (
-                lambda t: t.element if isinstance(t, SetType) else None)
+            elem = (
+                (lambda t: t)
+                if op == "meets"
+                else (lambda t: t.element if isinstance(t, SetType) else None)
+            )
             back = (lambda t: t) if op == "meets" else (lambda t: SetType("set", t))
             left, right = self._pair(expr.left, expr.right, scope, elem, back)
             if ERROR in (left.type, right.type):
                 return ir.Op(BOOL, expr.span, op, (left, right))
             if not isinstance(left.type, SetType):
                 return self.error(
-                    "E0209", f"`{op}` needs a set on its left, not {left.type}", expr.left.span,
+                    "E0209",
+                    f"`{op}` needs a set on its left, not {left.type}",
+                    expr.left.span,
                     help="`meets` asks whether two sets share a member, e.g. "
                     "`subjects.locations meets eea`",
                 )
@@ -357,10 +398,17 @@ class ExprChecker:
             help_text = "a month has no fixed number of days: state both sides in the same unit"
         elif {type(a), type(b)} & {EnumType} and TEXT in (a, b):
             help_text = "enumeration members are written without quotes"
-        joiner = {"add": "to", "subtract": "from", "multiply": "by", "divide": "by",
-                  "take": "of"}.get(verb, "with")
+        joiner = {
+            "add": "to",
+            "subtract": "from",
+            "multiply": "by",
+            "divide": "by",
+            "take": "of",
+        }.get(verb, "with")
         return self.error(
-            "E0202", f"cannot {verb} {_describe(a)} {joiner} {_describe(b)}", expr.span,
+            "E0202",
+            f"cannot {verb} {_describe(a)} {joiner} {_describe(b)}",
+            expr.span,
             help=help_text,
         )
 
@@ -374,7 +422,9 @@ class ExprChecker:
             for arg, node in zip(expr.args, args, strict=True):
                 if not compatible(node.type, kind) or not _ordered(node.type):
                     return self.error(
-                        "E0202", f"`{name}` compares {kind} with {node.type}", arg.span,
+                        "E0202",
+                        f"`{name}` compares {kind} with {node.type}",
+                        arg.span,
                         help="every value given to max/min has the same type and currency",
                     )
             if all(is_numeric(a.type) for a in args) and any(a.type == NUMBER for a in args):
@@ -385,11 +435,14 @@ class ExprChecker:
                 return self.error("E0210", "`size` takes one set or list", expr.span)
             node = self.check(expr.args[0], scope)
             if not isinstance(node.type, SetType | ListType) and node.type != ERROR:
-                return self.error("E0202", f"`size` needs a set or list, not {node.type}",
-                                  expr.args[0].span)
+                return self.error(
+                    "E0202", f"`size` needs a set or list, not {node.type}", expr.args[0].span
+                )
             return ir.Op(COUNT, expr.span, "size", (node,))
         return self.error(
-            "E0105", f"unknown function `{name}`", expr.function_span,
+            "E0105",
+            f"unknown function `{name}`",
+            expr.function_span,
             help=did_you_mean(name, ["max", "min", "size"]) or "functions: max, min, size",
         )
 
@@ -399,7 +452,9 @@ class ExprChecker:
             return self.error("E0202", f"only money can be converted, not {node.type}", expr.span)
         if expr.currency not in KNOWN_CURRENCIES:
             return self.error("E0204", f"unknown currency `{expr.currency}`", expr.span)
-        return ir.Op(MoneyType("money", expr.currency), expr.span, "convert", (node,), expr.currency)
+        return ir.Op(
+            MoneyType("money", expr.currency), expr.span, "convert", (node,), expr.currency
+        )
 
     def _Index(self, expr: ast.Index, scope: Scope, expected: Type | None) -> ir.Node:
         target = self.check(expr.target, scope)
@@ -418,8 +473,12 @@ class ExprChecker:
             return self.error(
                 "E0202", f"`then` gives {then.type} but `else` gives {otherwise.type}", expr.span
             )
-        return ir.Op(then.type if then.type != ERROR else otherwise.type, expr.span, "if",
-                     (condition, then, otherwise))
+        return ir.Op(
+            then.type if then.type != ERROR else otherwise.type,
+            expr.span,
+            "if",
+            (condition, then, otherwise),
+        )
 
     def _loop_scope(
         self, variable: str, collection: ast.Expr, scope: Scope, span: Span
@@ -432,12 +491,20 @@ class ExprChecker:
         elif isinstance(node.type, SetType):
             element = node.type.element
         else:
-            self.error("E0211", f"cannot loop over {node.type}", collection.span,
-                       help="`any`, `all`, `count` and `sum` go over a list or a set")
+            self.error(
+                "E0211",
+                f"cannot loop over {node.type}",
+                collection.span,
+                help="`any`, `all`, `count` and `sum` go over a list or a set",
+            )
             return None
         if variable in scope.variables or variable in scope.facts:
-            self.error("E0212", f"`{variable}` is already a name here", span,
-                       help="choose another short name for the loop variable, e.g. `t`")
+            self.error(
+                "E0212",
+                f"`{variable}` is already a name here",
+                span,
+                help="choose another short name for the loop variable, e.g. `t`",
+            )
             return None
         return node, scope.with_variable(variable, element)
 
@@ -456,12 +523,16 @@ class ExprChecker:
             return ir.Const(ERROR, expr.span, None)
         collection, inner = checked
         value = self.check(expr.value, inner)
-        if not (is_numeric(value.type) or isinstance(value.type, MoneyType | DurationType)
-                or value.type == ERROR):
+        if not (
+            is_numeric(value.type)
+            or isinstance(value.type, MoneyType | DurationType)
+            or value.type == ERROR
+        ):
             return self.error("E0202", f"cannot add up {value.type}", expr.value.span)
         condition = (
             self.condition(expr.condition, inner, "the `where` condition")
-            if expr.condition is not None else None
+            if expr.condition is not None
+            else None
         )
         return ir.Loop(value.type, expr.span, "sum", expr.variable, collection, condition, value)
 
@@ -470,9 +541,7 @@ _VERBS = {"+": "add", "-": "subtract", "*": "multiply", "/": "divide", "of": "ta
 
 
 def _ordered(t: Type) -> bool:
-    return (
-        is_numeric(t) or isinstance(t, MoneyType | DurationType) or t in (PERCENT, DATE, ERROR)
-    )
+    return is_numeric(t) or isinstance(t, MoneyType | DurationType) or t in (PERCENT, DATE, ERROR)
 
 
 def _arithmetic(op: str, a: Type, b: Type) -> Type | None:

@@ -55,7 +55,9 @@ def _lark() -> Lark:
 
 def _span(file: str, node: Any) -> Span:
     if isinstance(node, Token):
-        return Span(file, node.line or 0, node.column or 0, node.end_line or 0, node.end_column or 0)
+        return Span(
+            file, node.line or 0, node.column or 0, node.end_line or 0, node.end_column or 0
+        )
     meta = node.meta if isinstance(node, Tree) else node
     if getattr(meta, "empty", True):
         return Span(file, 0, 0, 0, 0)
@@ -289,8 +291,13 @@ class _Builder(Transformer):
     def regime_head(self, meta, children):
         name, title, cite, in_force = children
         return self._item(
-            "regime", meta, name=str(name), title=title and _string(title), cite=cite,
-            in_force=in_force, name_span=_span(self.file, name),
+            "regime",
+            meta,
+            name=str(name),
+            title=title and _string(title),
+            cite=cite,
+            in_force=in_force,
+            name_span=_span(self.file, name),
         )
 
     def part_of(self, meta, children):
@@ -309,7 +316,10 @@ class _Builder(Transformer):
     def enum_decl(self, meta, children):
         name, description, *members = children
         return self._item(
-            "enum", meta, name=str(name), description=description and _string(description),
+            "enum",
+            meta,
+            name=str(name),
+            description=description and _string(description),
             members=tuple((str(m), _span(self.file, m)) for m in members),
         )
 
@@ -322,14 +332,20 @@ class _Builder(Transformer):
     def field_decl(self, meta, children):
         name, type_ref, description = children
         return self._item(
-            "field", meta, name=str(name), type=type_ref,
+            "field",
+            meta,
+            name=str(name),
+            type=type_ref,
             description=description and _string(description),
         )
 
     def fact_decl(self, meta, children):
         name, type_ref, description = children
         return self._item(
-            "fact", meta, name=str(name), type=type_ref,
+            "fact",
+            meta,
+            name=str(name),
+            type=type_ref,
             description=description and _string(description),
         )
 
@@ -340,8 +356,12 @@ class _Builder(Transformer):
     def parameter_head(self, meta, children):
         name, type_ref, description, cite = children
         return self._item(
-            "parameter", meta, name=str(name), type=type_ref,
-            description=description and _string(description), cite=cite,
+            "parameter",
+            meta,
+            name=str(name),
+            type=type_ref,
+            description=description and _string(description),
+            cite=cite,
         )
 
     def dated(self, meta, children):
@@ -354,9 +374,11 @@ class _Builder(Transformer):
     def rate_head(self, meta, children):
         base, quote, cite = children
         return self._item(
-            "rate", meta,
+            "rate",
+            meta,
             base=CURRENCY_ALIASES.get(str(base), str(base)),
-            quote=CURRENCY_ALIASES.get(str(quote), str(quote)), cite=cite,
+            quote=CURRENCY_ALIASES.get(str(quote), str(quote)),
+            cite=cite,
         )
 
     def fine_up_to(self, meta, children):
@@ -372,12 +394,21 @@ class _Builder(Transformer):
         name, title, formula, payer, cite = children
         kind, low, high = formula
         return self._item(
-            "fine", meta, name=str(name), title=title and _string(title), kind=kind, low=low,
-            high=high, payer=payer, cite=cite,
+            "fine",
+            meta,
+            name=str(name),
+            title=title and _string(title),
+            kind=kind,
+            low=low,
+            high=high,
+            payer=payer,
+            cite=cite,
         )
 
     def fine_ref(self, meta, children):
-        return self._item("fine_ref", meta, names=tuple((str(n), _span(self.file, n)) for n in children))
+        return self._item(
+            "fine_ref", meta, names=tuple((str(n), _span(self.file, n)) for n in children)
+        )
 
     def rule_head(self, meta, children):
         name, title, cite = children
@@ -386,8 +417,13 @@ class _Builder(Transformer):
     def exception_head(self, meta, children):
         name, target, title, cite = children
         return self._item(
-            "exception", meta, name=str(name), target=str(target),
-            target_span=_span(self.file, target), title=title and _string(title), cite=cite,
+            "exception",
+            meta,
+            name=str(name),
+            target=str(target),
+            target_span=_span(self.file, target),
+            title=title and _string(title),
+            cite=cite,
         )
 
     def when_clause(self, meta, children):
@@ -402,7 +438,8 @@ class _Builder(Transformer):
     def obligation_clause(self, meta, children):
         text, within, condition, cite = children
         return self._item(
-            "obligation", meta,
+            "obligation",
+            meta,
             obligation=ast.Obligation(_string(text), within, condition, cite, self._s(meta)),
         )
 
@@ -462,16 +499,33 @@ _CLAUSES = {
     "example": {"as_of", "given", "expect"},
 }
 _CLAUSE_WORDS = {
-    "currency": "`currency`", "aggregate": "`aggregate`", "applies": "`applies when`",
-    "note": "`note`", "field": "`field`", "dated": "`from`", "when": "`when`",
-    "violation": "`violation`", "obligation": "`obligation`", "fine_ref": "`fine`",
-    "as_of": "`as of`", "given": "`given`", "expect": "`expect`",
+    "currency": "`currency`",
+    "aggregate": "`aggregate`",
+    "applies": "`applies when`",
+    "note": "`note`",
+    "field": "`field`",
+    "dated": "`from`",
+    "when": "`when`",
+    "violation": "`violation`",
+    "obligation": "`obligation`",
+    "fine_ref": "`fine`",
+    "as_of": "`as of`",
+    "given": "`given`",
+    "expect": "`expect`",
 }
 _OWNER_WORDS = {
-    "currency": "a regime", "aggregate": "a regime", "applies": "a regime", "field": "a record",
-    "dated": "a parameter, rate or rule", "when": "a rule or exception",
-    "violation": "a rule", "obligation": "a rule or exception", "fine_ref": "a rule",
-    "note": "a regime, rule or fine", "as_of": "an example", "given": "an example",
+    "currency": "a regime",
+    "aggregate": "a regime",
+    "applies": "a regime",
+    "field": "a record",
+    "dated": "a parameter, rate or rule",
+    "when": "a rule or exception",
+    "violation": "a rule",
+    "obligation": "a rule or exception",
+    "fine_ref": "a rule",
+    "note": "a regime, rule or fine",
+    "as_of": "an example",
+    "given": "an example",
     "expect": "an example",
 }
 
@@ -556,8 +610,13 @@ def _build_decl(
         currency = _single(head, clauses, "currency", diagnostics)
         aggregate = _single(head, clauses, "aggregate", diagnostics)
         return ast.RegimeDecl(
-            d["name"], head.span, d["title"], d["cite"], d["in_force"],
-            currency.data["code"] if currency else None, currency.span if currency else None,
+            d["name"],
+            head.span,
+            d["title"],
+            d["cite"],
+            d["in_force"],
+            currency.data["code"] if currency else None,
+            currency.span if currency else None,
             aggregate.data["method"] if aggregate else None,
             aggregate.span if aggregate else None,
             aggregate.data["cite"] if aggregate else None,
@@ -596,7 +655,11 @@ def _build_decl(
             values.append(ast.DatedValue(c.data["period"], c.data["value"], c.data["cite"]))
         if head.kind == "rate":
             return ast.RateDecl(
-                f"{d['base']}/{d['quote']}", head.span, d["base"], d["quote"], d["cite"],
+                f"{d['base']}/{d['quote']}",
+                head.span,
+                d["base"],
+                d["quote"],
+                d["cite"],
                 tuple(values),
             )
         return ast.ParameterDecl(
@@ -604,8 +667,15 @@ def _build_decl(
         )
     if head.kind == "fine":
         return ast.FineDecl(
-            d["name"], head.span, d["title"], d["kind"], d["low"], d["high"], d["payer"],
-            d["cite"], notes,
+            d["name"],
+            head.span,
+            d["title"],
+            d["kind"],
+            d["low"],
+            d["high"],
+            d["payer"],
+            d["cite"],
+            notes,
         )
     if head.kind in ("rule", "exception"):
         periods = []
@@ -626,18 +696,26 @@ def _build_decl(
         violation = _single(head, clauses, "violation", diagnostics)
         fines = tuple(n for c in clauses if c.kind == "fine_ref" for n in c.data["names"])
         return ast.RuleDecl(
-            d["name"], head.span, d["title"], d["cite"], tuple(periods),
+            d["name"],
+            head.span,
+            d["title"],
+            d["cite"],
+            tuple(periods),
             when.data["condition"] if when else None,
             violation.data["condition"] if violation else None,
             bool(violation and violation.data["unless"]),
             tuple(c.data["obligation"] for c in clauses if c.kind == "obligation"),
-            fines, notes,
-            exception_to=d.get("target"), exception_to_span=d.get("target_span"),
+            fines,
+            notes,
+            exception_to=d.get("target"),
+            exception_to_span=d.get("target_span"),
         )
     if head.kind == "example":
         as_of = _single(head, clauses, "as_of", diagnostics)
         return ast.ExampleDecl(
-            d["name"], head.span, as_of.data["date"] if as_of else None,
+            d["name"],
+            head.span,
+            as_of.data["date"] if as_of else None,
             tuple(a for c in clauses if c.kind == "given" for a in c.data["assignments"]),
             tuple(e for c in clauses if c.kind == "expect" for e in c.data["expectations"]),
         )
@@ -650,18 +728,49 @@ def _build_decl(
 def _syntax_diagnostic(file: str, text: str, error: UnexpectedInput) -> Diagnostic:
     line = getattr(error, "line", 0) or 0
     column = getattr(error, "column", 0) or 0
-    if isinstance(error, UnexpectedEOF) or line <= 0:
+    token = getattr(error, "token", None)
+    at_end = isinstance(error, UnexpectedEOF) or getattr(token, "type", None) == "$END"
+    if at_end or line <= 0:
         lines = text.splitlines() or [""]
         line, column = len(lines), len(lines[-1]) + 1
     width = 1
     token_text = None
-    if isinstance(error, UnexpectedToken) and error.token.type != "$END":
+    if isinstance(error, UnexpectedToken) and not at_end:
         token_text = str(error.token)
         width = max(1, len(token_text.splitlines()[0]) if token_text else 1)
     elif isinstance(error, UnexpectedCharacters):
-        token_text = text[error.pos_in_stream] if error.pos_in_stream < len(text) else None
-    span = Span(file, line, column, line, column + width)
+        position = error.pos_in_stream or 0
+        token_text = text[position] if position < len(text) else None
     expected = set(getattr(error, "expected", None) or getattr(error, "allowed", None) or ())
+    source_line = text.splitlines()[line - 1] if 0 < line <= len(text.splitlines()) else ""
+    # A word the lexer took for a currency code, now missing its amount: point at the word.
+    before = re.search(r"\b([A-Z]{3})\s*$", source_line[: column - 1]) if not at_end else None
+    if at_end:
+        stripped = text.rstrip()
+        before = re.search(r"\b([A-Z]{3})$", stripped)
+        if before:
+            last = stripped.splitlines()[-1] if stripped else ""
+            line = len(stripped.splitlines())
+            column = len(last) - 2
+    elif before:
+        column = before.start(1) + 1
+    if before and "NUMBER" in expected:
+        word = before.group(1)
+        return Diagnostic(
+            "E0001",
+            f"`{word}` looks like a currency code here",
+            Span(file, line, column, line, column + 3),
+            help="named sets and definitions are lowercase, e.g. `eea`; an amount is written "
+            "`EUR 20 million`",
+        )
+    span = Span(file, line, column, line, column + width)
+    if source_line.count('"') % 2 == 1 and not at_end:
+        return Diagnostic(
+            "E0001",
+            "text in quotes is not closed on this line",
+            span,
+            help='add the closing `"`; text in quotes cannot span lines',
+        )
     message, help_text = friendly_message(error, text, token_text, expected)
     if help_text is None:
         help_text = describe_expected(expected)
@@ -710,7 +819,9 @@ def parse_module(text: str, file: str = "<policy>") -> tuple[ast.Module, list[Di
                 break
             current = blanked
         except LarkError as error:  # pragma: no cover - defensive: never leak a traceback
-            diagnostics.append(Diagnostic("E0001", f"cannot parse: {error}", Span(file, 1, 1, 1, 2)))
+            diagnostics.append(
+                Diagnostic("E0001", f"cannot parse: {error}", Span(file, 1, 1, 1, 2))
+            )
             break
     items: list[_Item] = []
     if tree is not None:
@@ -722,8 +833,9 @@ def parse_module(text: str, file: str = "<policy>") -> tuple[ast.Module, list[Di
             else:  # pragma: no cover
                 raise
     module = _group(file, items, diagnostics)
-    module = ast.Module(module.path, module.regime, module.regime_span, module.declarations,
-                        tuple(comments))
+    module = ast.Module(
+        module.path, module.regime, module.regime_span, module.declarations, tuple(comments)
+    )
     return module, diagnostics
 
 

@@ -41,8 +41,18 @@ _TERMINAL_WORDS = {
     "UNIT": "a unit such as `hours`, `days`, `months` or `years`",
 }
 _DECLARATION_TERMINALS = {
-    "REGIME", "PART", "ENUM", "RECORD", "FACT", "DEFINE", "PARAMETER", "RATE", "FINE", "RULE",
-    "EXCEPTION", "EXAMPLE",
+    "REGIME",
+    "PART",
+    "ENUM",
+    "RECORD",
+    "FACT",
+    "DEFINE",
+    "PARAMETER",
+    "RATE",
+    "FINE",
+    "RULE",
+    "EXCEPTION",
+    "EXAMPLE",
 }
 _EXPRESSION_TERMINALS = {"NAME", "NUMBER", "CURRENCY", "PERCENT", "DATE", "CODE", "LPAR", "LBRACE"}
 
@@ -50,9 +60,9 @@ _EXPRESSION_TERMINALS = {"NAME", "NUMBER", "CURRENCY", "PERCENT", "DATE", "CODE"
 def describe_expected(expected: set[str]) -> str | None:
     if not expected:
         return None
-    if _EXPRESSION_TERMINALS <= expected:
+    if expected >= _EXPRESSION_TERMINALS:
         return "expected a value here: a fact, a number, an amount such as `EUR 20 million`, …"
-    if _DECLARATION_TERMINALS <= expected and len(expected - _DECLARATION_TERMINALS) > 6:
+    if expected >= _DECLARATION_TERMINALS and len(expected - _DECLARATION_TERMINALS) > 6:
         return "expected a new declaration (`rule`, `fine`, `parameter`, `example`, …) or a clause"
     words = [_TERMINAL_WORDS[t] for t in _TERMINAL_WORDS if t in expected]
     if not words:
@@ -60,7 +70,9 @@ def describe_expected(expected: set[str]) -> str | None:
         words = [f"`{w}`" for w in plain[:6]]
     if not words:
         return None
-    return "expected " + (words[0] if len(words) == 1 else ", ".join(words[:-1]) + " or " + words[-1])
+    return "expected " + (
+        words[0] if len(words) == 1 else ", ".join(words[:-1]) + " or " + words[-1]
+    )
 
 
 def friendly_message(
@@ -95,6 +107,12 @@ def friendly_message(
     token = getattr(error, "token", None)
     kind = getattr(token, "type", "")
     shown = f"`{token_text}`" if token_text else "this"
+    if kind in ("REGIME_NAME", "CURRENCY", "CODE") and token_text and not token_text.isupper():
+        return (
+            "unexpected capital letters",
+            "names are lowercase (`eea`, `legal_basis`); capitals are for regime names, "
+            "currency codes (`EUR`) and country codes (`DE`, `US-CA`)",
+        )
     if kind == "CURRENCY" and "NUMBER" not in expected:
         return (
             f"`{token_text}` looks like a currency code here",
@@ -106,9 +124,9 @@ def friendly_message(
     if kind == "STRING" and "STRING" not in expected:
         return (
             f"unexpected text {shown}",
-            "a title goes right after the name: `rule NAME \"title\"`",
+            'a title goes right after the name: `rule NAME "title"`',
         )
-    if kind == "NAME" and "NAME" not in expected and _DECLARATION_TERMINALS <= expected:
+    if kind == "NAME" and "NAME" not in expected and expected >= _DECLARATION_TERMINALS:
         return (
             f"unexpected name {shown}",
             "a new declaration starts with a keyword such as `rule`, `fine` or `fact`; "

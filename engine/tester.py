@@ -82,16 +82,22 @@ def _check(example: ir.CheckedExample, decision: Decision) -> list[str]:
                 detail = f" (violations: {', '.join(sorted(violated))})"
             failures.append(f"expected {expected}, got {regime.status}{detail}")
         elif kind == "violation" and expected not in violated:
-            failures.append(f"expected a violation of `{expected}`; violated: "
-                            f"{', '.join(sorted(violated)) or 'nothing'}")
+            failures.append(
+                f"expected a violation of `{expected}`; violated: "
+                f"{', '.join(sorted(violated)) or 'nothing'}"
+            )
         elif kind == "no_violation" and expected in violated:
             failures.append(f"expected no violation of `{expected}`, but it is violated")
         elif kind == "obligation" and expected not in obliged:
-            failures.append(f"expected an obligation from `{expected}`; obligations from: "
-                            f"{', '.join(sorted(obliged)) or 'nothing'}")
+            failures.append(
+                f"expected an obligation from `{expected}`; obligations from: "
+                f"{', '.join(sorted(obliged)) or 'nothing'}"
+            )
         elif kind == "missing" and expected not in regime.missing:
-            failures.append(f"expected `{expected}` to be missing; missing: "
-                            f"{', '.join(regime.missing) or 'nothing'}")
+            failures.append(
+                f"expected `{expected}` to be missing; missing: "
+                f"{', '.join(regime.missing) or 'nothing'}"
+            )
         elif kind.startswith("exposure"):
             want: Money = constant_value(expected)
             amount = regime.organisation_exposure
@@ -113,19 +119,35 @@ def run_examples(bundle: Bundle, regime: str | None = None) -> TestReport:
             try:
                 facts, _ = bundle.schema.validate(operation_from(example.given))
             except LexgateError as error:
-                results.append(ExampleResult(
-                    checked.name, example.description, example.span,
-                    tuple(f"the example's facts are invalid: {d.message}"
-                          for d in error.diagnostics), None))
+                results.append(
+                    ExampleResult(
+                        checked.name,
+                        example.description,
+                        example.span,
+                        tuple(
+                            f"the example's facts are invalid: {d.message}"
+                            for d in error.diagnostics
+                        ),
+                        None,
+                    )
+                )
                 continue
-            decision = bundle.decide_facts(facts, as_of, checked.currency, explain=True,
-                                           regimes=[checked.name])
+            decision = bundle.decide_facts(
+                facts, as_of, checked.currency, explain=True, regimes=[checked.name]
+            )
             for trace in decision.regimes[checked.name].trace:
                 if trace.outcome in EXERCISED:
                     exercised[checked.name].add(trace.rule)
                 exercised[checked.name].update(trace.exceptions)
-            results.append(ExampleResult(checked.name, example.description, example.span,
-                                         tuple(_check(example, decision)), decision))
+            results.append(
+                ExampleResult(
+                    checked.name,
+                    example.description,
+                    example.span,
+                    tuple(_check(example, decision)),
+                    decision,
+                )
+            )
     coverage = {}
     for checked in bundle.checked.regimes.values():
         if regime is not None and checked.name.lower() != regime.lower():

@@ -77,7 +77,7 @@ def _exact_decimal(value: Any) -> Any:
 
 def _percent(value: Any) -> Decimal:
     if isinstance(value, bool):
-        raise ValueError("expected a fraction such as 0.05 or a string such as \"5%\"")
+        raise ValueError('expected a fraction such as 0.05 or a string such as "5%"')
     if isinstance(value, str):
         text = value.strip()
         match = re.fullmatch(r"(\d+(\.\d+)?)\s*%", text)
@@ -93,8 +93,9 @@ def _percent(value: Any) -> Decimal:
 
 
 ExactDecimal = Annotated[Decimal, BeforeValidator(_exact_decimal), Field(allow_inf_nan=False)]
-NonNegativeDecimal = Annotated[Decimal, BeforeValidator(_exact_decimal),
-                               Field(ge=0, allow_inf_nan=False)]
+NonNegativeDecimal = Annotated[
+    Decimal, BeforeValidator(_exact_decimal), Field(ge=0, allow_inf_nan=False)
+]
 PercentValue = Annotated[Decimal, BeforeValidator(_percent)]
 CodeValue = Annotated[str, Field(pattern=CODE_PATTERN)]
 
@@ -129,7 +130,8 @@ def _annotation(t: Type, description: str | None, records: dict[str, type[BaseMo
     if isinstance(t, SetType):
         return list[_annotation(t.element, None, records)]  # type: ignore[misc]
     if isinstance(t, ListType):
-        return list[records[t.element.name]]  # type: ignore[index]
+        record_model = records[t.element.name]
+        return list[record_model]  # type: ignore[valid-type]
     raise TypeError(f"no wire format for {t}")  # pragma: no cover
 
 
@@ -151,8 +153,10 @@ class OperationSchema:
                 for name, ftype in record.fields
             }
             records[record.name] = create_model(  # type: ignore[call-overload]
-                _model_name(record.name), __config__=_FORBID,
-                __doc__=vocabulary.descriptions.get(record.name), **fields,
+                _model_name(record.name),
+                __config__=_FORBID,
+                __doc__=vocabulary.descriptions.get(record.name),
+                **fields,
             )
         self.record_models = records
         self.model = self._group_model("Operation", "", list(vocabulary.facts.values()), records)
@@ -163,7 +167,7 @@ class OperationSchema:
         fields: dict[str, Any] = {}
         groups: dict[str, list[FactInfo]] = {}
         for fact in facts:
-            rest = fact.path[len(prefix):]
+            rest = fact.path[len(prefix) :]
             head, _, tail = rest.partition(".")
             if tail:
                 groups.setdefault(head, []).append(fact)
@@ -221,9 +225,10 @@ class OperationSchema:
         if isinstance(t, SetType):
             return frozenset(value)
         if isinstance(t, ListType):
+            fields = dict(t.element.fields)
             return [
                 {
-                    name: self.typed(v, t.element.field(name), _base_unit(t.element.field(name)))
+                    name: self.typed(v, fields[name], _base_unit(fields[name]))
                     for name, v in record.items()
                     if v is not None
                 }
@@ -234,7 +239,24 @@ class OperationSchema:
     def _errors(self, error: ValidationError) -> list[FieldError]:
         errors = []
         for item in error.errors(include_url=False):
-            loc = [p for p in item["loc"] if not (isinstance(p, str) and p.startswith(("function-", "literal[", "list[", "constrained-", "decimal", "lax-", "json-or-python")))]
+            loc = [
+                p
+                for p in item["loc"]
+                if not (
+                    isinstance(p, str)
+                    and p.startswith(
+                        (
+                            "function-",
+                            "literal[",
+                            "list[",
+                            "constrained-",
+                            "decimal",
+                            "lax-",
+                            "json-or-python",
+                        )
+                    )
+                )
+            ]
             path = _path(loc)
             kind = item["type"]
             if kind == "extra_forbidden":
@@ -264,8 +286,11 @@ class OperationSchema:
                 if fact.path == prefix and isinstance(fact.type, ListType):
                     return [n for n, _ in fact.type.element.fields]
             prefix += "."
-        names = {f.path[len(prefix):].split(".")[0] for f in self.vocabulary.facts.values()
-                 if f.path.startswith(prefix)}
+        names = {
+            f.path[len(prefix) :].split(".")[0]
+            for f in self.vocabulary.facts.values()
+            if f.path.startswith(prefix)
+        }
         return sorted(names | ({"as_of"} if not prefix else set()))
 
 
@@ -296,6 +321,10 @@ def load_operation_json(text: str | bytes) -> Any:
         return json.loads(text, parse_float=Decimal)
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         line = getattr(error, "lineno", None)
-        where = f" at line {line}, column {error.colno}" if isinstance(error, json.JSONDecodeError) else ""
+        where = (
+            f" at line {line}, column {error.colno}"
+            if isinstance(error, json.JSONDecodeError)
+            else ""
+        )
         message = error.msg if isinstance(error, json.JSONDecodeError) else str(error)
         raise OperationError([FieldError("$", f"not valid JSON{where}: {message}")]) from None

@@ -55,9 +55,22 @@ def test_cli_eval_prints_denied_and_exact_cap(tmp_path) -> None:
     operation = tmp_path / "op.json"
     operation.write_text(json.dumps(_no_basis("1000000000")))
     result = subprocess.run(
-        [sys.executable, "-m", "engine", "eval", str(operation), "--format", "json",
-         "--as-of", "2025-06-01", "--policies", str(ROOT / "policies")],
-        capture_output=True, text=True, check=False,
+        [
+            sys.executable,
+            "-m",
+            "engine",
+            "eval",
+            str(operation),
+            "--format",
+            "json",
+            "--as-of",
+            "2025-06-01",
+            "--policies",
+            str(ROOT / "policies"),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert result.returncode == 3, result.stderr
     decision = json.loads(result.stdout)

@@ -1,0 +1,818 @@
+"""Stage 3 (vectorised back end): checked IR -> functions of a column table.
+
+The scalar back end (`compiler.py`) turns each IR node into a closure over one operation; this one
+turns each node into a closure over *many* operations at once: `f(env) -> column`, where a column
+is a NumPy array of values plus a `known` mask. Unknown is a cleared bit in the mask, so Kleene
+logic is mask arithmetic (`false and unknown` is false: a row is known-false when either side is
+known-false). Both back ends compile from the same `ir` form and must agree row for row; the
+property test in tests/simulation proves it on generated operations.
+
+Representations (docs/SIMULATION.md has the why):
+- bool: `bool` array.
+- money, percent, duration, count, number, date: exact fixed point. `values` is int64 and the
+  node's `scale` (decided at compile time) says how many decimal digits are after the point, so
+  EUR 20,000,000.00 in cents is (2000000000, scale 2) and `4%` is (4, scale 2). Sums and
+  products of fixed-point integers are exactly the scalar engine's Decimal results as long as
+  they fit in 63 bits; rows where an operation could overflow are flagged for the scalar
+  evaluator instead of wrapping around.
+- enum and country values: int32 codes (-1 when unknown). Enum codes index the enum's members;
+  country codes index a `Codebook` built from the bundle's constants and the data.
+- sets: bitsets, shape (rows, words) of uint64, so `meets` is a bitwise and.
+- lists (`transfers[]`): a length column plus one column per field and position up to a fixed
+  maximum (`transfers[0].mechanism`, `transfers[1].mechanism`, ...).
+
+Anything this module cannot do exactly either raises `Unsupported` at compile time (the regime is
+then evaluated by the scalar back end) or sets rows in `env.fallback` at run time (those rows are
+re-evaluated by the scalar back end). Never a silently wrong answer.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+
+from engine import ir
+from engine.types import (
+    BOOL,
+    CODE,
+    COUNT,
+    DATE,
+    NUMBER,
+    PERCENT,
+    DurationType,
+    EnumType,
+    ListType,
+    MapType,
+    MoneyType,
+    SetType,
+    Type,
+)
+from engine.values import Duration, ExchangeRates, MissingRate, Money, Percent
+
+# fixed-point scales of fact columns: digits after the decimal point an input value may carry
+# before its row goes to the scalar evaluator (money in minor units; see docs/SIMULATION.md)
+FACT_SCALE = {"money": 2, "percent": 6, "duration": 3, "number": 6, "count": 0, "date": 0}
+INT_LIMIT = 2**62  # headroom below int64's 2**63 for one more addition without overflow
+
+
+class Unsupported(Exception):
+    """An IR construct this back end does not vectorise; its regime is evaluated by the scalar
+    back end instead."""
+
+
+# ---- columns --------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class BoolCol:
+    values: np.ndarray  # bool
+    known: np.ndarray  # bool
+
+
+@dataclass(slots=True)
+class NumCol:
+    values: np.ndarray  # int64: the number times 10**scale
+    known: np.ndarray
+    scale: int
+
+
+@dataclass(slots=True)
+class CodeCol:
+    values: np.ndarray  # int32 index into the universe; -1 where unknown
+    known: np.ndarray
+
+
+@dataclass(slots=True)
+class BitsCol:
+    words: np.ndarray  # uint64, shape (rows, words)
+    known: np.ndarray
+
+
+@dataclass(slots=True)
+class ListCol:
+    length: np.ndarray  # int64
+    known: np.ndarray
+    elements: list[dict[str, Any]]  # per position: field name -> column
+
+
+Col = BoolCol | NumCol | CodeCol | BitsCol | ListCol
+
+ONE = np.ones(1, dtype=bool)
+ZERO = np.zeros(1, dtype=bool)
+
+
+def true_col() -> BoolCol:
+    return BoolCol(ONE, ONE)
+
+
+def is_true(c: BoolCol) -> np.ndarray:
+    return c.known & c.values
+
+
+def is_false(c: BoolCol) -> np.ndarray:
+    return c.known & ~c.values
+
+
+def kleene_and(a: BoolCol, b: BoolCol) -> BoolCol:
+    false = is_false(a) | is_false(b)
+    return BoolCol(a.values & b.values, false | (a.known & b.known))
+
+
+def kleene_or(a: BoolCol, b: BoolCol) -> BoolCol:
+    true = is_true(a) | is_true(b)
+    return BoolCol(true, true | (a.known & b.known))
+
+
+def kleene_not(a: BoolCol) -> BoolCol:
+    return BoolCol(~a.values, a.known)
+
+
+class Codebook:
+    """Country codes seen in the bundle and the data, each given a bit position."""
+
+    def __init__(self, codes: set[str]):
+        self.codes = sorted(codes)
+        self.index = {c: i for i, c in enumerate(self.codes)}
+        self.words = max(1, (len(self.codes) + 63) // 64)
+
+
+def words_for(count: int) -> int:
+    return max(1, (count + 63) // 64)
+
+
+def bits_of(indices: list[int], words: int) -> np.ndarray:
+    row = np.zeros((1, words), dtype=np.uint64)
+    for i in indices:
+        row[0, i // 64] |= np.uint64(1) << np.uint64(i % 64)
+    return row
+
+
+# ---- the evaluation environment --------------------------------------------------------------
+
+
+@dataclass
+class Env:
+    """One batch of rows sharing an as-of date: the parameters in force that day are constants."""
+
+    n: int
+    facts: Callable[[str], Col | None]  # encoded fact column by path (None: column absent)
+    as_of: dt.date
+    params: Mapping[str, Any]
+    rates: ExchangeRates
+    countries: Codebook
+    fallback: np.ndarray  # bool (n,): rows the scalar evaluator must redo
+    bindings: dict[str, Any] = field(default_factory=dict)
+    rate_scale: int = 6
+
+    def flag(self, rows: np.ndarray) -> None:
+        if rows.shape == (1,):
+            rows = np.broadcast_to(rows, (self.n,))
+        self.fallback |= rows
+
+
+Fn = Callable[[Env], Any]
+
+
+# ---- fixed-point helpers ----------------------------------------------------------------------
+
+
+def decimal_scale(value: Decimal) -> int:
+    exponent = value.as_tuple().exponent
+    assert isinstance(exponent, int), "constants are finite"
+    return max(0, -exponent)
+
+
+def to_fixed(value: Decimal | int, scale: int) -> int:
+    scaled = Decimal(value).scaleb(scale)
+    assert scaled == scaled.to_integral_value(), "scale chosen to fit the constant"
+    return int(scaled)
+
+
+def rescale(col: NumCol, scale: int, env: Env) -> NumCol:
+    if scale == col.scale:
+        return col
+    return NumCol(checked_mul(col.values, 10 ** (scale - col.scale), col.known, env), col.known,
+                  scale)
+
+
+def checked_mul(a: np.ndarray, b: np.ndarray | int, known: np.ndarray, env: Env) -> np.ndarray:
+    """a * b in int64; rows whose exact product would not fit go to the scalar evaluator."""
+    bound_a = int(np.abs(a).max()) if a.size else 0
+    bound_b = abs(b) if isinstance(b, int) else (int(np.abs(b).max()) if b.size else 0)
+    if bound_a * bound_b < INT_LIMIT:  # the common case: one cheap check for the whole batch
+        return a * b
+    big = np.abs(a.astype(np.float64)) * np.abs(np.asarray(b, dtype=np.float64)) >= INT_LIMIT / 2
+    env.flag(big & known)
+    return np.where(big, 0, a) * np.where(big, 0, b)
+
+
+def checked_add(a: np.ndarray, b: np.ndarray, known: np.ndarray, env: Env, sign: int = 1) -> np.ndarray:
+    bound = (int(np.abs(a).max()) if a.size else 0) + (int(np.abs(b).max()) if b.size else 0)
+    if bound < INT_LIMIT:
+        return a + sign * b
+    big = np.abs(a.astype(np.float64)) + np.abs(b.astype(np.float64)) >= INT_LIMIT / 2
+    env.flag(big & known)
+    return np.where(big, 0, a) + sign * np.where(big, 0, b)
+
+
+def aligned(a: NumCol, b: NumCol, env: Env) -> tuple[NumCol, NumCol]:
+    scale = max(a.scale, b.scale)
+    return rescale(a, scale, env), rescale(b, scale, env)
+
+
+def round_half_even(values: np.ndarray, shift: int) -> np.ndarray:
+    """values / 10**shift rounded half-even: Decimal.quantize(ROUND_HALF_EVEN) on integers."""
+    if shift <= 0:
+        return values * 10 ** (-shift)
+    unit = 10**shift
+    quotient, remainder = np.divmod(values, unit)  # floor division: remainder >= 0
+    twice = 2 * remainder
+    up = (twice > unit) | ((twice == unit) & (quotient % 2 == 1))
+    return quotient + up
+
+
+# ---- constants ------------------------------------------------------------------------------
+
+
+def number_of(value: Any) -> Decimal | int:
+    """The exact number inside a scalar run-time value (money, percent, duration, count)."""
+    if isinstance(value, Money | Duration):
+        return value.amount
+    if isinstance(value, Percent):
+        return value.fraction
+    if isinstance(value, dt.date):
+        return value.toordinal()
+    if isinstance(value, bool):
+        raise Unsupported("a truth value used as a number")
+    return value
+
+
+def is_numeric_type(t: Type) -> bool:
+    return t in (COUNT, NUMBER, PERCENT, DATE) or isinstance(t, MoneyType | DurationType)
+
+
+def fact_scale(t: Type) -> int:
+    if isinstance(t, MoneyType):
+        return FACT_SCALE["money"]
+    if isinstance(t, DurationType):
+        return FACT_SCALE["duration"]
+    return FACT_SCALE[t.name if t.name in FACT_SCALE else "number"]
+
+
+def constant_col(value: Any, t: Type, env: Env, scale: int | None = None) -> Col:
+    """A scalar constant as a one-row column that broadcasts against any batch."""
+    if t == BOOL:
+        return BoolCol(np.array([bool(value)]), ONE)
+    if is_numeric_type(t):
+        number = number_of(value)
+        s = scale if scale is not None else decimal_scale(Decimal(number))
+        return NumCol(np.array([to_fixed(number, s)], dtype=np.int64), ONE, s)
+    if isinstance(t, EnumType):
+        return CodeCol(np.array([t.members.index(value)], dtype=np.int32), ONE)
+    if t == CODE:
+        index = env.countries.index.get(value, -1)
+        if index < 0:  # a code in no column and no constant: it equals nothing we know of
+            raise Unsupported(f"country `{value}` missing from the codebook")
+        return CodeCol(np.array([index], dtype=np.int32), ONE)
+    if isinstance(t, SetType):
+        if isinstance(t.element, EnumType):
+            members = t.element.members
+            return BitsCol(bits_of([members.index(v) for v in value], words_for(len(members))), ONE)
+        if t.element == CODE:
+            indices = [env.countries.index[v] for v in value]
+            return BitsCol(bits_of(indices, env.countries.words), ONE)
+        raise Unsupported(f"a set of {t.element}")
+    raise Unsupported(f"a constant of type {t}")
+
+
+def broadcast_known(n: int, known: np.ndarray) -> np.ndarray:
+    return np.broadcast_to(known, (n,)) if known.shape != (n,) else known
+
+
+# ---- the compiler ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Compiled:
+    fn: Fn
+    scale: int = 0  # numeric nodes: digits after the point
+
+
+class VectorCompiler:
+    """Compiles the IR of one regime into column functions. Definitions compile once."""
+
+    def __init__(self, defines: Mapping[str, ir.CheckedDefine],
+                 parameters: Mapping[str, ir.CheckedParameter], rate_scale: int):
+        self._defines = defines
+        self._parameters = parameters
+        self._rate_scale = rate_scale
+        self._compiled_defines: dict[str, Compiled] = {}
+
+    def compile(self, node: ir.Node) -> Compiled:
+        method = getattr(self, f"_{type(node).__name__}", None)
+        if method is None:
+            raise Unsupported(f"IR node {type(node).__name__}")
+        return method(node)
+
+    # -- leaves --
+
+    def _Const(self, node: ir.Const) -> Compiled:
+        value, t = node.value, node.type
+        if isinstance(t, MapType) or value is None:
+            raise Unsupported(f"a constant of type {t}")
+        scale = decimal_scale(Decimal(number_of(value))) if is_numeric_type(t) else 0
+        return Compiled(lambda env: constant_col(value, t, env, scale), scale)
+
+    def _Fact(self, node: ir.Fact) -> Compiled:
+        path, t, currency = node.path, node.type, node.currency
+        scale = fact_scale(t) + (self._rate_scale if currency else 0) if is_numeric_type(t) else 0
+        _supported_type(t)
+
+        def read(env: Env) -> Col:
+            col = env.facts(path)
+            if col is None:
+                return unknown_col(t, env, scale)
+            if isinstance(col, MoneyColumn):
+                return col.in_currency(currency, scale, env)
+            return col
+
+        return Compiled(read, scale)
+
+    def _Var(self, node: ir.Var) -> Compiled:
+        name = node.name
+        return Compiled(lambda env: env.bindings[name])
+
+    def _Field(self, node: ir.Field) -> Compiled:
+        if not isinstance(node.target, ir.Var):
+            raise Unsupported("a field of a nested record")
+        variable, name, t, currency = node.target.name, node.name, node.type, node.currency
+        _supported_type(t)
+        scale = fact_scale(t) + (self._rate_scale if currency else 0) if is_numeric_type(t) else 0
+
+        def read(env: Env) -> Col:
+            record = env.bindings[variable]
+            col = record.get(name)
+            if col is None:
+                return unknown_col(t, env, scale)
+            if isinstance(col, MoneyColumn):
+                return col.in_currency(currency, scale, env)
+            return col
+
+        return Compiled(read, scale)
+
+    def _Param(self, node: ir.Param) -> Compiled:
+        name, t = node.name, node.type
+        declared = self._parameters.get(name)
+        if isinstance(t, MapType):
+            return Compiled(lambda env: env.params.get(name))  # read by `index` only
+        scale = 0
+        if is_numeric_type(t) and declared is not None:
+            from engine.evaluator import constant_value
+
+            scale = max((decimal_scale(Decimal(number_of(constant_value(v))))
+                         for _, v, _ in declared.values), default=0)
+
+        def read(env: Env) -> Col:
+            if name not in env.params:
+                return unknown_col(t, env, scale)
+            return constant_col(env.params[name], t, env, scale)
+
+        return Compiled(read, scale)
+
+    def _Define(self, node: ir.Define) -> Compiled:
+        name = node.name
+        if name not in self._compiled_defines:
+            # definitions are acyclic (checked); compile once, share between rules
+            self._compiled_defines[name] = self.compile(self._defines[name].value)
+        return self._compiled_defines[name]
+
+    # -- operators --
+
+    def _Op(self, node: ir.Op) -> Compiled:
+        op = node.op
+        handler = getattr(self, "_op_" + _OP_NAMES.get(op, op), None)
+        if handler is None:
+            raise Unsupported(f"operator `{op}`")
+        return handler(node)
+
+    def _op_and(self, node: ir.Op) -> Compiled:
+        left, right = (self.compile(a).fn for a in node.args)
+        return Compiled(lambda env: kleene_and(left(env), right(env)))
+
+    def _op_or(self, node: ir.Op) -> Compiled:
+        left, right = (self.compile(a).fn for a in node.args)
+        return Compiled(lambda env: kleene_or(left(env), right(env)))
+
+    def _op_not(self, node: ir.Op) -> Compiled:
+        operand = self.compile(node.args[0]).fn
+        return Compiled(lambda env: kleene_not(operand(env)))
+
+    def _op_known(self, node: ir.Op) -> Compiled:
+        operand = self.compile(node.args[0]).fn
+        want_known = node.op == "known"
+
+        def knownness(env: Env) -> BoolCol:
+            known = operand(env).known
+            return BoolCol(known if want_known else ~known, np.ones_like(known))
+
+        return Compiled(knownness)
+
+    _op_missing = _op_known
+
+    def _op_neg(self, node: ir.Op) -> Compiled:
+        operand = self.compile(node.args[0])
+        fn = operand.fn
+        return Compiled(lambda env: _neg(fn(env)), operand.scale)
+
+    def _op_if(self, node: ir.Op) -> Compiled:
+        condition, then, otherwise = (self.compile(a) for a in node.args)
+        scale = max(then.scale, otherwise.scale)
+        numeric = is_numeric_type(node.type)
+        if not (numeric or node.type == BOOL or isinstance(node.type, EnumType) or node.type == CODE):
+            raise Unsupported(f"`if` giving {node.type}")
+
+        def if_(env: Env) -> Col:
+            c: BoolCol = condition.fn(env)
+            a, b = then.fn(env), otherwise.fn(env)
+            if numeric:
+                a, b = rescale(a, scale, env), rescale(b, scale, env)
+            values = np.where(c.values, a.values, b.values)
+            known = np.where(c.values, a.known, b.known)
+            # unknown condition: the answer is known only when both branches agree
+            same = a.known & b.known & (a.values == b.values)
+            known = np.where(c.known, known, same)
+            return _like(a, values, known)
+
+        return Compiled(if_, scale)
+
+    def _op_extreme(self, node: ir.Op) -> Compiled:
+        parts = [self.compile(a) for a in node.args]
+        scale = max(p.scale for p in parts)
+        pick = np.maximum if node.op == "max" else np.minimum
+        if not is_numeric_type(node.type):
+            raise Unsupported(f"`{node.op}` of {node.type}")
+
+        def extreme(env: Env) -> NumCol:
+            cols = [rescale(p.fn(env), scale, env) for p in parts]
+            values, known = cols[0].values, cols[0].known
+            for col in cols[1:]:
+                values, known = pick(values, col.values), known & col.known
+            return NumCol(values, known, scale)
+
+        return Compiled(extreme, scale)
+
+    def _op_size(self, node: ir.Op) -> Compiled:
+        operand = self.compile(node.args[0]).fn
+
+        def size(env: Env) -> NumCol:
+            col = operand(env)
+            if isinstance(col, ListCol):
+                return NumCol(col.length, col.known, 0)
+            return NumCol(np.bitwise_count(col.words).sum(axis=1, dtype=np.int64), col.known, 0)
+
+        return Compiled(size)
+
+    def _op_set(self, node: ir.Op) -> Compiled:
+        t = node.type
+        assert isinstance(t, SetType)
+        items = [self.compile(a).fn for a in node.args]
+
+        def build(env: Env) -> BitsCol:
+            words = _words(t.element, env)
+            cols = [item(env) for item in items]
+            n = max(c.values.shape[0] for c in cols)
+            out = np.zeros((n, words), dtype=np.uint64)
+            known = np.ones(n, dtype=bool)
+            for c in cols:
+                out |= _code_bits(c.values, words)
+                known = known & c.known
+            return BitsCol(out, known)
+
+        return Compiled(build)
+
+    def _op_convert(self, node: ir.Op) -> Compiled:
+        operand = self.compile(node.args[0])
+        source = node.args[0].type
+        target = node.extra
+        if not isinstance(source, MoneyType) or source.currency is None:
+            raise Unsupported("conversion of money whose currency is fixed only at run time")
+        scale = operand.scale + self._rate_scale
+        base = source.currency
+
+        def convert(env: Env) -> NumCol:
+            col = operand.fn(env)
+            rate = _rate(env, base, target)
+            if rate is None:
+                return NumCol(np.zeros(1, dtype=np.int64), ZERO, scale)
+            return _apply_rate(col, rate, scale, env)
+
+        return Compiled(convert, scale)
+
+    def _op_index(self, node: ir.Op) -> Compiled:
+        table = self.compile(node.args[0]).fn
+        key = self.compile(node.args[1]).fn
+        t = node.type
+        key_type = node.args[1].type
+        if not (is_numeric_type(t) or t == BOOL) or key_type != CODE:
+            raise Unsupported(f"table lookup of {t} by {key_type}")
+        declared = self._parameters.get(getattr(node.args[0], "name", ""))
+        scale = 0
+        if declared is not None and is_numeric_type(t):
+            from engine.evaluator import constant_value
+
+            scale = max((decimal_scale(Decimal(number_of(v)))
+                         for _, node_, _ in declared.values
+                         for v in constant_value(node_).values()), default=0)
+
+        def index(env: Env) -> Col:
+            mapping = table(env)
+            k: CodeCol = key(env)
+            size = len(env.countries.codes)
+            values = np.zeros(size + 1, dtype=bool if t == BOOL else np.int64)
+            present = np.zeros(size + 1, dtype=bool)  # the last slot: unknown key
+            for code, value in (mapping or {}).items():
+                i = env.countries.index.get(code)
+                if i is not None:
+                    values[i] = value if t == BOOL else to_fixed(number_of(value), scale)
+                    present[i] = True
+            slot = np.where(k.known, k.values, size)
+            known = k.known & present[slot] & (mapping is not None)
+            if t == BOOL:
+                return BoolCol(values[slot], known)
+            return NumCol(values[slot], known, scale)
+
+        return Compiled(index, scale)
+
+    def _op_binary(self, node: ir.Op) -> Compiled:
+        op = node.op
+        left, right = (self.compile(a) for a in node.args)
+        lt, rt = node.args[0].type, node.args[1].type
+        if op in ("=", "!="):
+            return self._equality(op, left, right, lt)
+        if op in ("<", "<=", ">", ">="):
+            compare = _COMPARE[op]
+
+            def comparison(env: Env) -> BoolCol:
+                a, b = aligned(left.fn(env), right.fn(env), env)
+                return BoolCol(compare(a.values, b.values), a.known & b.known)
+
+            return Compiled(comparison)
+        if op in ("meets", "in", "not_in", "contains"):
+            return self._membership(op, left, right)
+        if op in ("+", "-"):
+            scale = max(left.scale, right.scale)
+            sign = 1 if op == "+" else -1
+
+            def add(env: Env) -> NumCol:
+                a, b = aligned(left.fn(env), right.fn(env), env)
+                known = a.known & b.known
+                return NumCol(checked_add(a.values, b.values, known, env, sign), known, scale)
+
+            return Compiled(add, scale)
+        if op in ("*", "of"):
+            if not (is_numeric_type(lt) and is_numeric_type(rt)):
+                raise Unsupported(f"`{op}` of {lt} and {rt}")
+            scale = left.scale + right.scale
+
+            def multiply(env: Env) -> NumCol:
+                a, b = left.fn(env), right.fn(env)
+                known = a.known & b.known
+                return NumCol(checked_mul(a.values, b.values, known, env), known, scale)
+
+            return Compiled(multiply, scale)
+        # `/` gives quotients with no finite decimal expansion (Decimal rounds them to 28
+        # digits); the scalar back end stays the reference for it
+        raise Unsupported(f"operator `{op}`")
+
+    def _equality(self, op: str, left: Compiled, right: Compiled, t: Type) -> Compiled:
+        negate = op == "!="
+        numeric = is_numeric_type(t)
+
+        def equal(env: Env) -> BoolCol:
+            a, b = left.fn(env), right.fn(env)
+            if numeric:
+                a, b = aligned(a, b, env)
+            if isinstance(a, BitsCol):
+                same = np.all(a.words == b.words, axis=1)
+            else:
+                same = a.values == b.values
+            return BoolCol(~same if negate else same, a.known & b.known)
+
+        return Compiled(equal)
+
+    def _membership(self, op: str, left: Compiled, right: Compiled) -> Compiled:
+        def member(env: Env) -> BoolCol:
+            a, b = left.fn(env), right.fn(env)
+            known = a.known & b.known
+            if op == "meets":
+                return BoolCol(np.any((a.words & b.words) != 0, axis=1), known)
+            element, collection = (a, b) if op in ("in", "not_in") else (b, a)
+            inside = _has_bit(collection.words, element.values)
+            return BoolCol(~inside if op == "not_in" else inside, known)
+
+        return Compiled(member)
+
+    # -- loops --
+
+    def _Loop(self, node: ir.Loop) -> Compiled:
+        collection = self.compile(node.collection).fn
+        condition = self.compile(node.condition).fn if node.condition is not None else None
+        value = self.compile(node.value) if node.value is not None else None
+        variable, kind = node.variable, node.kind
+        element_type = (node.collection.type.element
+                        if isinstance(node.collection.type, SetType | ListType) else None)
+        scale = value.scale if value is not None else 0
+        if kind == "sum" and value is not None and not is_numeric_type(node.type):
+            raise Unsupported(f"sum of {node.type}")
+
+        def loop(env: Env) -> Col:
+            coll = collection(env)
+            n = env.n
+            hit = np.zeros(n, dtype=bool)  # any: some item true; all: some item false
+            unknown = np.zeros(n, dtype=bool)
+            total = np.zeros(n, dtype=np.int64)
+            saved = env.bindings.get(variable)
+            try:
+                for present, binding in _items(coll, element_type, env):
+                    env.bindings[variable] = binding
+                    c = condition(env) if condition is not None else true_col()
+                    if kind == "any":
+                        hit |= present & is_true(c)
+                        unknown |= present & ~c.known
+                    elif kind == "all":
+                        hit |= present & is_false(c)
+                        unknown |= present & ~c.known
+                    else:
+                        unknown |= present & ~c.known
+                        chosen = present & is_true(c)
+                        if kind == "count":
+                            total = total + chosen
+                        else:
+                            assert value is not None
+                            v = rescale(value.fn(env), scale, env)
+                            unknown |= chosen & ~v.known
+                            total = checked_add(total, np.where(chosen & v.known, v.values, 0),
+                                                chosen, env)
+            finally:
+                if saved is None:
+                    env.bindings.pop(variable, None)
+                else:
+                    env.bindings[variable] = saved
+            known = broadcast_known(n, coll.known)
+            if kind == "any":
+                return BoolCol(hit, known & (hit | ~unknown))
+            if kind == "all":
+                return BoolCol(~hit, known & (hit | ~unknown))
+            return NumCol(total, known & ~unknown, scale)
+
+        return Compiled(loop, scale)
+
+
+_OP_NAMES = {
+    "max": "extreme", "min": "extreme", "+": "binary", "-": "binary", "*": "binary",
+    "/": "binary", "of": "binary", "=": "binary", "!=": "binary", "<": "binary",
+    "<=": "binary", ">": "binary", ">=": "binary", "meets": "binary", "in": "binary",
+    "not_in": "binary", "contains": "binary",
+}
+_COMPARE = {"<": np.less, "<=": np.less_equal, ">": np.greater, ">=": np.greater_equal}
+
+
+def _supported_type(t: Type) -> None:
+    if not (t == BOOL or is_numeric_type(t) or isinstance(t, EnumType | ListType) or t == CODE
+            or (isinstance(t, SetType) and (isinstance(t.element, EnumType) or t.element == CODE))):
+        raise Unsupported(f"facts of type {t}")
+    if isinstance(t, MoneyType) and t.currency is None:
+        raise Unsupported("money whose currency is fixed only at run time")
+
+
+def _words(t: Type, env: Env) -> int:
+    if isinstance(t, EnumType):
+        return words_for(len(t.members))
+    return env.countries.words
+
+
+def unknown_col(t: Type, env: Env, scale: int = 0) -> Col:
+    if t == BOOL:
+        return BoolCol(ZERO, ZERO)
+    if is_numeric_type(t):
+        return NumCol(np.zeros(1, dtype=np.int64), ZERO, scale)
+    if isinstance(t, EnumType) or t == CODE:
+        return CodeCol(np.full(1, -1, dtype=np.int32), ZERO)
+    if isinstance(t, SetType):
+        return BitsCol(np.zeros((1, _words(t.element, env)), dtype=np.uint64), ZERO)
+    if isinstance(t, ListType):
+        return ListCol(np.zeros(1, dtype=np.int64), ZERO, [])
+    raise Unsupported(f"facts of type {t}")
+
+
+def _like(template: Col, values: np.ndarray, known: np.ndarray) -> Col:
+    if isinstance(template, NumCol):
+        return NumCol(values, known, template.scale)
+    if isinstance(template, CodeCol):
+        return CodeCol(values, known)
+    if isinstance(template, BoolCol):
+        return BoolCol(values, known)
+    raise Unsupported("`if` over sets or lists")
+
+
+def _neg(col: NumCol) -> NumCol:
+    return NumCol(-col.values, col.known, col.scale)
+
+
+def _code_bits(codes: np.ndarray, words: int) -> np.ndarray:
+    out = np.zeros((codes.shape[0], words), dtype=np.uint64)
+    valid = codes >= 0
+    safe = np.where(valid, codes, 0)
+    rows = np.arange(codes.shape[0])
+    out[rows, safe // 64] = np.where(valid, np.uint64(1) << (safe % 64).astype(np.uint64), 0)
+    return out
+
+
+def _has_bit(words: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    valid = codes >= 0
+    safe = np.where(valid, codes, 0)
+    if words.shape[0] == 1:
+        word = words[0, safe // 64]
+    else:
+        word = words[np.arange(words.shape[0]), safe // 64]
+    return valid & (((word >> (safe % 64).astype(np.uint64)) & np.uint64(1)) == 1)
+
+
+def _items(coll: Col, element_type: Type | None, env: Env):
+    """(present mask, loop-variable binding) for each position of a list or member of a set.
+    Sets are walked over their whole universe, a bounded number of members."""
+    if isinstance(coll, ListCol):
+        for i, element in enumerate(coll.elements):
+            yield broadcast_known(env.n, coll.known & (coll.length > i)), element
+        return
+    assert isinstance(coll, BitsCol) and element_type is not None
+    universe = (len(element_type.members) if isinstance(element_type, EnumType)
+                else len(env.countries.codes))
+    for member in range(universe):
+        present = coll.known & _has_bit(coll.words, np.array([member], dtype=np.int32))
+        yield broadcast_known(env.n, present), CodeCol(np.array([member], dtype=np.int32), ONE)
+
+
+# ---- exchange rates ------------------------------------------------------------------------------
+
+
+def _rate(env: Env, base: str, quote: str) -> Decimal | None:
+    try:
+        return env.rates.rate(base, quote, env.as_of)
+    except MissingRate:
+        return None
+
+
+def _apply_rate(col: NumCol, rate: Decimal, scale: int, env: Env) -> NumCol:
+    """Multiply by a dated rate exactly. A rate with more decimals than `scale` allows (an
+    inverse or cross rate: a 40-digit quotient) cannot be fixed point: those rows go scalar."""
+    rate_digits = decimal_scale(rate)
+    if col.scale + rate_digits > scale:
+        env.flag(col.known)
+        return NumCol(np.zeros_like(col.values), col.known, scale)
+    factor = to_fixed(rate, scale - col.scale)
+    return NumCol(checked_mul(col.values, factor, col.known, env), col.known, scale)
+
+
+@dataclass(slots=True)
+class MoneyColumn:
+    """A money fact as read from the data: fixed-point amounts in minor units and, per row, the
+    currency code. Reading it in a regime's currency converts at the as-of date's rate."""
+
+    amounts: NumCol
+    currencies: np.ndarray  # object array of currency codes, or a single code for all rows
+    single: str | None
+
+    def in_currency(self, currency: str | None, scale: int, env: Env) -> NumCol:
+        amounts = self.amounts
+        if currency is None:
+            raise Unsupported("money whose currency is fixed only at run time")
+        if self.single is not None:
+            if self.single == currency:
+                return rescale(amounts, scale, env)
+            rate = _rate(env, self.single, currency)
+            if rate is None:
+                return NumCol(np.zeros(1, dtype=np.int64), ZERO, scale)
+            return _apply_rate(amounts, rate, scale, env)
+        values = np.zeros(env.n, dtype=np.int64)
+        known = np.zeros(env.n, dtype=bool)
+        outer = env.fallback
+        for code in sorted({c for c in self.currencies.tolist() if isinstance(c, str)}):
+            rows = self.currencies == code
+            env.fallback = np.zeros(env.n, dtype=bool)  # a rate's problem is its rows' only
+            try:
+                part = self.in_single(code).in_currency(currency, scale, env)
+            finally:
+                outer |= env.fallback & rows
+                env.fallback = outer
+            values = np.where(rows, np.broadcast_to(part.values, (env.n,)), values)
+            known = np.where(rows, np.broadcast_to(part.known, (env.n,)), known)
+        return NumCol(values, known & amounts.known, scale)
+
+    def in_single(self, code: str) -> MoneyColumn:
+        return MoneyColumn(self.amounts, self.currencies, code)
