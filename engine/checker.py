@@ -204,8 +204,12 @@ class Checker:
                             continue
                         names.add(f.name)
                         field_type, _ = self.resolve_type(f.type)
-                        if isinstance(field_type, ListType):
-                            self.error("E0108", "a record field cannot hold a list", f.type.span)
+                        if isinstance(field_type, ListType | MapType):
+                            self.error(
+                                "E0108", "a record field holds one value", f.type.span,
+                                help="records do not nest: use a set, or a second list fact",
+                            )
+                            continue
                         fields.append((f.name, field_type))
                     self.records[decl.name] = RecordType(decl.name, tuple(fields))
         # second pass: records may refer to records declared later
@@ -213,6 +217,14 @@ class Checker:
             for decl in module.declarations:
                 if isinstance(decl, ast.FactDecl):
                     fact_type, unit = self.resolve_type(decl.type)
+                    if isinstance(fact_type, MapType):
+                        self.error(
+                            "E0108",
+                            "a fact cannot be a table",
+                            decl.type.span,
+                            help="tables (`map of …`) are for parameters; a fact holds one value",
+                        )
+                        continue
                     if isinstance(fact_type, ListType):
                         fact_type = ListType("list", self.records[fact_type.element.name])
                     self.facts[decl.name] = ir.FactInfo(
@@ -272,7 +284,9 @@ class Checker:
         self._define_nodes[key] = "checking"
         scope = self.scope(regime, currency)
         declared = self.resolve_type(decl.type)[0] if decl.type else None
-        if declared is not None:
+        if declared == ERROR:  # already reported; checking the body would only add noise
+            node: ir.Node = ir.Const(ERROR, decl.span, None)
+        elif declared is not None:
             node = self.exprs.expect(decl.value, scope, declared, f"`{name}`")
         else:
             node = self.exprs.check(decl.value, scope)
@@ -832,4 +846,3 @@ def check_modules(modules: list[ast.Module], sources: dict[str, str]) -> ir.Chec
 
 
 __all__ = ["COMMON", "Checker", "check_modules", "to_wire"]
-_ = (MapType,)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sys
+from collections.abc import Sequence
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, NoReturn
@@ -24,7 +25,7 @@ from rich.table import Table
 
 from engine.bundle import Bundle, find_policy_root, load_bundle
 from engine.decision import Decision, to_json_value
-from engine.diagnostics import LexgateError, PolicyError, render_all
+from engine.diagnostics import Diagnostic, LexgateError, PolicyError, render_all
 from engine.tester import Coverage, run_examples
 from engine.vocabulary import OperationError, load_operation_json
 
@@ -52,6 +53,12 @@ class OutputFormat(StrEnum):
     json = "json"
 
 
+def _print_diagnostics(diagnostics: Sequence[Diagnostic]) -> None:
+    # plain text: source lines must not be wrapped, nor `:100:` read as an emoji code
+    sys.stderr.write(render_all(diagnostics) + "\n")
+    sys.stderr.flush()
+
+
 def _fail(code: int, message: str) -> NoReturn:
     err.print(f"[bold red]error:[/] {message}")
     raise typer.Exit(code)
@@ -61,7 +68,7 @@ def _load(path: Path) -> Bundle:
     try:
         return load_bundle(path)
     except PolicyError as error:
-        err.print(render_all(error.diagnostics), markup=False)
+        _print_diagnostics(error.diagnostics)
         err.print(f"\n[bold red]{len(error.diagnostics)} error(s)[/]; nothing was loaded")
         raise typer.Exit(EXIT_POLICY) from None
 
@@ -79,7 +86,7 @@ def check(
         if output == OutputFormat.json:
             print(json.dumps([d.to_dict() for d in error.diagnostics], indent=2))
         else:
-            err.print(render_all(error.diagnostics), markup=False)
+            _print_diagnostics(error.diagnostics)
             err.print(f"\n[bold red]{len(error.diagnostics)} error(s)[/]")
         raise typer.Exit(EXIT_POLICY) from None
     summary = bundle.summary()
@@ -162,8 +169,9 @@ def _print_decision(decision: Decision, explain: bool) -> None:
         for obligation in regime.obligations:
             within = f" within {obligation.within}" if obligation.within else ""
             out.print(f"  [cyan]→[/] {obligation.text}{within}  [dim]({obligation.cite})[/]")
+        label = "other rules wait for" if regime.status == "denied" else "missing"
         for missing in regime.missing:
-            out.print(f"  [yellow]? missing:[/] {missing}")
+            out.print(f"  [yellow]? {label}:[/] {missing}")
         for payer, amount in regime.exposure.items():
             out.print(f"  exposure ({payer}, {regime.aggregation} "
                       f"[dim]{regime.aggregation_cite or ''}[/]): "
@@ -239,7 +247,7 @@ def main() -> None:  # pragma: no cover - console entry point
     try:
         app()
     except LexgateError as error:
-        err.print(render_all(error.diagnostics), markup=False)
+        _print_diagnostics(error.diagnostics)
         sys.exit(EXIT_USAGE)
 
 

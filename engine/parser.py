@@ -830,8 +830,15 @@ def parse_module(text: str, file: str = "<policy>") -> tuple[ast.Module, list[Di
         except VisitError as error:
             if isinstance(error.orig_exc, _ItemError):
                 diagnostics.append(error.orig_exc.diagnostic)
-            else:  # pragma: no cover
-                raise
+            else:  # pragma: no cover - a bug in lexgate; still never a traceback for the user
+                diagnostics.append(
+                    Diagnostic(
+                        "E0000",
+                        f"lexgate could not read this declaration ({error.orig_exc!r})",
+                        _span(file, error.obj),
+                        help="this is a bug in lexgate: please report it with the file",
+                    )
+                )
     module = _group(file, items, diagnostics)
     module = ast.Module(
         module.path, module.regime, module.regime_span, module.declarations, tuple(comments)
