@@ -329,6 +329,7 @@ class Expectation:
     kind: str
     value: str | Expr
     span: Span
+    payer: str | None = None  # exposure expectations: whose exposure (default organisation)
 
 
 @dataclass(frozen=True, slots=True)

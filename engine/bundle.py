@@ -144,6 +144,14 @@ class Bundle:
             decisions, total, tuple(missing), self.hash,
         )
 
+    def simulate(self, frame: Any, as_of: dt.date | None = None,
+                 currency: str = DEFAULT_CURRENCY) -> Any:
+        """Many operations at once through the vectorised back end: a pandas DataFrame of
+        flattened operations in, a DataFrame of results (same index) out. docs/SIMULATION.md."""
+        from engine.simulate import simulate_frame  # noqa: PLC0415 - pandas only when used
+
+        return simulate_frame(self, frame, as_of=as_of, currency=currency)
+
     # ---- introspection ------------------------------------------------------------------------
 
     def summary(self) -> dict[str, Any]:

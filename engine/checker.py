@@ -563,7 +563,16 @@ class Checker:
             if e.kind.startswith("exposure"):
                 assert isinstance(e.value, ast.Expr)
                 node = self.exprs.expect(e.value, scope, MoneyType("money", None), "an exposure")
-                expect.append((e.kind, node, e.span))
+                payers = {f.payer or DEFAULT_PAYER for f in self.fines[regime].values()}
+                if e.payer is not None and e.payer not in payers:
+                    self.error(
+                        "E0116",
+                        f"no fine of {regime} is payable by `{e.payer}`",
+                        e.span,
+                        help=did_you_mean(e.payer, payers)
+                        or "payers: " + ", ".join(f"`{p}`" for p in sorted(payers)),
+                    )
+                expect.append((e.kind, (node, e.payer or DEFAULT_PAYER), e.span))
                 continue
             expect.append((e.kind, e.value, e.span))
         if not any(kind == "status" for kind, _, _ in expect):

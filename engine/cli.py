@@ -164,6 +164,12 @@ def _print_decision(decision: Decision, explain: bool) -> None:
             for line in violation.exposure:
                 out.print(f"      {line.payer}: {_money_range(line.amount.min, line.amount.max)}"
                           f"  [dim]{line.cite}[/]")
+                if explain:
+                    for name, value in line.steps:
+                        shown = json.dumps(to_json_value(value), ensure_ascii=False)
+                        out.print(f"        [dim]{name} = {shown}[/]")
+                for note in line.notes:
+                    out.print(f"        [dim]note: {note}[/]")
                 for missing in line.missing:
                     out.print(f"      [yellow]missing for the amount:[/] {missing}")
         for obligation in regime.obligations:
@@ -173,8 +179,8 @@ def _print_decision(decision: Decision, explain: bool) -> None:
         for missing in regime.missing:
             out.print(f"  [yellow]? {label}:[/] {missing}")
         for payer, amount in regime.exposure.items():
-            out.print(f"  exposure ({payer}, {regime.aggregation} "
-                      f"[dim]{regime.aggregation_cite or ''}[/]): "
+            out.print(f"  exposure, {payer} ({regime.aggregation}"
+                      f"{', ' + regime.aggregation_cite if regime.aggregation_cite else ''}): "
                       f"{_money_range(amount.min, amount.max)}")
         if explain:
             table = Table("rule", "outcome", "cite", "facts read", show_lines=False, box=None)
@@ -241,6 +247,10 @@ def _mount_optional() -> None:
 
 
 _mount_optional()
+
+from engine.sim_cli import simulate as _simulate  # noqa: E402 - heavy imports stay inside it
+
+app.command("simulate")(_simulate)
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -476,7 +476,10 @@ class _Builder(Transformer):
         return ast.Expectation("missing", text, self._s(meta))
 
     def expect_exposure(self, meta, children):
-        return ast.Expectation(f"exposure_{children[0]}", children[1], self._s(meta))
+        bound, payer, value = children
+        return ast.Expectation(
+            f"exposure_{bound}", value, self._s(meta), _string(payer) if payer else None
+        )
 
     def expect_clause(self, meta, children):
         return self._item("expect", meta, expectations=tuple(children))

@@ -272,17 +272,21 @@ class Columns:
         amount_name = f"{name}.amount" if f"{name}.amount" in self.frame.columns else name
         if amount_name not in self.frame.columns:
             return None
-        amounts = self._encode(amount_name, NUMBER, None)
-        amounts = NumCol(amounts.values, amounts.known, amounts.scale)
+        money_type = MoneyType("money", self.default_currency)
+        try:
+            amounts = self._encode_cells(amount_name, money_type, None)
+        except (ValueError, InvalidOperation, TypeError) as error:
+            raise TableError(f"column `{amount_name}`: {error}") from None
         currency_name = f"{name}.currency"
         if currency_name not in self.frame.columns:
-            return MoneyColumn(_money_scale(amounts), np.array([]), self.default_currency)
+            return MoneyColumn(amounts, np.array([]), self.default_currency)
         currencies = self.frame[currency_name].to_numpy(dtype=object)
         known = amounts.known & self.frame[currency_name].notna().to_numpy()
-        distinct = {c for c in pd.unique(currencies) if not is_null(c)}
-        amounts = _money_scale(NumCol(amounts.values, known, amounts.scale))
-        if len(distinct) == 1:
-            return MoneyColumn(amounts, currencies, distinct.pop())
+        amounts = NumCol(amounts.values, known, amounts.scale)
+        distinct = {c for c in pd.unique(currencies[known]) if not is_null(c)}
+        if len(distinct) <= 1:
+            return MoneyColumn(amounts, currencies, distinct.pop() if distinct else
+                               self.default_currency)
         return MoneyColumn(amounts, currencies, None)
 
     def _encode_list(self, path: str, record: RecordType) -> ListCol | None:
@@ -294,13 +298,15 @@ class Columns:
         present = np.zeros(self.n, dtype=np.int64)  # 1 + the last position with a value
         for index, names in sorted((positions or {}).items()):
             element: dict[str, Any] = {}
-            for field_name, column in names.items():
+            for field_name, frame_columns in names.items():
                 field_type = record.field(field_name)
                 if field_type is None:
-                    raise TableError(f"column `{column}`: record `{record.name}` has no field "
-                                     f"`{field_name}`")
-                element[field_name] = self._encode(column, field_type, _base_unit(field_type))
-                present = np.where(self.frame[column].notna().to_numpy(), index + 1, present)
+                    raise TableError(f"column `{frame_columns[0]}`: record `{record.name}` has "
+                                     f"no field `{field_name}`")
+                base = f"{path}[{index}].{field_name}"
+                element[field_name] = self._encode(base, field_type, _base_unit(field_type))
+                for column in frame_columns:
+                    present = np.where(self.frame[column].notna().to_numpy(), index + 1, present)
             fields[index] = element
         if length_name in self.frame.columns:
             lengths = self._encode(length_name, COUNT, None)
@@ -314,10 +320,6 @@ class Columns:
 
     def view(self, rows: np.ndarray | None) -> ColumnsView:
         return ColumnsView(self, rows)
-
-
-def _money_scale(amounts: NumCol) -> NumCol:
-    return NumCol(amounts.values, amounts.known, amounts.scale)
 
 
 class ColumnsView:
@@ -360,18 +362,17 @@ def _base_unit(t: Type | None) -> str | None:
     return None
 
 
-def _list_columns(names: Any) -> dict[str, dict[int, dict[str, str]]]:
-    lists: dict[str, dict[int, dict[str, str]]] = {}
+def _list_columns(names: Any) -> dict[str, dict[int, dict[str, list[str]]]]:
+    """list fact -> position -> field -> the frame columns that hold it (money: two)."""
+    lists: dict[str, dict[int, dict[str, list[str]]]] = {}
     for name in names:
         match = LIST_ITEM.match(str(name))
         if match:
             field = match["field"]
             if field.endswith((".amount", ".currency")):
                 field = field.rsplit(".", 1)[0]
-                column = f"{match['list']}[{match['index']}].{field}"
-            else:
-                column = str(name)
-            lists.setdefault(match["list"], {}).setdefault(int(match["index"]), {})[field] = column
+            item = lists.setdefault(match["list"], {}).setdefault(int(match["index"]), {})
+            item.setdefault(field, []).append(str(name))
     return lists
 
 
@@ -436,62 +437,87 @@ def _put(row: dict[str, Any], name: str, value: Any) -> None:
 def row_to_operation(row: Mapping[str, Any], vocabulary: ir.Vocabulary,
                      default_currency: str) -> dict[str, Any]:
     """One table row -> operation JSON for the scalar back end (validated there like an API
-    request, so both back ends see the same facts)."""
+    request). Follows exactly the conventions `Columns` encodes, so both back ends see the same
+    facts: a null cell is missing; a null `.currency` makes the money missing; a list without a
+    `.length` column is as long as its last position with a value."""
     operation: dict[str, Any] = {}
-    lists: dict[str, dict[int, dict[str, Any]]] = {}
-    for name, value in row.items():
-        if is_null(value) if not isinstance(value, list | tuple | np.ndarray) else False:
-            continue
-        name = str(name)
+    money: dict[str, dict[str, Any]] = {}
+    items: dict[str, dict[int, dict[str, Any]]] = {}
+    lengths: dict[str, Any] = {}
+    facts = vocabulary.facts
+    for key, value in row.items():
+        name = str(key)
         if name == "as_of":
-            operation["as_of"] = _date_text(value)
+            if not _null_cell(value):
+                operation["as_of"] = _date_text(value)
             continue
         match = LIST_ITEM.match(name)
-        if match and match["list"] in vocabulary.facts:
-            list_type = vocabulary.facts[match["list"]].type
-            assert isinstance(list_type, ListType)
-            field, target = match["field"], "value"
-            if field.endswith((".amount", ".currency")):
-                field, target = field.rsplit(".", 1)
-            t = list_type.element.field(field)
-            item = lists.setdefault(match["list"], {}).setdefault(int(match["index"]), {})
-            if t is None:
-                item[field] = value
-            elif isinstance(t, MoneyType):
-                money = item.setdefault(field, {"currency": default_currency})
-                money[target] = _wire(value, NUMBER) if target == "amount" else value
-            else:
-                item[field] = _wire(value, t)
+        if match and isinstance(getattr(facts.get(match["list"]), "type", None), ListType):
+            record = facts[match["list"]].type.element  # type: ignore[attr-defined]
+            field, part = match["field"], "amount"
+            if record.field(field) is None and field.endswith((".amount", ".currency")):
+                field, part = field.rsplit(".", 1)
+            item = items.setdefault(match["list"], {}).setdefault(int(match["index"]), {})
+            item.setdefault(field, {})[part] = value
             continue
-        path, target = name, None
-        if path not in vocabulary.facts and name.endswith((".amount", ".currency", ".length")):
-            path, target = name.rsplit(".", 1)
-        info = vocabulary.facts.get(path)
+        if name.endswith(".length") and isinstance(getattr(facts.get(name[:-7]), "type", None),
+                                                   ListType):
+            lengths[name[:-7]] = value
+            continue
+        path, part = name, "amount"
+        if path not in facts and name.endswith((".amount", ".currency")):
+            path, part = name.rsplit(".", 1)
+        info = facts.get(path)
         if info is None:
             continue
-        if isinstance(info.type, ListType):
-            lists.setdefault(path, {})
-            operation.setdefault("__lengths__", {})[path] = int(value)
-        elif isinstance(info.type, MoneyType):
-            money = _nested(operation, path).setdefault(
-                path.rsplit(".", 1)[-1], {"currency": default_currency})
-            money["amount" if target in (None, "amount") else "currency"] = (
-                _wire(value, NUMBER) if target in (None, "amount") else value)
-        else:
+        if isinstance(info.type, MoneyType):
+            money.setdefault(path, {})[part] = value
+        elif not _null_cell(value):
             _nested(operation, path)[path.rsplit(".", 1)[-1]] = _wire(value, info.type)
-    lengths = operation.pop("__lengths__", {})
-    for path, items in lists.items():
-        length = lengths.get(path, max(items, default=-1) + 1)
-        values = [{k: v for k, v in items.get(i, {}).items()} for i in range(length)]
-        if not any(items) and path not in lengths:
-            continue
+    for path, parts in money.items():
+        amount = _money(parts, default_currency)
+        if amount is not None:
+            _nested(operation, path)[path.rsplit(".", 1)[-1]] = amount
+    for path in {*items, *lengths}:
+        record = facts[path].type.element  # type: ignore[attr-defined]
+        positions = items.get(path, {})
+        if path in lengths:
+            if _null_cell(lengths[path]):
+                continue
+            length = int(lengths[path])
+        else:
+            filled = [i for i, fields in positions.items()
+                      if any(not _null_cell(v) for parts in fields.values() for v in parts.values())]
+            length = max(filled, default=-1) + 1
+        values = []
+        for i in range(length):
+            element: dict[str, Any] = {}
+            for field, parts in positions.get(i, {}).items():
+                t = record.field(field)
+                if isinstance(t, MoneyType):
+                    amount = _money(parts, default_currency)
+                    if amount is not None:
+                        element[field] = amount
+                elif not _null_cell(parts.get("amount")):
+                    element[field] = _wire(parts["amount"], t) if t is not None else parts["amount"]
+            values.append(element)
         _nested(operation, path)[path.rsplit(".", 1)[-1]] = values
-    for item_list in lists.values():
-        for item in item_list.values():
-            for key, value in list(item.items()):
-                if isinstance(value, dict) and "amount" not in value:
-                    del item[key]
     return operation
+
+
+def _null_cell(value: Any) -> bool:
+    return not isinstance(value, list | tuple | np.ndarray) and is_null(value)
+
+
+def _money(parts: Mapping[str, Any], default_currency: str) -> dict[str, Any] | None:
+    amount = parts.get("amount")
+    if _null_cell(amount):
+        return None
+    if "currency" in parts:
+        if _null_cell(parts["currency"]):
+            return None
+        return {"amount": _wire(amount, NUMBER), "currency": str(parts["currency"])}
+    return {"amount": _wire(amount, NUMBER), "currency": default_currency}
 
 
 def _nested(operation: dict[str, Any], path: str) -> dict[str, Any]:

@@ -7,6 +7,8 @@ by `tests/engine/error_corpus.yaml`.
 
 from __future__ import annotations
 
+import re
+
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 
 # friendly names of terminals, in the order they are listed in `help:` lines
@@ -107,6 +109,13 @@ def friendly_message(
     token = getattr(error, "token", None)
     kind = getattr(token, "type", "")
     shown = f"`{token_text}`" if token_text else "this"
+    position = getattr(token, "start_pos", None)
+    if position is not None and re.search(r"\b(any|all|count|sum|if)\s*$", text[:position]):
+        word = re.search(r"\b(any|all|count|sum|if)\s*$", text[:position]).group(1)  # type: ignore[union-attr]
+        return (
+            f"`{word}` cannot start a condition inside `and` / `or` / `not`",
+            f"put it in brackets: `… or ({word} …)`",
+        )
     if kind in ("REGIME_NAME", "CURRENCY", "CODE") and token_text and not token_text.isupper():
         return (
             "unexpected capital letters",

@@ -99,12 +99,14 @@ def _check(example: ir.CheckedExample, decision: Decision) -> list[str]:
                 f"{', '.join(regime.missing) or 'nothing'}"
             )
         elif kind.startswith("exposure"):
-            want: Money = constant_value(expected)
-            amount = regime.organisation_exposure
+            node, payer = expected
+            want: Money = constant_value(node)
+            amount = regime.exposure.get(payer)
             got = None if amount is None else (amount.max if kind == "exposure_max" else amount.min)
             if got is None or got.currency != want.currency or got.amount != want.amount:
                 bound = kind.split("_")[1]
-                failures.append(f"expected exposure {bound} {want}, got {got or 'none'}")
+                whose = "" if payer == "organisation" else f" for {payer}"
+                failures.append(f"expected exposure {bound}{whose} {want}, got {got or 'none'}")
     return failures
 
 

@@ -516,27 +516,30 @@ class VectorCompiler:
     def _op_index(self, node: ir.Op) -> Compiled:
         table = self.compile(node.args[0]).fn
         key = self.compile(node.args[1]).fn
-        t = node.type
-        key_type = node.args[1].type
-        if not (is_numeric_type(t) or t == BOOL) or key_type != CODE:
+        t, key_type = node.type, node.args[1].type
+        if not (is_numeric_type(t) or t == BOOL) or not (key_type == CODE
+                                                         or isinstance(key_type, EnumType)):
             raise Unsupported(f"table lookup of {t} by {key_type}")
         declared = self._parameters.get(getattr(node.args[0], "name", ""))
         scale = 0
         if declared is not None and is_numeric_type(t):
-            from engine.evaluator import constant_value
+            from engine.evaluator import constant_value  # noqa: PLC0415 - avoids an import cycle
 
             scale = max((decimal_scale(Decimal(number_of(v)))
-                         for _, node_, _ in declared.values
-                         for v in constant_value(node_).values()), default=0)
+                         for _, value_node, _ in declared.values
+                         for v in constant_value(value_node).values()), default=0)
 
         def index(env: Env) -> Col:
             mapping = table(env)
             k: CodeCol = key(env)
-            size = len(env.countries.codes)
+            universe = (key_type.members if isinstance(key_type, EnumType)
+                        else env.countries.codes)
+            positions = {member: i for i, member in enumerate(universe)}
+            size = len(universe)
             values = np.zeros(size + 1, dtype=bool if t == BOOL else np.int64)
-            present = np.zeros(size + 1, dtype=bool)  # the last slot: unknown key
-            for code, value in (mapping or {}).items():
-                i = env.countries.index.get(code)
+            present = np.zeros(size + 1, dtype=bool)  # the last slot: an unknown key
+            for member, value in (mapping or {}).items():
+                i = positions.get(member)
                 if i is not None:
                     values[i] = value if t == BOOL else to_fixed(number_of(value), scale)
                     present[i] = True

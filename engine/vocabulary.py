@@ -85,8 +85,10 @@ def _percent(value: Any) -> Decimal:
             fraction = Decimal(match.group(1)) / 100 if match else Decimal(text)
         except InvalidOperation:
             raise ValueError('expected a fraction such as 0.05 or a string such as "5%"') from None
-    else:
+    elif isinstance(value, int | float | Decimal):
         fraction = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+    else:  # an object or array: a ValueError (a 422), where Decimal() would raise TypeError
+        raise ValueError('expected a fraction such as 0.05 or a string such as "5%"')
     if not (0 <= fraction <= 1):
         raise ValueError("a percentage must lie between 0% and 100%")
     return fraction

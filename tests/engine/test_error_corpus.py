@@ -51,6 +51,7 @@ def test_every_friendly_syntax_message_is_in_the_corpus() -> None:
         "unexpected `=`",
         "unexpected text",
         "unexpected name",
+        "cannot start a condition inside",
     ]
     for phrase in phrases:
         assert phrase in source.replace("{char}", "&") or phrase in source

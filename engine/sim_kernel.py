@@ -1,0 +1,355 @@
+"""The simulation kernel: a table of operations in, a table of results out.
+
+`Kernel.run(frame)` encodes the fact columns once, evaluates every regime column-wise per as-of
+date, and hands the rows the vectorised back end flagged (or every row, for a regime it cannot
+compile) to the scalar evaluator, so each row's answer is the API's answer. The same kernel runs
+in one process or partition by partition on Dask (engine/sim_dask.py).
+
+Result columns (money in integer minor units of the named currency, exact; see
+docs/SIMULATION.md): `status`, `exposure_min_minor`, `exposure_max_minor` (all regimes, the
+reporting currency), then per regime `GDPR.status`, `GDPR.exposure_min_minor`,
+`GDPR.exposure_max_minor` (the organisation's exposure in the regime's currency; other payers in
+`GDPR.exposure_max_minor[payer]`), and `scalar_fallback` (the row was evaluated by the scalar
+back end). No violation is exposure 0; null is "could not be computed" (a fact or rate missing).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from engine import ir
+from engine.bundle import Bundle
+from engine.decision import STATUS_ORDER, Decision
+from engine.evaluator import constant_value
+from engine.sim_columns import Columns, is_null, iter_rows, row_to_operation
+from engine.sim_regime import NOT_APPLICABLE, RegimeColumns, VectorRegime
+from engine.types import CODE, SetType
+from engine.values import MINOR_UNITS, MissingRate, Money
+from engine.vectorised import (
+    Env,
+    NumCol,
+    Unsupported,
+    checked_add,
+    decimal_scale,
+    rescale,
+    round_half_even,
+)
+
+ORGANISATION = "organisation"
+
+
+@dataclass(slots=True)
+class _Money:
+    """A full-length output money column: exact minor units and a known mask."""
+
+    values: np.ndarray
+    known: np.ndarray
+
+    @classmethod
+    def zeros(cls, n: int) -> _Money:
+        return cls(np.zeros(n, dtype=np.int64), np.ones(n, dtype=bool))
+
+    def series(self, index: pd.Index) -> pd.Series:
+        return pd.Series(pd.arrays.IntegerArray(self.values, ~self.known), index=index)
+
+
+class Kernel:
+    """A bundle compiled for column-wise evaluation, with its reporting currency."""
+
+    def __init__(self, bundle: Bundle, currency: str = "EUR"):
+        self.bundle = bundle
+        self.currency = currency
+        checked = bundle.checked
+        self.rate_scale = max(
+            (decimal_scale(constant_value(node)) for values in checked.rates.values()
+             for _, node, _ in values), default=0)
+        self.countries = bundle_countries(checked)
+        self.regimes: dict[str, VectorRegime | None] = {}
+        self.unsupported: dict[str, str] = {}  # regime -> why it runs on the scalar back end
+        for name, compiled in bundle.regimes.items():
+            try:
+                self.regimes[name] = VectorRegime(compiled, checked.parameters, self.rate_scale)
+            except Unsupported as why:
+                self.regimes[name] = None
+                self.unsupported[name] = str(why)
+        self.payers = {
+            name: sorted({f.payer for f in regime.fines.values()} | {ORGANISATION})
+            for name, regime in checked.regimes.items()
+        }
+
+    # ---- public -----------------------------------------------------------------------------
+
+    def run(self, frame: pd.DataFrame, as_of: dt.date | None = None) -> pd.DataFrame:
+        """Evaluate every row of `frame`; the result has the same index. A row's `as_of` column
+        wins over `as_of` here, which wins over today."""
+        frame = frame.reset_index(drop=True) if not frame.index.equals(
+            pd.RangeIndex(len(frame))) else frame
+        n = len(frame)
+        out = _Outputs(n, self)
+        default_day = as_of or dt.date.today()
+        days, groups = _as_of_groups(frame, default_day)
+        columns = Columns(frame, self.bundle.checked.vocabulary, self.countries, self.currency)
+        fallback = columns.fallback.copy()
+        for day, rows in groups:
+            view = columns.view(None if len(groups) == 1 else rows)
+            group_fallback = np.zeros(len(rows), dtype=bool)
+            results: dict[str, RegimeColumns] = {}
+            for name, regime in self.regimes.items():
+                if regime is None:
+                    group_fallback[:] = True
+                    continue
+                env = Env(len(rows), view, day, regime.params_on(day), self.bundle.rates,
+                          columns.countries, group_fallback, rate_scale=self.rate_scale)
+                results[name] = regime.evaluate(env)
+            if len(results) == len(self.regimes):
+                out.fill(rows, day, results)
+            fallback[rows] |= group_fallback
+        scalar_rows = np.flatnonzero(fallback)
+        for row, values in zip(scalar_rows, iter_rows(frame, scalar_rows), strict=True):
+            out.fill_scalar(int(row), self._decide(values, days[row]))
+        return out.frame(frame.index, fallback)
+
+    def _decide(self, row: dict[str, Any], day: dt.date) -> Decision:
+        operation = row_to_operation(row, self.bundle.checked.vocabulary, self.currency)
+        facts, _ = self.bundle.schema.validate(operation)
+        return self.bundle.decide_facts(facts, day, self.currency)
+
+    def result_columns(self) -> list[str]:
+        names = ["status", "exposure_min_minor", "exposure_max_minor"]
+        for regime, payers in self.payers.items():
+            names += [f"{regime}.status"]
+            for payer in payers:
+                suffix = "" if payer == ORGANISATION else f"[{payer}]"
+                names += [f"{regime}.exposure_min_minor{suffix}",
+                          f"{regime}.exposure_max_minor{suffix}"]
+        return [*names, "scalar_fallback"]
+
+    def currencies(self) -> dict[str, str]:
+        regimes = {name: r.currency for name, r in self.bundle.checked.regimes.items()}
+        return {"total": self.currency, **regimes}
+
+
+class _Outputs:
+    def __init__(self, n: int, kernel: Kernel):
+        self.n = n
+        self.kernel = kernel
+        self.status = {name: np.full(n, NOT_APPLICABLE, dtype=np.int8) for name in kernel.regimes}
+        self.exposure = {
+            (name, payer, end): _Money.zeros(n)
+            for name, payers in kernel.payers.items() for payer in payers for end in ("min", "max")
+        }
+        self.total = {end: _Money.zeros(n) for end in ("min", "max")}
+
+    def fill(self, rows: np.ndarray, day: dt.date, results: dict[str, RegimeColumns]) -> None:
+        kernel = self.kernel
+        for name, result in results.items():
+            self.status[name][rows] = result.status
+            minor = MINOR_UNITS.get(kernel.bundle.checked.regimes[name].currency, 2)
+            for payer, exposure in result.payers.items():
+                for end, col in (("min", exposure.low), ("max", exposure.high)):
+                    target = self.exposure[(name, payer, end)]
+                    target.values[rows] = round_half_even(col.values, col.scale - minor)
+                    target.known[rows] = ~exposure.has | col.known
+        for end in ("min", "max"):
+            self._total(rows, day, results, end)
+
+    def _total(self, rows: np.ndarray, day: dt.date, results: dict[str, RegimeColumns],
+               end: str) -> None:
+        """The headline exposure: each regime's organisation exposure in the reporting currency,
+        summed (bundle.decide_facts)."""
+        kernel, reporting = self.kernel, self.kernel.currency
+        parts = []
+        for name, result in results.items():
+            exposure = result.payers.get(ORGANISATION)
+            if exposure is not None:
+                col = exposure.low if end == "min" else exposure.high
+                parts.append((kernel.bundle.checked.regimes[name].currency, exposure.has, col))
+        target = self.total[end]
+        minor = MINOR_UNITS.get(reporting, 2)
+        if all(currency == reporting for currency, _, _ in parts):
+            scale = max((col.scale for _, _, col in parts), default=0)
+            total = np.zeros(len(rows), dtype=np.int64)
+            known = np.ones(len(rows), dtype=bool)
+            sink = Env(len(rows), lambda _: None, day, {}, kernel.bundle.rates, None,  # type: ignore[arg-type]
+                       np.zeros(len(rows), dtype=bool))
+            for _, has, col in parts:
+                aligned = rescale(col, scale, sink)
+                total = checked_add(total, np.where(has, aligned.values, 0), has, sink)
+                known &= ~has | col.known
+            if sink.fallback.any():  # a total beyond int64: exact Decimal for those rows
+                self._decimal_total(rows[sink.fallback], day, [
+                    (c, h[sink.fallback], NumCol(v.values[sink.fallback], v.known[sink.fallback],
+                                                 v.scale)) for c, h, v in parts], end)
+                keep = ~sink.fallback
+                target.values[rows[keep]] = round_half_even(total[keep], scale - minor)
+                target.known[rows[keep]] = known[keep]
+                return
+            target.values[rows] = round_half_even(total, scale - minor)
+            target.known[rows] = known
+            return
+        self._decimal_total(rows, day, parts, end)
+
+    def _decimal_total(self, rows: np.ndarray, day: dt.date,
+                       parts: list[tuple[str, np.ndarray, NumCol]], end: str) -> None:
+        """Across currencies: the scalar engine's own Decimal steps (convert at 40 digits, add in
+        the default context, round half-even), cached per distinct combination of amounts."""
+        rates, reporting = self.kernel.bundle.rates, self.kernel.currency
+        target = self.total[end]
+        cache: dict[tuple[Any, ...], Money | None] = {}
+        columns = [(currency, has, np.broadcast_to(col.values, (len(rows),)),
+                    np.broadcast_to(col.known, (len(rows),)), col.scale)
+                   for currency, has, col in parts]
+        for i, row in enumerate(rows):
+            key = tuple((bool(h[i]), int(v[i]), bool(k[i])) for _, h, v, k, _ in columns)
+            if key not in cache:
+                total: Money | None = Money(Decimal(0), reporting)
+                for (currency, _, _, _, scale), (has, value, known) in zip(columns, key,
+                                                                           strict=True):
+                    if not has:
+                        continue
+                    if not known or total is None:
+                        total = None
+                        continue
+                    try:
+                        converted = rates.convert(Money(Decimal(value).scaleb(-scale), currency),
+                                                  reporting, day)
+                    except MissingRate:
+                        total = None
+                        continue
+                    total = total + converted
+                cache[key] = total
+            _store(target, int(row), cache[key])
+
+    def fill_scalar(self, row: int, decision: Decision) -> None:
+        for name, regime in decision.regimes.items():
+            self.status[name][row] = STATUS_ORDER.index(regime.status)
+            for payer in self.kernel.payers[name]:
+                amount = regime.exposure.get(payer)
+                for end in ("min", "max"):
+                    target = self.exposure[(name, payer, end)]
+                    if amount is None:
+                        target.values[row], target.known[row] = 0, True
+                    else:
+                        _store(target, row, amount.min if end == "min" else amount.max)
+        _store(self.total["min"], row, decision.exposure.reporting_min)
+        _store(self.total["max"], row, decision.exposure.reporting_max)
+
+    def frame(self, index: pd.Index, fallback: np.ndarray) -> pd.DataFrame:
+        statuses = np.stack(list(self.status.values())) if self.status else np.full(
+            (1, self.n), NOT_APPLICABLE, dtype=np.int8)
+        data: dict[str, Any] = {
+            "status": _status(statuses.min(axis=0)),
+            "exposure_min_minor": self.total["min"].series(index),
+            "exposure_max_minor": self.total["max"].series(index),
+        }
+        for name, payers in self.kernel.payers.items():
+            data[f"{name}.status"] = _status(self.status[name])
+            for payer in payers:
+                suffix = "" if payer == ORGANISATION else f"[{payer}]"
+                for end in ("min", "max"):
+                    data[f"{name}.exposure_{end}_minor{suffix}"] = \
+                        self.exposure[(name, payer, end)].series(index)
+        data["scalar_fallback"] = fallback
+        result = pd.DataFrame(data, index=index)
+        result.attrs["currencies"] = self.kernel.currencies()
+        return result
+
+
+def _status(codes: np.ndarray) -> pd.Categorical:
+    return pd.Categorical.from_codes(codes.astype(np.int8), categories=list(STATUS_ORDER))
+
+
+def _store(target: _Money, row: int, money: Money | None) -> None:
+    if money is None:
+        target.values[row], target.known[row] = 0, False
+        return
+    rounded = money.rounded()
+    target.values[row] = int(rounded.amount.scaleb(MINOR_UNITS.get(money.currency, 2)))
+    target.known[row] = True
+
+
+def _as_of_groups(frame: pd.DataFrame, default: dt.date
+                  ) -> tuple[np.ndarray, list[tuple[dt.date, np.ndarray]]]:
+    """Per row the date the law is applied at, and the rows of each distinct date."""
+    n = len(frame)
+    if "as_of" not in frame.columns:
+        return np.full(n, default, dtype=object), [(default, np.arange(n))]
+    cells = frame["as_of"].to_numpy(dtype=object)
+    days = np.empty(n, dtype=object)
+    parsed: dict[Any, dt.date] = {}
+    for i, cell in enumerate(cells):
+        if is_null(cell):
+            days[i] = default
+            continue
+        if cell not in parsed:
+            parsed[cell] = (cell.date() if isinstance(cell, dt.datetime | pd.Timestamp)
+                            else cell if isinstance(cell, dt.date)
+                            else dt.date.fromisoformat(str(cell)[:10]))
+        days[i] = parsed[cell]
+    codes, uniques = pd.factorize(days)
+    return days, [(day, np.flatnonzero(codes == i)) for i, day in enumerate(uniques)]
+
+
+def bundle_countries(checked: ir.CheckedBundle) -> set[str]:
+    """Every country code the policies mention: the codebook's fixed part."""
+    found: set[str] = set()
+
+    def value(v: Any) -> None:
+        if isinstance(v, str) and v[:2].isupper():
+            found.add(v)
+        elif isinstance(v, frozenset | set):
+            for item in v:
+                value(item)
+        elif isinstance(v, dict):
+            for key in v:
+                value(key)
+
+    def walk(node: ir.Node | None) -> None:
+        if node is None:
+            return
+        if isinstance(node, ir.Const) and (node.type == CODE or (
+                isinstance(node.type, SetType) and node.type.element == CODE)):
+            value(node.value)
+        for child in _children(node):
+            walk(child)
+
+    def parameters(params: Iterable[ir.CheckedParameter]) -> None:
+        for parameter in params:
+            for _, node, _ in parameter.values:
+                if parameter.type == CODE or isinstance(parameter.type, SetType) or \
+                        "map" in str(parameter.type):
+                    value(constant_value(node))
+
+    parameters(checked.parameters.values())
+    for regime in checked.regimes.values():
+        parameters(regime.parameters.values())
+        for clause in regime.applies:
+            walk(clause.condition)
+        for define in regime.defines.values():
+            walk(define.value)
+        for rule in regime.rules.values():
+            walk(rule.when)
+            walk(rule.violation)
+            for obligation in rule.obligations:
+                walk(obligation.condition)
+        for fine in regime.fines.values():
+            walk(fine.low)
+            walk(fine.high)
+    return {c for c in found if not is_null(c)}
+
+
+def _children(node: ir.Node) -> list[ir.Node]:
+    if isinstance(node, ir.Op):
+        return list(node.args)
+    if isinstance(node, ir.Loop):
+        return [n for n in (node.collection, node.condition, node.value) if n is not None]
+    if isinstance(node, ir.Field):
+        return [node.target]
+    return []
