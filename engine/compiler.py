@@ -9,6 +9,7 @@ in `ctx.missing`, so an undetermined answer names exactly the facts it waited fo
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 from collections.abc import Callable, Mapping
 from decimal import Decimal, DivisionByZero, InvalidOperation
@@ -77,15 +78,39 @@ def _convert(ctx: Context, value: Money, currency: str, label: str) -> Any:
 # ---- operator implementations, chosen at compile time from the operand types ------------------
 
 
+def shift_date(day: dt.date, duration: Duration, sign: int) -> Any:
+    """A date moved by a duration: months by the calendar (31 January + 1 month is the last day
+    of February), hours in whole days. A part-day shift of a date is unknown, not rounded."""
+    amount = duration.amount * sign
+    if duration.dimension == "months":
+        if amount != amount.to_integral_value():
+            return UNKNOWN
+        months = day.month - 1 + int(amount)
+        year, month = day.year + months // 12, months % 12 + 1
+        return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+    if amount % 24:
+        return UNKNOWN
+    try:
+        return day + dt.timedelta(days=int(amount / 24))
+    except OverflowError:
+        return UNKNOWN
+
+
 def _add(a: Any, b: Any) -> Any:
     if isinstance(a, Percent):
         return Percent(a.fraction + b.fraction)
+    if isinstance(a, dt.date):
+        return shift_date(a, b, 1)
     return a + b
 
 
 def _sub(a: Any, b: Any) -> Any:
     if isinstance(a, Percent):
         return Percent(a.fraction - b.fraction)
+    if isinstance(a, dt.date):
+        if isinstance(b, dt.date):
+            return Duration(Decimal((a - b).days * 24), "hours")
+        return shift_date(a, b, -1)
     return a - b
 
 
@@ -230,6 +255,8 @@ class Compiler:
     def _Op(self, node: ir.Op) -> Fn:
         op = node.op
         args = [self.compile(a) for a in node.args]
+        if op == "as_of":
+            return lambda ctx: ctx.as_of
         if op == "and":
             left, right = args
 

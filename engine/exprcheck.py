@@ -156,6 +156,8 @@ class ExprChecker:
         define = scope.define(path, expr.span)
         if define is not None:
             return define
+        if path == "as_of":  # the date the law is applied at: deadlines counted from it
+            return ir.Op(DATE, expr.span, "as_of", ())
         if path in scope.parameters:
             return ir.Param(scope.parameters[path], expr.span, path, scope.regime)
         if path in scope.facts:
@@ -548,6 +550,10 @@ def _arithmetic(op: str, a: Type, b: Type) -> Type | None:
     """The result type of `a op b`, or None when the units do not allow it."""
     money_a, money_b = isinstance(a, MoneyType), isinstance(b, MoneyType)
     if op in ("+", "-"):
+        if a == DATE and isinstance(b, DurationType) and b.dimension != "business_days":
+            return DATE
+        if op == "-" and a == b == DATE:
+            return DURATION_TYPES["hours"]
         if is_numeric(a) and is_numeric(b):
             return COUNT if a == b == COUNT else NUMBER
         if money_a and money_b and compatible(a, b):
