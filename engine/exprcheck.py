@@ -265,7 +265,9 @@ class ExprChecker:
                 )
         constants = [i for i in items if isinstance(i, ir.Const)]
         if len(constants) == len(items):
-            return ir.Const(SetType("set", element), expr.span, frozenset(c.value for c in constants))
+            return ir.Const(
+                SetType("set", element), expr.span, frozenset(c.value for c in constants)
+            )
         return ir.Op(SetType("set", element), expr.span, "set", tuple(items))
 
     def _ListLit(self, expr: ast.ListLit, scope: Scope, expected: Type | None) -> ir.Node:

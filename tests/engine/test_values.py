@@ -55,4 +55,6 @@ def test_no_rate_on_a_date_is_an_error_not_a_guess() -> None:
     ],
 )
 def test_calendar_arithmetic(day, duration, sign, expected) -> None:
-    assert shift_date(day, duration, sign) is expected or shift_date(day, duration, sign) == expected
+    assert (
+        shift_date(day, duration, sign) is expected or shift_date(day, duration, sign) == expected
+    )
