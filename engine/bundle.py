@@ -131,13 +131,16 @@ class Bundle:
             name: self.regimes[name].evaluate(facts, as_of, self.rates, currency, explain)
             for name in (regimes or self.regimes)
         }
-        lows, highs = [], []
+        lows, highs, floors = [], [], []
         for regime in decisions.values():
             organisation = regime.organisation_exposure
             if organisation is not None:
                 lows.append(organisation.reporting_min)
                 highs.append(organisation.reporting_max)
-        total = Amount(None, None, _total(lows, currency), _total(highs, currency))
+                floors.append(organisation.reporting_max or organisation.reporting_max_at_least)
+        high = _total(highs, currency)
+        at_least = _total([f for f in floors if f is not None], currency) if high is None else None
+        total = Amount(None, None, _total(lows, currency), high, None, at_least)
         missing = sorted({m for r in decisions.values() for m in r.missing})
         return Decision(
             most_restrictive([r.status for r in decisions.values()]), as_of, currency,
@@ -148,7 +151,7 @@ class Bundle:
                  currency: str = DEFAULT_CURRENCY) -> Any:
         """Many operations at once through the vectorised back end: a pandas DataFrame of
         flattened operations in, a DataFrame of results (same index) out. docs/SIMULATION.md."""
-        from engine.simulate import simulate_frame  # noqa: PLC0415 - pandas only when used
+        from engine.simulate import simulate_frame
 
         return simulate_frame(self, frame, as_of=as_of, currency=currency)
 

@@ -145,7 +145,9 @@ def evaluate(
     raise typer.Exit(STATUS_EXIT.get(decision.status, EXIT_OK))
 
 
-def _money_range(low: object, high: object) -> str:
+def _money_range(low: object, high: object, at_least: object = None) -> str:
+    if high is None and at_least is not None:
+        return f"{low or '?'} – at least {at_least} (a fact is missing)"
     return f"{low or '?'} – {high or '? (a fact is missing)'}"
 
 
@@ -181,7 +183,7 @@ def _print_decision(decision: Decision, explain: bool) -> None:
         for payer, amount in regime.exposure.items():
             out.print(f"  exposure, {payer} ({regime.aggregation}"
                       f"{', ' + regime.aggregation_cite if regime.aggregation_cite else ''}): "
-                      f"{_money_range(amount.min, amount.max)}")
+                      f"{_money_range(amount.min, amount.max, amount.max_at_least)}")
         if explain:
             table = Table("rule", "outcome", "cite", "facts read", show_lines=False, box=None)
             for trace in regime.trace:
@@ -191,7 +193,8 @@ def _print_decision(decision: Decision, explain: bool) -> None:
             out.print(table)
     exposure = decision.exposure
     out.print(f"\ntotal exposure ({decision.currency}): "
-              f"{_money_range(exposure.reporting_min, exposure.reporting_max)}")
+              + _money_range(exposure.reporting_min, exposure.reporting_max,
+                             exposure.reporting_max_at_least))
 
 
 @app.command()

@@ -51,18 +51,26 @@ def _money(value: Money | None) -> dict[str, str] | None:
 class Amount:
     """An exposure range in one currency, and the same range in the reporting currency.
 
-    `None` for an end means it could not be computed (a fact or a rate is missing)."""
+    `None` for an end means it could not be computed (a fact or a rate is missing); then
+    `max_at_least` is what the known parts already add up to, a floor under the unknown max."""
 
     min: Money | None
     max: Money | None
     reporting_min: Money | None = None
     reporting_max: Money | None = None
+    max_at_least: Money | None = None
+    reporting_max_at_least: Money | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "min": _money(self.min),
             "max": _money(self.max),
-            "reporting": {"min": _money(self.reporting_min), "max": _money(self.reporting_max)},
+            "max_at_least": _money(self.max_at_least),
+            "reporting": {
+                "min": _money(self.reporting_min),
+                "max": _money(self.reporting_max),
+                "max_at_least": _money(self.reporting_max_at_least),
+            },
         }
 
 
@@ -211,6 +219,7 @@ class Decision:
             "exposure": {
                 "min": _money(self.exposure.reporting_min),
                 "max": _money(self.exposure.reporting_max),
+                "max_at_least": _money(self.exposure.reporting_max_at_least),
             },
             "missing": list(self.missing),
             "regimes": {n: r.to_dict(explain) for n, r in self.regimes.items()},

@@ -306,17 +306,22 @@ class CompiledRegime:
         for payer, lines in by_payer.items():
             lows = [line.amount.min for line in lines]
             highs = [line.amount.max for line in lines]
+            known = [h for h in highs if h is not None]
             if self.regime.aggregate == "gravest":
-                low = None if None in lows else max(lows, key=lambda m: m.amount)  # type: ignore[union-attr]
-                high = None if None in highs else max(highs, key=lambda m: m.amount)  # type: ignore[union-attr]
+                low = None if None in lows else max(lows, key=_amount)  # type: ignore[arg-type]
+                floor = max(known, key=_amount) if known else None
             else:
                 low = _sum(lows)
-                high = _sum(highs)
+                floor = _sum(known) if known else None  # type: ignore[arg-type]
+            high = floor if len(known) == len(highs) else None
+            at_least = floor if high is None else None
             result[payer] = Amount(
                 low,
                 high,
                 _convert(low, reporting, rates, as_of),
                 _convert(high, reporting, rates, as_of),
+                at_least,
+                _convert(at_least, reporting, rates, as_of),
             )
         return result
 
@@ -354,6 +359,10 @@ class CompiledRegime:
             missing,
             excepted,
         )
+
+
+def _amount(money: Money) -> Decimal:
+    return money.amount
 
 
 def _sum(values: list[Money | None]) -> Money | None:
