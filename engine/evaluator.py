@@ -271,6 +271,8 @@ class CompiledRegime:
                 _convert(low, reporting, ctx.rates, ctx.as_of),
                 _convert(high, reporting, ctx.rates, ctx.as_of),
             )
+            line_missing = tuple(sorted(ctx.missing))
+            ctx.missing = set()  # steps are shown, not what the amount waited for
             steps = tuple((name, step(ctx)) for name, step in fine.steps)
             lines.append(
                 ExposureLine(
@@ -279,7 +281,7 @@ class CompiledRegime:
                     fine.fine.payer,
                     fine.fine.cite,
                     amount,
-                    tuple(sorted(ctx.missing)),
+                    line_missing,
                     fine.fine.notes,
                     steps,
                 )

@@ -288,6 +288,14 @@ class ExprChecker:
                 self.error("E0207", f"`{key}` appears twice in this table", key_span)
             if expected.key == CODE and not key.isupper():
                 self.error("E0207", f"`{key}` is not a country code", key_span)
+            if isinstance(expected.key, EnumType) and key not in expected.key.members:
+                self.error(
+                    "E0103",
+                    f"`{key}` is not a member of {expected.key}",
+                    key_span,
+                    help=did_you_mean(key, expected.key.members)
+                    or f"its members are: {', '.join(expected.key.members)}",
+                )
             if isinstance(node, ir.Const):
                 entries[key] = node.value
         return ir.Const(expected, expr.span, entries)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -18,7 +18,7 @@ out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
 
 
-class ResultFormat(str, Enum):
+class ResultFormat(StrEnum):
     parquet = "parquet"
     csv = "csv"
 
@@ -53,26 +53,26 @@ def simulate(
     plots: Annotated[bool, typer.Option(help="Write PNG plots and the HTML report.")] = True,
 ) -> None:
     """Evaluate many scenarios at once: per-scenario results, a summary, plots and a report."""
-    import pandas as pd  # noqa: PLC0415 - see the module docstring
+    import pandas as pd
 
-    from engine import simulate as sim  # noqa: PLC0415
-    from engine.cli import EXIT_USAGE, _fail, _load  # noqa: PLC0415
-    from engine.sim_columns import TableError, unknown_columns  # noqa: PLC0415
-    from engine.sim_inputs import (  # noqa: PLC0415
+    from engine import simulate as sim
+    from engine.cli import EXIT_USAGE, _fail, _load
+    from engine.sim_columns import TableError, unknown_columns
+    from engine.sim_inputs import (
         InputError,
         parse_distribution,
         parse_sweep,
         read_operations,
         scenarios,
     )
-    from engine.sim_report import (  # noqa: PLC0415
+    from engine.sim_report import (
         compare_summary,
         plot_distribution,
         plot_sweep,
         summarise,
         write_html,
     )
-    from engine.vocabulary import OperationError, load_operation_json  # noqa: PLC0415
+    from engine.vocabulary import OperationError, load_operation_json
 
     day = None
     if as_of is not None:
@@ -149,7 +149,8 @@ def simulate(
                                       if column.endswith(".amount") else "")
             images.append(plot_sweep(frame, results[0], column, label, sweeps[0].log,
                                      currencies, output / "exposure_vs_fact.png"))
-        images.append(plot_distribution(results[0], currencies, output / "exposure_distribution.png",
+        images.append(plot_distribution(results[0], currencies,
+                                        output / "exposure_distribution.png",
                                         "Total exposure" + (" (baseline)" if reform else "")))
         if reform is not None:
             images.append(plot_distribution(results[1], currencies,

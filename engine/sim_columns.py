@@ -150,6 +150,13 @@ class Columns:
         if column.dtype == object or isinstance(column.dtype, pd.StringDtype):
             # lists are unhashable; tuples keep pd.unique/factorize working
             values = column.to_numpy(dtype=object)
+            sample = values[: min(len(values), 64)]
+            if all(isinstance(v, str) or is_null(v) for v in sample):
+                try:
+                    pd.factorize(values)
+                    return values
+                except TypeError:
+                    pass  # a list further down
             return np.array([tuple(v) if isinstance(v, list | np.ndarray) else v
                              for v in values], dtype=object)
         return column.to_numpy()
@@ -175,17 +182,18 @@ class Columns:
         try:
             return self._encode_cells(name, t, unit)
         except (ValueError, InvalidOperation, TypeError, json.JSONDecodeError) as error:
-            raise TableError(f"column `{name}`: {error or 'a value does not fit its type'}") from None
+            reason = error or "a value does not fit its type"
+            raise TableError(f"column `{name}`: {reason}") from None
 
     def _encode_cells(self, name: str, t: Type, unit: str | None) -> Any:
         series = self.frame[name]
         known = series.notna().to_numpy()
         if t == BOOL:
-            if series.dtype == bool:
-                return BoolCol(series.to_numpy(), known)
-            values = np.zeros(self.n, dtype=bool)
-            values[known] = [_bool(v) for v in series.to_numpy(dtype=object)[known]]
-            return BoolCol(values, known)
+            if series.dtype == bool or isinstance(series.dtype, pd.BooleanDtype):
+                return BoolCol(series.to_numpy(dtype=bool, na_value=False), known)
+            codes, uniques = pd.factorize(series.to_numpy(dtype=object), use_na_sentinel=True)
+            table = np.array([_bool(v) for v in uniques] + [False], dtype=bool)
+            return BoolCol(table[codes], known)
         if isinstance(t, EnumType) or t == CODE:
             members = t.members if isinstance(t, EnumType) else self.countries.codes
             lookup = {m: i for i, m in enumerate(members)}
@@ -202,7 +210,8 @@ class Columns:
             element = t.element
             members = element.members if isinstance(element, EnumType) else self.countries.codes
             lookup = {m: i for i, m in enumerate(members)}
-            words = words_for(len(members)) if isinstance(element, EnumType) else self.countries.words
+            words = (words_for(len(members)) if isinstance(element, EnumType)
+                     else self.countries.words)
             codes, uniques = pd.factorize(self._cells(name), use_na_sentinel=True)
             table = np.zeros((len(uniques) + 1, words), dtype=np.uint64)
             for i, cell in enumerate(uniques):
@@ -487,7 +496,8 @@ def row_to_operation(row: Mapping[str, Any], vocabulary: ir.Vocabulary,
             length = int(lengths[path])
         else:
             filled = [i for i, fields in positions.items()
-                      if any(not _null_cell(v) for parts in fields.values() for v in parts.values())]
+                      if any(not _null_cell(v)
+                             for parts in fields.values() for v in parts.values())]
             length = max(filled, default=-1) + 1
         values = []
         for i in range(length):

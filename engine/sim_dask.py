@@ -35,7 +35,7 @@ def run_partition(bundle_hash: str, sources: tuple[tuple[str, str], ...], curren
 def run_on_cluster(bundle: Bundle, parts: Iterator[pd.DataFrame], count: int, currency: str,
                    as_of: dt.date | None, address: str | None, workers: int,
                    advance: Callable[[int], None]) -> list[pd.DataFrame]:
-    from distributed import Client, LocalCluster, as_completed  # noqa: PLC0415 - optional dep
+    from distributed import Client, LocalCluster, as_completed
 
     sources = tuple(sorted(bundle.checked.sources.items()))
     cluster = None

@@ -27,6 +27,7 @@ from engine.vectorised import (
     Env,
     NumCol,
     VectorCompiler,
+    align_all,
     broadcast_known,
     checked_add,
     is_false,
@@ -34,7 +35,6 @@ from engine.vectorised import (
     kleene_and,
     kleene_not,
     kleene_or,
-    rescale,
     true_col,
 )
 
@@ -185,16 +185,22 @@ class VectorRegime:
                   in_scope: np.ndarray) -> dict[str, PayerExposure]:
         """Per payer: `gravest` takes the largest line (unknown if any line is), `sum` adds."""
         lines: dict[str, list[tuple[np.ndarray, NumCol, NumCol]]] = {}
+        amounts: dict[str, tuple[NumCol, NumCol]] = {}  # a fine's range is the same for each rule
         for rule, violated in violations:
+            if not violated.any():
+                continue
             for fine_name in rule.fines:
                 fine = self.fines[fine_name]
-                high = fine.high.fn(env)
-                if fine.fine.kind == "exactly":
-                    low = high
-                elif fine.low is not None:
-                    low = fine.low.fn(env)
-                else:
-                    low = NumCol(np.zeros(1, dtype=np.int64), ONE, 0)
+                if fine_name not in amounts:
+                    high = fine.high.fn(env)
+                    if fine.fine.kind == "exactly":
+                        low = high
+                    elif fine.low is not None:
+                        low = fine.low.fn(env)
+                    else:
+                        low = NumCol(np.zeros(1, dtype=np.int64), ONE, 0)
+                    amounts[fine_name] = (low, high)
+                low, high = amounts[fine_name]
                 lines.setdefault(fine.fine.payer, []).append((violated & in_scope, low, high))
         gravest = self.regime.aggregate == "gravest"
         result = {}
@@ -204,11 +210,12 @@ class VectorRegime:
                 has |= violated
             ends = []
             for end in (1, 2):
-                scale = max(line[end].scale for line in payer_lines)
+                amounts = align_all([line[end] for line in payer_lines], env)
+                scale = amounts[0].scale
                 total = np.full(env.n, INT64_MIN if gravest else 0, dtype=np.int64)
                 unknown = np.zeros(env.n, dtype=bool)
-                for line in payer_lines:
-                    violated, amount = line[0], rescale(line[end], scale, env)
+                for line, amount in zip(payer_lines, amounts, strict=True):
+                    violated = line[0]
                     values = np.broadcast_to(amount.values, (env.n,))
                     known = broadcast_known(env.n, amount.known)
                     unknown |= violated & ~known

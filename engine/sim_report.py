@@ -82,7 +82,7 @@ def compare_summary(base: dict[str, Any], reform: dict[str, Any], result: pd.Dat
 
 
 def _money_axis(axis: Any, currency: str) -> None:
-    from matplotlib.ticker import FuncFormatter  # noqa: PLC0415 - plotting is optional
+    from matplotlib.ticker import FuncFormatter
 
     def label(value: float, _: int) -> str:
         for size, suffix in ((1e9, "bn"), (1e6, "m"), (1e3, "k")):
@@ -97,10 +97,10 @@ def plot_sweep(frame: pd.DataFrame, result: pd.DataFrame, x_column: str, x_label
                log_x: bool, currencies: dict[str, str], path: Path) -> Path:
     """Exposure (upper end) against the varied fact: the total and each regime; the median over
     samples at each point, with the P5-P95 band when the scenarios are sampled too."""
-    import matplotlib  # noqa: PLC0415
+    import matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt  # noqa: PLC0415
+    import matplotlib.pyplot as plt
 
     figure, axis = plt.subplots(figsize=(9, 5.5), dpi=110)
     x = pd.to_numeric(frame[x_column], errors="coerce")
@@ -138,10 +138,10 @@ def plot_sweep(frame: pd.DataFrame, result: pd.DataFrame, x_column: str, x_label
 def plot_distribution(result: pd.DataFrame, currencies: dict[str, str], path: Path,
                       title: str = "Distribution of total exposure") -> Path:
     """Histogram and empirical CDF of the total exposure (upper end) over all scenarios."""
-    import matplotlib  # noqa: PLC0415
+    import matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt  # noqa: PLC0415
+    import matplotlib.pyplot as plt
 
     currency = currencies["total"]
     values = exposure_units(result, "exposure_max_minor", currency).dropna().to_numpy(np.float64)

@@ -15,7 +15,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterator
 
-import numpy as np
 import pandas as pd
 
 from engine.bundle import Bundle
@@ -40,7 +39,7 @@ def run(bundle: Bundle, frame: pd.DataFrame, as_of: dt.date | None = None,
     advance = progress or (lambda _: None)
     count = (len(frame) + partition - 1) // partition
     if workers or cluster:
-        from engine.sim_dask import run_on_cluster  # noqa: PLC0415 - dask only when asked
+        from engine.sim_dask import run_on_cluster
 
         results = run_on_cluster(bundle, _parts(frame, partition), count, currency, as_of,
                                  cluster, workers or 2, advance)
@@ -79,4 +78,3 @@ def simulate_frame(bundle: Bundle, frame: pd.DataFrame, as_of: dt.date | None = 
 
 __all__ = ["compare", "run", "simulate_frame"]
 
-_ = np  # numpy is part of this module's contract (results hold NumPy-backed columns)

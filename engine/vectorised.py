@@ -168,6 +168,7 @@ class Env:
     fallback: np.ndarray  # bool (n,): rows the scalar evaluator must redo
     bindings: dict[str, Any] = field(default_factory=dict)
     rate_scale: int = 6
+    memo: dict[Any, Any] = field(default_factory=dict)  # definitions and tables, once per batch
 
     def flag(self, rows: np.ndarray) -> None:
         if rows.shape == (1,):
@@ -211,7 +212,8 @@ def checked_mul(a: np.ndarray, b: np.ndarray | int, known: np.ndarray, env: Env)
     return np.where(big, 0, a) * np.where(big, 0, b)
 
 
-def checked_add(a: np.ndarray, b: np.ndarray, known: np.ndarray, env: Env, sign: int = 1) -> np.ndarray:
+def checked_add(a: np.ndarray, b: np.ndarray, known: np.ndarray, env: Env,
+                sign: int = 1) -> np.ndarray:
     bound = (int(np.abs(a).max()) if a.size else 0) + (int(np.abs(b).max()) if b.size else 0)
     if bound < INT_LIMIT:
         return a + sign * b
@@ -220,9 +222,45 @@ def checked_add(a: np.ndarray, b: np.ndarray, known: np.ndarray, env: Env, sign:
     return np.where(big, 0, a) + sign * np.where(big, 0, b)
 
 
+def _bound(col: NumCol) -> int:
+    return int(np.abs(col.values).max()) if col.values.size else 0
+
+
+def compact(col: NumCol) -> NumCol:
+    """The same numbers at the smallest scale that holds them exactly: EUR amounts read at
+    1/1,000,000 cent but all whole cents go back to scale 2. Keeps products of percentages and
+    money inside 63 bits without rounding anything."""
+    values = np.where(col.known, col.values, 0)
+    for digits in range(col.scale, 0, -1):
+        unit = 10**digits
+        if not (values % unit).any():
+            return NumCol(values // unit, col.known, col.scale - digits)
+    return col
+
+
 def aligned(a: NumCol, b: NumCol, env: Env) -> tuple[NumCol, NumCol]:
+    if a.scale != b.scale:
+        low, high = (a, b) if a.scale < b.scale else (b, a)
+        if _bound(low) * 10 ** (high.scale - low.scale) >= INT_LIMIT:
+            a, b = compact(a), compact(b)
     scale = max(a.scale, b.scale)
     return rescale(a, scale, env), rescale(b, scale, env)
+
+
+def align_all(cols: list[NumCol], env: Env) -> list[NumCol]:
+    """Columns at one common scale (compacted first when rescaling could overflow)."""
+    scale = max((c.scale for c in cols), default=0)
+    if any(_bound(c) * 10 ** (scale - c.scale) >= INT_LIMIT for c in cols):
+        cols = [compact(c) for c in cols]
+        scale = max((c.scale for c in cols), default=0)
+    return [rescale(c, scale, env) for c in cols]
+
+
+def multiplied(a: NumCol, b: NumCol, env: Env) -> NumCol:
+    if _bound(a) * _bound(b) >= INT_LIMIT:
+        a, b = compact(a), compact(b)
+    known = a.known & b.known
+    return NumCol(checked_mul(a.values, b.values, known, env), known, a.scale + b.scale)
 
 
 def round_half_even(values: np.ndarray, shift: int) -> np.ndarray:
@@ -387,8 +425,17 @@ class VectorCompiler:
     def _Define(self, node: ir.Define) -> Compiled:
         name = node.name
         if name not in self._compiled_defines:
-            # definitions are acyclic (checked); compile once, share between rules
-            self._compiled_defines[name] = self.compile(self._defines[name].value)
+            # definitions are acyclic (checked); compile once, share between rules, and
+            # evaluate once per batch: a definition cannot see a loop variable of its user
+            inner = self.compile(self._defines[name].value)
+            key = ("define", name)
+
+            def read(env: Env) -> Col:
+                if key not in env.memo:
+                    env.memo[key] = inner.fn(env)
+                return env.memo[key]
+
+            self._compiled_defines[name] = Compiled(read, inner.scale)
         return self._compiled_defines[name]
 
     # -- operators --
@@ -433,14 +480,14 @@ class VectorCompiler:
         condition, then, otherwise = (self.compile(a) for a in node.args)
         scale = max(then.scale, otherwise.scale)
         numeric = is_numeric_type(node.type)
-        if not (numeric or node.type == BOOL or isinstance(node.type, EnumType) or node.type == CODE):
+        if not (numeric or node.type in (BOOL, CODE) or isinstance(node.type, EnumType)):
             raise Unsupported(f"`if` giving {node.type}")
 
         def if_(env: Env) -> Col:
             c: BoolCol = condition.fn(env)
             a, b = then.fn(env), otherwise.fn(env)
             if numeric:
-                a, b = rescale(a, scale, env), rescale(b, scale, env)
+                a, b = aligned(a, b, env)
             values = np.where(c.values, a.values, b.values)
             known = np.where(c.values, a.known, b.known)
             # unknown condition: the answer is known only when both branches agree
@@ -458,11 +505,11 @@ class VectorCompiler:
             raise Unsupported(f"`{node.op}` of {node.type}")
 
         def extreme(env: Env) -> NumCol:
-            cols = [rescale(p.fn(env), scale, env) for p in parts]
-            values, known = cols[0].values, cols[0].known
-            for col in cols[1:]:
-                values, known = pick(values, col.values), known & col.known
-            return NumCol(values, known, scale)
+            result = parts[0].fn(env)
+            for part in parts[1:]:
+                a, b = aligned(result, part.fn(env), env)
+                result = NumCol(pick(a.values, b.values), a.known & b.known, a.scale)
+            return result
 
         return Compiled(extreme, scale)
 
@@ -523,15 +570,13 @@ class VectorCompiler:
         declared = self._parameters.get(getattr(node.args[0], "name", ""))
         scale = 0
         if declared is not None and is_numeric_type(t):
-            from engine.evaluator import constant_value  # noqa: PLC0415 - avoids an import cycle
+            from engine.evaluator import constant_value
 
             scale = max((decimal_scale(Decimal(number_of(v)))
                          for _, value_node, _ in declared.values
                          for v in constant_value(value_node).values()), default=0)
 
-        def index(env: Env) -> Col:
-            mapping = table(env)
-            k: CodeCol = key(env)
+        def lookup_table(env: Env, mapping: Any) -> tuple[np.ndarray, np.ndarray, int]:
             universe = (key_type.members if isinstance(key_type, EnumType)
                         else env.countries.codes)
             positions = {member: i for i, member in enumerate(universe)}
@@ -543,6 +588,15 @@ class VectorCompiler:
                 if i is not None:
                     values[i] = value if t == BOOL else to_fixed(number_of(value), scale)
                     present[i] = True
+            return values, present, size
+
+        def index(env: Env) -> Col:
+            mapping = table(env)
+            k: CodeCol = key(env)
+            memo_key = ("table", id(node), id(mapping))
+            if memo_key not in env.memo:
+                env.memo[memo_key] = lookup_table(env, mapping)
+            values, present, size = env.memo[memo_key]
             slot = np.where(k.known, k.values, size)
             known = k.known & present[slot] & (mapping is not None)
             if t == BOOL:
@@ -574,7 +628,7 @@ class VectorCompiler:
             def add(env: Env) -> NumCol:
                 a, b = aligned(left.fn(env), right.fn(env), env)
                 known = a.known & b.known
-                return NumCol(checked_add(a.values, b.values, known, env, sign), known, scale)
+                return NumCol(checked_add(a.values, b.values, known, env, sign), known, a.scale)
 
             return Compiled(add, scale)
         if op in ("*", "of"):
@@ -583,9 +637,7 @@ class VectorCompiler:
             scale = left.scale + right.scale
 
             def multiply(env: Env) -> NumCol:
-                a, b = left.fn(env), right.fn(env)
-                known = a.known & b.known
-                return NumCol(checked_mul(a.values, b.values, known, env), known, scale)
+                return multiplied(left.fn(env), right.fn(env), env)
 
             return Compiled(multiply, scale)
         # `/` gives quotients with no finite decimal expansion (Decimal rounds them to 28
@@ -639,6 +691,7 @@ class VectorCompiler:
             hit = np.zeros(n, dtype=bool)  # any: some item true; all: some item false
             unknown = np.zeros(n, dtype=bool)
             total = np.zeros(n, dtype=np.int64)
+            total_scale = 0
             saved = env.bindings.get(variable)
             try:
                 for present, binding in _items(coll, element_type, env):
@@ -657,10 +710,12 @@ class VectorCompiler:
                             total = total + chosen
                         else:
                             assert value is not None
-                            v = rescale(value.fn(env), scale, env)
+                            running, v = aligned(NumCol(total, np.ones(n, dtype=bool), total_scale),
+                                                 value.fn(env), env)
                             unknown |= chosen & ~v.known
-                            total = checked_add(total, np.where(chosen & v.known, v.values, 0),
-                                                chosen, env)
+                            total, total_scale = checked_add(
+                                running.values, np.where(chosen & v.known, v.values, 0), chosen,
+                                env), v.scale
             finally:
                 if saved is None:
                     env.bindings.pop(variable, None)
@@ -671,7 +726,7 @@ class VectorCompiler:
                 return BoolCol(hit, known & (hit | ~unknown))
             if kind == "all":
                 return BoolCol(~hit, known & (hit | ~unknown))
-            return NumCol(total, known & ~unknown, scale)
+            return NumCol(total, known & ~unknown, total_scale)
 
         return Compiled(loop, scale)
 
@@ -686,8 +741,9 @@ _COMPARE = {"<": np.less, "<=": np.less_equal, ">": np.greater, ">=": np.greater
 
 
 def _supported_type(t: Type) -> None:
-    if not (t == BOOL or is_numeric_type(t) or isinstance(t, EnumType | ListType) or t == CODE
-            or (isinstance(t, SetType) and (isinstance(t.element, EnumType) or t.element == CODE))):
+    is_set = isinstance(t, SetType) and (isinstance(t.element, EnumType) or t.element == CODE)
+    if not (t in (BOOL, CODE) or is_numeric_type(t) or isinstance(t, EnumType | ListType)
+            or is_set):
         raise Unsupported(f"facts of type {t}")
     if isinstance(t, MoneyType) and t.currency is None:
         raise Unsupported("money whose currency is fixed only at run time")
@@ -797,7 +853,7 @@ class MoneyColumn:
             raise Unsupported("money whose currency is fixed only at run time")
         if self.single is not None:
             if self.single == currency:
-                return rescale(amounts, scale, env)
+                return amounts
             rate = _rate(env, self.single, currency)
             if rate is None:
                 return NumCol(np.zeros(1, dtype=np.int64), ZERO, scale)
@@ -809,7 +865,8 @@ class MoneyColumn:
             rows = self.currencies == code
             env.fallback = np.zeros(env.n, dtype=bool)  # a rate's problem is its rows' only
             try:
-                part = self.in_single(code).in_currency(currency, scale, env)
+                part = rescale(self.in_single(code).in_currency(currency, scale, env), scale,
+                               env)
             finally:
                 outer |= env.fallback & rows
                 env.fallback = outer
