@@ -1,0 +1,53 @@
+"""Compare the vectorised kernel's table with the scalar evaluator's decisions, row by row."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from engine import Bundle
+from engine.sim_columns import flatten_operation
+from engine.sim_kernel import ORGANISATION, Kernel
+from engine.values import MINOR_UNITS, Money
+
+
+def minor(money: Money | None) -> int | None:
+    if money is None:
+        return None
+    return int(money.rounded().amount.scaleb(MINOR_UNITS.get(money.currency, 2)))
+
+
+def expected_row(bundle: Bundle, kernel: Kernel, operation: dict[str, Any]) -> dict[str, Any]:
+    """What the scalar back end (the API's evaluator) answers, in the kernel's column names."""
+    decision = bundle.decide(operation, currency=kernel.currency)
+    row: dict[str, Any] = {
+        "status": decision.status,
+        "exposure_min_minor": minor(decision.exposure.reporting_min),
+        "exposure_max_minor": minor(decision.exposure.reporting_max),
+    }
+    for name, regime in decision.regimes.items():
+        row[f"{name}.status"] = regime.status
+        for payer in kernel.payers[name]:
+            suffix = "" if payer == ORGANISATION else f"[{payer}]"
+            amount = regime.exposure.get(payer)
+            row[f"{name}.exposure_min_minor{suffix}"] = 0 if amount is None else minor(amount.min)
+            row[f"{name}.exposure_max_minor{suffix}"] = 0 if amount is None else minor(amount.max)
+    return row
+
+
+def disagreements(bundle: Bundle, kernel: Kernel, operations: list[dict[str, Any]]
+                  ) -> list[str]:
+    frame = pd.DataFrame([flatten_operation(o, bundle.checked.vocabulary) for o in operations])
+    result = kernel.run(frame)
+    problems = []
+    for i, operation in enumerate(operations):
+        want = expected_row(bundle, kernel, operation)
+        for column, expected in want.items():
+            got = result.at[i, column]
+            got = None if pd.isna(got) else (str(got) if "status" in column else int(got))
+            if got != expected:
+                problems.append(f"row {i} {column}: vectorised {got!r} != scalar {expected!r} "
+                                f"(fallback={bool(result.at[i, 'scalar_fallback'])}) "
+                                f"operation={operation}")
+    return problems
