@@ -11,7 +11,14 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
 out = Console(highlight=False)
@@ -119,9 +126,13 @@ def simulate(
                       transient=False) as progress:
             for label, policy_bundle in runs:
                 task = progress.add_task(label, total=len(frame))
+
+                def advance(n: int, task: TaskID = task) -> None:
+                    progress.advance(task, n)
+
                 results.append(sim.run(
                     policy_bundle, frame, as_of=day, currency=currency, workers=workers,
-                    cluster=cluster, progress=lambda n, t=task: progress.advance(t, n)))
+                    cluster=cluster, progress=advance))
     except (TableError, OperationError) as error:
         _fail(EXIT_USAGE, str(error))
     currencies = results[0].attrs["currencies"]

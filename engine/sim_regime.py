@@ -210,11 +210,12 @@ class VectorRegime:
                 has |= violated
             ends = []
             for end in (1, 2):
-                amounts = align_all([line[end] for line in payer_lines], env)
-                scale = amounts[0].scale
+                ends_of_lines = [line[1] if end == 1 else line[2] for line in payer_lines]
+                aligned: list[NumCol] = align_all(ends_of_lines, env)
+                scale = aligned[0].scale
                 total = np.full(env.n, INT64_MIN if gravest else 0, dtype=np.int64)
                 unknown = np.zeros(env.n, dtype=bool)
-                for line, amount in zip(payer_lines, amounts, strict=True):
+                for line, amount in zip(payer_lines, aligned, strict=True):
                     violated = line[0]
                     values = np.broadcast_to(amount.values, (env.n,))
                     known = broadcast_known(env.n, amount.known)

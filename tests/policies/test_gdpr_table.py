@@ -40,7 +40,11 @@ def test_case(bundle: Bundle, case: dict[str, Any]) -> None:
     gdpr = decision.regimes["GDPR"]
     expect = case["expect"]
     context = f"{case['description']} — {case['computation']}"
-    assert gdpr.status == expect["status"], (context, gdpr.missing, [v.rule for v in gdpr.violations])
+    assert gdpr.status == expect["status"], (
+        context,
+        gdpr.missing,
+        [v.rule for v in gdpr.violations],
+    )
     assert sorted(v.rule for v in gdpr.violations) == sorted(expect["violations"]), context
     assert sorted(v.cite or "" for v in gdpr.violations) == sorted(expect["articles"]), context
     organisation = gdpr.exposure.get("organisation")
@@ -91,8 +95,10 @@ def test_examples_pass_and_exercise_every_rule(bundle: Bundle) -> None:
     failures = [(r.description, r.failures) for r in report.results if not r.passed]
     assert not failures
     coverage = report.coverage["GDPR"]
-    assert Coverage_percent(coverage.rules) == 100.0, [n for n, ok in coverage.rules.items() if not ok]
+    assert Coverage_percent(coverage.rules) == 100.0, [
+        n for n, ok in coverage.rules.items() if not ok
+    ]
 
 
-def Coverage_percent(items: dict[str, bool]) -> float:  # noqa: N802 - mirrors Coverage.percent
+def Coverage_percent(items: dict[str, bool]) -> float:
     return 100.0 * sum(items.values()) / len(items) if items else 100.0

@@ -1,0 +1,106 @@
+"""The app factory: `create_app(settings)` wires settings, the policy bundle, the decision log,
+the key store and metrics into one FastAPI app; nothing lives at module level."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI
+
+from api.decision_log import open_decision_log, parse_store_url
+from api.deps import AppState
+from api.errors import install_handlers
+from api.keys import open_key_store
+from api.masking import Masker, keep_everything
+from api.metrics import Metrics
+from api.middleware import BodyLimitMiddleware, MetricsMiddleware
+from api.openapi import install_openapi
+from api.policies import LoadedBundle, PolicyService, prepare, watch_policies
+from api.routes import decisions, health, policies, schema
+from api.settings import Settings, ensure_sqlite_parent
+
+logger = logging.getLogger("lexgate.api")
+
+DESCRIPTION = """\
+Decisions on data-processing operations under GDPR, PIPL and CCPA/CPRA policies.
+
+Authenticate with an API key as a bearer token. Scopes: `decide` (decisions), `read_log`
+(logged decisions), `admin` (everything, and policy reloads). Every decision is appended to a
+tamper-evident log before it is answered and names the policy bundle hash it used.
+"""
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    masker: Masker = keep_everything,
+    initial: LoadedBundle | None = None,
+) -> FastAPI:
+    """`initial` lets a caller that already validated the bundle (the CLI) skip a second load."""
+    settings = settings or Settings()
+    metrics = Metrics()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        loaded = initial if initial is not None else await asyncio.to_thread(
+            prepare, settings.policies
+        )
+        keys_url = settings.resolved_keys_url
+        for url in ([settings.log_url] if settings.log_enabled else []) + [keys_url]:
+            ensure_sqlite_parent(url)
+        log = open_decision_log(settings.log_url) if settings.log_enabled else None
+        keys = open_key_store(keys_url)
+        service = PolicyService(
+            settings.policies, loaded, lambda b: metrics.set_bundle(b.hash, b.loaded_at)
+        )
+        app.state.lexgate = AppState(
+            settings=settings, policies=service, log=log, keys=keys, metrics=metrics,
+            mask=masker, keys_over_network=parse_store_url(keys_url)[0] == "postgresql",
+        )
+        watcher = None
+        if settings.watch:
+            watcher = asyncio.create_task(watch_policies(
+                service, settings.watch_debounce_ms,
+                lambda result: metrics.reloads.labels(result).inc(),
+            ))
+        try:
+            yield
+        finally:
+            if watcher is not None:
+                watcher.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await watcher
+            app.state.lexgate = None
+            if log is not None:
+                await asyncio.to_thread(log.close)  # drains what is queued, then closes
+            keys.close()
+
+    app = FastAPI(
+        title="lexgate decision API",
+        version="1",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url="/docs",
+        openapi_url="/openapi.json",
+        redoc_url=None,
+    )
+    app.state.lexgate = None
+    install_handlers(app)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(MetricsMiddleware, metrics=metrics)  # outermost: counts 413s too
+    app.include_router(decisions.decide_router)
+    app.include_router(decisions.read_router)
+    app.include_router(policies.read_router)
+    app.include_router(policies.admin_router)
+    app.include_router(schema.router)
+    app.include_router(health.router)
+
+    def current() -> LoadedBundle | None:
+        state: AppState | None = app.state.lexgate
+        return state.policies.current if state is not None else initial
+
+    install_openapi(app, current, settings.max_batch)
+    return app

@@ -1,0 +1,79 @@
+"""Typed dependencies: the app's state, and API-key authentication with scopes (used as
+router-level dependencies, so a route cannot be added to a router and forget its scope)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from api.decision_log import DecisionLog
+from api.errors import ApiError
+from api.keys import KeyInfo, KeyStore, Scope
+from api.masking import Masker
+from api.metrics import Metrics
+from api.policies import PolicyService
+from api.settings import Settings
+
+
+@dataclass
+class AppState:
+    """Everything a request may touch; built by the app's lifespan, one per app."""
+
+    settings: Settings
+    policies: PolicyService
+    log: DecisionLog | None
+    keys: KeyStore
+    metrics: Metrics
+    mask: Masker
+    keys_over_network: bool = False
+
+
+async def get_state(request: Request) -> AppState:
+    state: AppState | None = getattr(request.app.state, "lexgate", None)
+    if state is None:  # only between process start and the end of the lifespan's startup
+        raise ApiError(503, "the service is starting")
+    return state
+
+
+StateDep = Annotated[AppState, Depends(get_state)]
+
+_CHALLENGE = {"WWW-Authenticate": "Bearer"}
+BEARER_SCHEME = {
+    "type": "http",
+    "scheme": "bearer",
+    "description": "an API key `lxg_…` (`lexgate keys create --scope …`) as a bearer token",
+}
+
+
+async def authenticate(request: Request, state: AppState) -> KeyInfo:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise ApiError(401, "an API key is required (Authorization: Bearer lxg_…)",
+                       headers=_CHALLENGE)
+    token = token.strip()
+    if state.keys_over_network:
+        key = await asyncio.to_thread(state.keys.authenticate, token)
+    else:
+        key = state.keys.authenticate(token)  # one indexed SQLite read: ~15 µs
+    if key is None:
+        raise ApiError(401, "unknown or revoked API key", headers=_CHALLENGE)
+    return key
+
+
+def require(scope: Scope | None) -> Callable[[Request], Awaitable[KeyInfo]]:
+    """A router-level dependency accepting a key with `scope` (admin has every scope); None:
+    any valid key. One flat dependency on purpose: FastAPI re-solves the dependency graph on
+    every request, and on the decision path each extra node costs measurable throughput."""
+
+    async def check(request: Request) -> KeyInfo:
+        key = await authenticate(request, await get_state(request))
+        if scope is not None and not key.allows(scope):
+            raise ApiError(403, f"this route needs a key with the `{scope.value}` scope")
+        return key
+
+    check.__name__ = f"require_{scope.value if scope else 'any_key'}"
+    return check

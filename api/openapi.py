@@ -1,0 +1,190 @@
+"""The OpenAPI document, with the loaded bundle's generated `Operation` schema and examples
+computed by the loaded bundle (so `/docs` always shows a real decision). It is rebuilt when a
+reload changes the bundle."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
+from pydantic_core import core_schema
+
+from api.deps import BEARER_SCHEME
+from api.policies import LoadedBundle
+from engine import Bundle
+from engine.vocabulary import _percent
+
+# Decimals the engine can compute and print exactly: plain notation, at most 24 digits before
+# and after the point (its decimal context holds 28 significant digits; a larger integral value
+# cannot be printed exactly, see the report on engine.values.format_decimal).
+DECIMAL = r"^-?(\d{1,24}(\.\d{1,24})?|\.\d{1,24})$"
+NON_NEGATIVE_DECIMAL = r"^(\d{1,24}(\.\d{1,24})?|\.\d{1,24})$"
+LARGEST = 1e24
+PERCENT = r"^(0(\.\d+)?|1(\.0+)?|(\d{1,2}(\.\d+)?|100(\.0+)?)\s*%)$"
+
+
+class _WireSchema(GenerateJsonSchema):
+    """The engine's operation schema, made as strict as its validator where pydantic's default
+    output is looser: decimal strings get a pattern, `ge` becomes `minimum`, and percentages
+    (a fraction 0..1 or a string such as "5%") get their range and form."""
+
+    def decimal_schema(self, schema: core_schema.DecimalSchema) -> JsonSchemaValue:
+        ge = schema.get("ge")
+        number: dict[str, Any] = {"type": "number", "maximum": LARGEST}
+        if ge is not None:
+            number["minimum"] = float(ge)
+        pattern = NON_NEGATIVE_DECIMAL if ge is not None and ge >= 0 else DECIMAL
+        return {"anyOf": [number, {"type": "string", "pattern": pattern}]}
+
+    def function_before_schema(
+        self, schema: core_schema.BeforeValidatorFunctionSchema
+    ) -> JsonSchemaValue:
+        if schema["function"].get("function") is _percent:
+            return {"anyOf": [{"type": "number", "minimum": 0, "maximum": 1},
+                              {"type": "string", "pattern": PERCENT}]}
+        return super().function_before_schema(schema)
+
+
+def _move_ge(node: Any) -> None:
+    """pydantic leaves `ge` of an annotated decimal beside `anyOf`, where JSON Schema ignores
+    it; put it on the number branch and require a non-negative decimal string."""
+    if isinstance(node, dict):
+        ge = node.pop("ge", None) if "anyOf" in node else None
+        if ge is not None:
+            for branch in node["anyOf"]:
+                if branch.get("type") == "number":
+                    branch["minimum"] = ge
+                elif branch.get("type") == "string" and "pattern" in branch and ge >= 0:
+                    branch["pattern"] = NON_NEGATIVE_DECIMAL
+        for value in node.values():
+            _move_ge(value)
+    elif isinstance(node, list):
+        for value in node:
+            _move_ge(value)
+
+
+def operation_json_schema(
+    bundle: Bundle, ref_template: str = "#/$defs/{model}"
+) -> dict[str, Any]:
+    schema = bundle.schema.model.model_json_schema(
+        ref_template=ref_template, schema_generator=_WireSchema
+    )
+    _move_ge(schema)
+    return schema
+
+EXAMPLE_OPERATION: dict[str, Any] = {
+    "controller": {
+        "establishments": ["DE"],
+        "worldwide_turnover": {"amount": "1000000000", "currency": "EUR"},
+    },
+    "subjects": {"locations": ["DE", "FR"], "count": 250000},
+    "purposes": ["marketing"],
+    "legal_basis": "none",
+    "data_categories": ["contact"],
+}
+EXAMPLE_ID = "0b7f6f0e-2a52-4a4e-9d0c-6d8c3f2f1a10"
+EXAMPLE_TIME = "2025-01-01T12:00:00.000000Z"
+
+
+def _envelope(
+    name: str, plural: bool, currencies: list[str], max_batch: int
+) -> dict[str, Any]:
+    operation_ref = {"$ref": "#/components/schemas/Operation"}
+    field = "operations" if plural else "operation"
+    example_value: Any = [EXAMPLE_OPERATION] if plural else EXAMPLE_OPERATION
+    schema = (
+        {"type": "array", "items": operation_ref, "maxItems": max_batch} if plural
+        else operation_ref
+    )
+    return {
+        "title": name,
+        "type": "object",
+        "additionalProperties": False,
+        "required": [field],
+        "properties": {
+            field: schema,
+            "currency": {
+                "type": "string",
+                "enum": currencies,
+                "default": "EUR",
+                "description": "reporting currency for exposure amounts",
+            },
+            "explain": {
+                "type": "boolean",
+                "default": False,
+                "description": "include every rule's trace",
+            },
+        },
+        "examples": [{field: example_value, "currency": "EUR"}],
+    }
+
+
+def _example_answer(loaded: LoadedBundle) -> dict[str, Any] | None:
+    try:
+        decision = loaded.bundle.decide(EXAMPLE_OPERATION).to_dict()
+    except Exception:  # a bundle whose vocabulary no longer fits the example: no example
+        return None
+    return {
+        "decision_id": EXAMPLE_ID,
+        "time": EXAMPLE_TIME,
+        "bundle_hash": loaded.hash,
+        "decision": decision,
+        "log": {"seq": 1, "entry_hash": "e" * 64},
+    }
+
+
+def build_openapi(app: FastAPI, loaded: LoadedBundle | None, max_batch: int) -> dict[str, Any]:
+    schema = get_openapi(
+        title=app.title, version=app.version, description=app.description, routes=app.routes
+    )
+    schema.setdefault("components", {})["securitySchemes"] = {"apiKey": BEARER_SCHEME}
+    for path, methods in schema["paths"].items():
+        if path.startswith("/v1/"):  # every /v1 route needs a key; probes and docs do not
+            for operation in methods.values():
+                operation["security"] = [{"apiKey": []}]
+    components = schema["components"].setdefault("schemas", {})
+    if loaded is not None:
+        operation = operation_json_schema(loaded.bundle, "#/components/schemas/{model}")
+        components.update(operation.pop("$defs", {}))
+        operation["examples"] = [EXAMPLE_OPERATION]
+        components["Operation"] = operation
+        currencies = sorted(loaded.currencies)
+    else:
+        components["Operation"] = {"type": "object"}
+        currencies = ["EUR"]
+    components["DecisionRequest"] = _envelope("DecisionRequest", False, currencies, max_batch)
+    components["BatchRequest"] = _envelope("BatchRequest", True, currencies, max_batch)
+    answer = _example_answer(loaded) if loaded is not None else None
+    if answer is not None:
+        paths = schema["paths"]
+        _set_example(paths, "/v1/decisions", answer)
+        _set_example(paths, "/v1/decisions:batch",
+                     {"bundle_hash": answer["bundle_hash"], "results": [answer]})
+    return schema
+
+
+def _set_example(paths: dict[str, Any], path: str, example: dict[str, Any]) -> None:
+    content = paths.get(path, {}).get("post", {}).get("responses", {}).get("200", {})
+    media = content.get("content", {}).get("application/json")
+    if media is not None:
+        media["example"] = example
+
+
+def install_openapi(
+    app: FastAPI, current: Callable[[], LoadedBundle | None], max_batch: int
+) -> None:
+    cache: dict[str | None, dict[str, Any]] = {}
+
+    def openapi() -> dict[str, Any]:
+        loaded = current()
+        key = loaded.hash if loaded is not None else None
+        if key not in cache:
+            cache.clear()
+            cache[key] = build_openapi(app, loaded, max_batch)
+        app.openapi_schema = cache[key]
+        return cache[key]
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -1,0 +1,53 @@
+"""Probes and metrics; no key needed (they reveal no decision, only the bundle hash)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from fastapi import APIRouter, Response
+from fastapi.responses import JSONResponse
+
+from api.deps import StateDep
+from api.schemas import HealthResponse, error_responses
+
+router = APIRouter(tags=["operations"])
+
+
+@router.get(
+    "/healthz", summary="The process is alive", response_model=HealthResponse,
+    response_model_exclude_none=True,
+)
+async def healthz() -> dict[str, Any]:
+    return {"status": "ok"}
+
+
+@router.get(
+    "/readyz",
+    summary="Ready to decide: a bundle is loaded and the decision log answers",
+    response_model=HealthResponse,
+    responses=error_responses(503),
+)
+async def readyz(state: StateDep) -> Any:
+    log = "disabled"
+    if state.log is not None:
+        try:
+            await asyncio.to_thread(state.log.count)
+            log = "ok"
+        except Exception as error:
+            return JSONResponse(
+                {"error": {"code": "unavailable", "message": f"decision log: {error}"}},
+                status_code=503,
+            )
+    return {"status": "ready", "bundle_hash": state.policies.current.hash, "log": log}
+
+
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics",
+    response_class=Response,
+    responses={200: {"description": "Prometheus text exposition format",
+                     "content": {"text/plain": {"schema": {"type": "string"}}}}},
+)
+async def metrics(state: StateDep) -> Response:
+    return Response(state.metrics.render(), media_type=state.metrics.content_type)

@@ -1,0 +1,231 @@
+"""Wire models of the API. Request envelopes are validated with them; the response models
+describe (for OpenAPI and schemathesis) the JSON the engine's `to_dict()` produces. Response
+models allow extra keys so that an engine adding a field is not a contract violation."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
+
+Status = Literal["denied", "undetermined", "allowed_with_obligations", "allowed", "not_applicable"]
+_OPEN = ConfigDict(extra="allow")
+_CLOSED = ConfigDict(extra="forbid")
+
+
+# --- requests -------------------------------------------------------------------------------
+# `operation` is typed `dict` here and validated by the loaded bundle's own model; the OpenAPI
+# document replaces it with a reference to the bundle's generated `Operation` schema.
+
+
+class DecisionRequest(BaseModel):
+    model_config = _CLOSED
+    operation: dict[str, Any] = Field(description="the operation to decide (see `Operation`)")
+    currency: str = Field("EUR", description="reporting currency for exposure amounts")
+    explain: StrictBool = Field(False, description="include every rule's trace")
+
+
+class BatchRequest(BaseModel):
+    model_config = _CLOSED
+    operations: list[dict[str, Any]] = Field(description="operations to decide, in order")
+    currency: str = Field("EUR", description="reporting currency for exposure amounts")
+    explain: StrictBool = Field(False, description="include every rule's trace")
+
+
+# --- decisions ------------------------------------------------------------------------------
+
+
+class MoneyOut(BaseModel):
+    model_config = _OPEN
+    amount: str = Field(description="exact decimal, as a string")
+    currency: str
+
+
+class ReportingRange(BaseModel):
+    model_config = _OPEN
+    min: MoneyOut | None
+    max: MoneyOut | None
+
+
+class ExposureLineOut(BaseModel):
+    model_config = _OPEN
+    fine: str
+    title: str
+    payer: str
+    cite: str | None
+    min: MoneyOut | None
+    max: MoneyOut | None
+    reporting: ReportingRange
+    missing: list[str]
+    notes: list[str]
+
+
+class ViolationOut(BaseModel):
+    model_config = _OPEN
+    rule: str
+    title: str
+    cite: str | None
+    exposure: list[ExposureLineOut]
+    facts: dict[str, Any] = Field(description="facts the rule read (null = missing)")
+    notes: list[str]
+
+
+class ObligationOut(BaseModel):
+    model_config = _OPEN
+    rule: str
+    text: str
+    within: str | None
+    cite: str | None
+
+
+class RuleTraceOut(BaseModel):
+    model_config = _OPEN
+    rule: str
+    title: str
+    cite: str | None
+    outcome: str
+    facts: dict[str, Any]
+    missing: list[str]
+    exceptions: list[str]
+
+
+class AggregationOut(BaseModel):
+    model_config = _OPEN
+    method: str
+    cite: str | None
+
+
+class AmountOut(BaseModel):
+    model_config = _OPEN
+    min: MoneyOut | None
+    max: MoneyOut | None
+    reporting: ReportingRange
+
+
+class RegimeDecisionOut(BaseModel):
+    model_config = _OPEN
+    regime: str
+    title: str
+    status: Status
+    reasons: list[str]
+    violations: list[ViolationOut]
+    obligations: list[ObligationOut]
+    missing: list[str]
+    undetermined_rules: list[str]
+    currency: str
+    aggregation: AggregationOut
+    exposure: dict[str, AmountOut]
+    notes: list[str]
+    trace: list[RuleTraceOut] | None = Field(None, description="only with `explain`")
+
+
+class DecisionOut(BaseModel):
+    model_config = _OPEN
+    status: Status
+    as_of: str = Field(description="the date the law was applied at")
+    currency: str
+    bundle_hash: str
+    exposure: ReportingRange
+    missing: list[str]
+    regimes: dict[str, RegimeDecisionOut]
+
+
+class LogReceipt(BaseModel):
+    model_config = _OPEN
+    seq: int = Field(description="position in the decision log")
+    entry_hash: str
+
+
+class DecisionResponse(BaseModel):
+    model_config = _OPEN
+    decision_id: str = Field(description="UUID; `GET /v1/decisions/{id}` returns the log entry")
+    time: str = Field(description="UTC time the decision was made (ISO 8601)")
+    bundle_hash: str = Field(description="hash of the policy bundle that decided")
+    decision: DecisionOut
+    log: LogReceipt | None = Field(description="null only when the log is disabled")
+
+
+class BatchResponse(BaseModel):
+    model_config = _OPEN
+    bundle_hash: str
+    results: list[DecisionResponse]
+
+
+class LogEntryOut(BaseModel):
+    model_config = _OPEN
+    seq: int
+    decision_id: str
+    time: str
+    bundle_hash: str
+    operation: dict[str, Any] = Field(description="the operation as received (decimals as text)")
+    decision: dict[str, Any]
+    prev_hash: str
+    entry_hash: str
+
+
+# --- policies, health, errors ---------------------------------------------------------------
+
+
+class RegimeSummary(BaseModel):
+    model_config = _OPEN
+    name: str
+    title: str
+    currency: str
+    in_force_from: str | None
+    rules: int
+    exceptions: int
+    fines: int
+    examples: int
+    files: list[str]
+
+
+class PoliciesResponse(BaseModel):
+    model_config = _OPEN
+    hash: str
+    loaded_at: str
+    regimes: list[RegimeSummary]
+    facts: int
+    currencies: list[str]
+
+
+class ReloadResponse(BaseModel):
+    model_config = _OPEN
+    swapped: bool = Field(description="false when the bundle on disk is the one already served")
+    previous_hash: str
+    hash: str
+
+
+class HealthResponse(BaseModel):
+    model_config = _OPEN
+    status: str
+    bundle_hash: str | None = None
+    log: str | None = None
+
+
+class FieldErrorOut(BaseModel):
+    path: str = Field(description="path of the offending field from the body's root")
+    message: str
+
+
+class ErrorDetail(BaseModel):
+    model_config = _OPEN
+    code: str
+    message: str
+    fields: list[FieldErrorOut] | None = None
+    diagnostics: list[dict[str, Any]] | None = None
+
+
+class ErrorResponse(BaseModel):
+    error: ErrorDetail
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    descriptions = {
+        401: "no API key, or an unknown or revoked one",
+        403: "the key lacks the scope this route needs",
+        404: "not found",
+        413: "the request body is larger than the server's limit",
+        422: "the body does not fit its schema; `fields` names each offending path",
+        503: "not ready",
+    }
+    return {s: {"model": ErrorResponse, "description": descriptions[s]} for s in statuses}

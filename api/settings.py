@@ -1,0 +1,51 @@
+"""Configuration of the decision service: environment variables `LEXGATE_*`, or CLI flags."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# `--log none` turns the decision log off; only for measuring its cost (bench/api_load.py).
+NO_LOG = "none"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="LEXGATE_", extra="forbid")
+
+    policies: Path = Field(Path("policies"), description="policy bundle directory")
+    host: str = Field("127.0.0.1", description="address to bind")
+    port: int = Field(8080, ge=0, le=65535, description="port to bind")
+    log_url: str = Field(
+        "sqlite:///var/lexgate.db",
+        description="decision log: sqlite:///path, postgresql://…, or `none` (benchmarks only)",
+    )
+    keys_url: str | None = Field(
+        None, description="API key store; default: the decision log's database"
+    )
+    max_body_bytes: int = Field(1_048_576, gt=0, description="largest request body (413 above)")
+    max_batch: int = Field(1000, gt=0, description="most operations in one batch request")
+    watch: bool = Field(False, description="reload the policies when their files change")
+    watch_debounce_ms: int = Field(500, ge=0, description="quiet time before a watched reload")
+
+    @property
+    def log_enabled(self) -> bool:
+        return self.log_url.strip().lower() != NO_LOG
+
+    @property
+    def resolved_keys_url(self) -> str:
+        if self.keys_url:
+            return self.keys_url
+        if self.log_enabled:
+            return self.log_url
+        return "sqlite:///var/keys.db"
+
+
+def ensure_sqlite_parent(url: str) -> None:
+    """Create the directory of an SQLite store (`var/` on a fresh checkout)."""
+    from api.decision_log import parse_store_url
+
+    kind, target = parse_store_url(url)
+    if kind == "sqlite" and target != ":memory:":
+        Path(target).parent.mkdir(parents=True, exist_ok=True)

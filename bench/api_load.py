@@ -1,0 +1,153 @@
+"""Load test of the decision API on loopback: decisions/s and p50/p99 latency with the durable
+decision log on (SQLite WAL, fsync per group commit) and with it off, in one run.
+
+    .venv/bin/python bench/api_load.py [--seconds 10] [--connections 32] [--log-url URL]
+
+Uses wrk (Debian: apt-get install wrk) with a Lua POST script when it is installed, otherwise
+an asyncio/httpx client (which needs a share of the CPU itself, so it reports lower figures).
+Each server is a real `lexgate serve` subprocess. Figures are measured, never asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from api.testing import ServerProcess, shipped_policies  # noqa: E402
+
+OPERATION = json.loads((REPO / "examples" / "no_basis.json").read_text())
+BODY = json.dumps({"operation": OPERATION})
+GOAL_RATE, GOAL_P99_MS = 1500, 25.0
+
+LUA = """
+wrk.method = "POST"
+wrk.body = {body}
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer {key}"
+errors = 0
+response = function(status, headers, body)
+  if status ~= 200 then errors = errors + 1 end
+end
+done = function(summary, latency, requests)
+  io.write(string.format("RESULT %d %d %f %f %f %d\\n", summary.requests, summary.duration,
+    latency:percentile(50), latency:percentile(99), latency.mean, summary.errors.status))
+end
+"""
+
+
+@dataclass
+class Result:
+    label: str
+    requests: int
+    seconds: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+
+    @property
+    def rate(self) -> float:
+        return self.requests / self.seconds
+
+
+def run_wrk(url: str, key: str, seconds: float, connections: int, label: str) -> Result:
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        script.write(LUA.replace("{body}", json.dumps(BODY)).replace("{key}", key))
+    # One wrk thread: the machine has two cores and the server needs the other one.
+    output = subprocess.run(
+        ["wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "-s", script.name,
+         f"{url}/v1/decisions"],
+        capture_output=True, text=True, check=True,
+    ).stdout
+    Path(script.name).unlink()
+    match = re.search(r"RESULT (\d+) (\d+) ([\d.]+) ([\d.]+) ([\d.]+) (\d+)", output)
+    if match is None:
+        raise RuntimeError(f"unexpected wrk output:\n{output}")
+    requests, micros, p50, p99, _mean, errors = match.groups()
+    return Result(label, int(requests), int(micros) / 1e6, float(p50) / 1000,
+                  float(p99) / 1000, int(errors))
+
+
+async def _client_loop(url: str, key: str, seconds: float, connections: int
+                       ) -> tuple[list[float], int]:
+    import httpx
+
+    latencies: list[float] = []
+    errors = 0
+    deadline = time.perf_counter() + seconds
+    limits = httpx.Limits(max_connections=connections)
+    headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+    async with httpx.AsyncClient(base_url=url, headers=headers, limits=limits) as http:
+
+        async def worker() -> None:
+            nonlocal errors
+            while time.perf_counter() < deadline:
+                start = time.perf_counter()
+                response = await http.post("/v1/decisions", content=BODY)
+                latencies.append(time.perf_counter() - start)
+                errors += response.status_code != 200
+
+        await asyncio.gather(*(worker() for _ in range(connections)))
+    return latencies, errors
+
+
+def run_python(url: str, key: str, seconds: float, connections: int, label: str) -> Result:
+    start = time.perf_counter()
+    latencies, errors = asyncio.run(_client_loop(url, key, seconds, connections))
+    elapsed = time.perf_counter() - start
+    cuts = statistics.quantiles(latencies, n=100)
+    return Result(label, len(latencies), elapsed, cuts[49] * 1000, cuts[98] * 1000, errors)
+
+
+def measure(label: str, log_url: str, args: argparse.Namespace, workdir: Path) -> Result:
+    runner = run_wrk if shutil.which("wrk") and not args.python_client else run_python
+    with ServerProcess(workdir / label.replace(" ", "_"), policies=args.policies,
+                       log_url=log_url) as server:
+        assert server.admin_key
+        runner(server.url, server.admin_key, 2, args.connections, "warm-up")
+        return runner(server.url, server.admin_key, args.seconds, args.connections, label)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--policies", type=Path, default=shipped_policies())
+    parser.add_argument("--log-url", help="durable log to measure (default: SQLite in a tmp dir)")
+    parser.add_argument("--python-client", action="store_true", help="do not use wrk")
+    args = parser.parse_args()
+    client = "wrk (1 thread)" if shutil.which("wrk") and not args.python_client else "httpx"
+    with tempfile.TemporaryDirectory(prefix="lexgate-bench-") as tmp:
+        workdir = Path(tmp)
+        durable = args.log_url or f"sqlite:///{workdir / 'log' / 'lexgate.db'}"
+        results = [
+            measure("log on", durable, args, workdir),
+            measure("log off", "none", args, workdir),
+        ]
+    print(f"\nPOST /v1/decisions on loopback · {args.connections} connections · "
+          f"{args.seconds:g}s each · client: {client}")
+    print(f"{'':8} {'decisions/s':>12} {'p50 ms':>8} {'p99 ms':>8} {'non-200':>8}")
+    for result in results:
+        print(f"{result.label:8} {result.rate:12.0f} {result.p50_ms:8.2f} {result.p99_ms:8.2f} "
+              f"{result.errors:8d}")
+    on, off = results
+    print(f"log on / log off throughput: {on.rate / off.rate:.2f}")
+    met = on.rate >= GOAL_RATE and on.p99_ms <= GOAL_P99_MS
+    print(f"goal (log on): >= {GOAL_RATE} decisions/s and p99 <= {GOAL_P99_MS:g} ms: "
+          f"{'met' if met else 'NOT met'}")
+
+
+if __name__ == "__main__":
+    main()
