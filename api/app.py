@@ -18,7 +18,14 @@ from api.masking import Masker, keep_everything
 from api.metrics import Metrics
 from api.middleware import BodyLimitMiddleware, MetricsMiddleware
 from api.openapi import install_openapi
-from api.policies import LoadedBundle, PolicyService, prepare, watch_policies
+from api.policies import (
+    LoadedBundle,
+    PolicyService,
+    follow_reloads,
+    prepare,
+    watch_policies,
+    write_reload_stamp,
+)
 from api.routes import decisions, health, policies, schema
 from api.settings import Settings, ensure_sqlite_parent
 
@@ -53,9 +60,14 @@ def create_app(
             ensure_sqlite_parent(url)
         log = open_decision_log(settings.log_url) if settings.log_enabled else None
         keys = open_key_store(keys_url)
-        service = PolicyService(
-            settings.policies, loaded, lambda b: metrics.set_bundle(b.hash, b.loaded_at)
-        )
+        stamp = settings.reload_stamp
+
+        def on_swap(bundle: LoadedBundle) -> None:
+            metrics.set_bundle(bundle.hash, bundle.loaded_at)
+            if stamp is not None:
+                write_reload_stamp(stamp, bundle.hash)
+
+        service = PolicyService(settings.policies, loaded, on_swap)
         app.state.lexgate = AppState(
             settings=settings, policies=service, log=log, keys=keys, metrics=metrics,
             mask=masker, keys_over_network=parse_store_url(keys_url)[0] == "postgresql",
@@ -66,13 +78,20 @@ def create_app(
                 service, settings.watch_debounce_ms,
                 lambda result: metrics.reloads.labels(result).inc(),
             ))
+        follower = None
+        if stamp is not None:
+            follower = asyncio.create_task(follow_reloads(
+                service, stamp, settings.reload_poll_ms,
+                lambda result: metrics.reloads.labels(result).inc(),
+            ))
         try:
             yield
         finally:
-            if watcher is not None:
-                watcher.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await watcher
+            for task in (watcher, follower):
+                if task is not None:
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
             app.state.lexgate = None
             if log is not None:
                 await asyncio.to_thread(log.close)  # drains what is queued, then closes
@@ -104,3 +123,9 @@ def create_app(
 
     install_openapi(app, current, settings.max_batch)
     return app
+
+
+def create_app_from_env() -> FastAPI:
+    """The factory each worker process of `lexgate serve --workers N` calls: settings from the
+    `LEXGATE_*` variables the parent set (api.settings.to_environment)."""
+    return create_app(Settings())

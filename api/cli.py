@@ -50,6 +50,11 @@ def serve(
     max_body_bytes: Annotated[int | None, typer.Option(show_default=False)] = None,
     max_batch: Annotated[int | None, typer.Option(show_default=False)] = None,
     access_log: Annotated[bool, typer.Option(help="Log every request line.")] = False,
+    workers: Annotated[int | None, typer.Option(
+        min=1, show_default=False,
+        help="Server processes sharing the port [default: 1]. Each decides and appends to the "
+        "same decision log; a policy reload in one reaches the others within half a second. "
+        "/metrics then shows the counters of the worker that answers the scrape.")] = None,
 ) -> None:
     """Start the decision API (uvicorn). The first start creates and prints an admin key."""
     import uvicorn
@@ -61,7 +66,7 @@ def serve(
 
     settings = _settings(
         policies=policies, host=host, port=port, log_url=log, keys_url=keys, watch=watch,
-        max_body_bytes=max_body_bytes, max_batch=max_batch,
+        max_body_bytes=max_body_bytes, max_batch=max_batch, workers=workers,
     )
     try:
         loaded = prepare(settings.policies)
@@ -85,6 +90,9 @@ def serve(
     out.print(f"serving bundle {loaded.hash[:12]} from `{settings.policies}` on "
               f"http://{settings.host}:{settings.port} (docs at /docs)")
     sys.stdout.flush()
+    if settings.workers > 1:
+        _serve_workers(settings, access_log)
+        return
     uvicorn.run(
         create_app(settings, initial=loaded),
         host=settings.host,
@@ -93,6 +101,33 @@ def serve(
         log_level="info",
         timeout_graceful_shutdown=5,
     )
+
+
+def _serve_workers(settings: Settings, access_log: bool) -> None:
+    """uvicorn's process manager: N processes, each building the app from `LEXGATE_*`."""
+    import os
+    import tempfile
+
+    import uvicorn
+
+    from api.settings import to_environment
+
+    with tempfile.TemporaryDirectory(prefix="lexgate-serve-") as shared:
+        if settings.reload_stamp is None:
+            settings = settings.model_copy(update={"reload_stamp": Path(shared) / "bundle"})
+        os.environ.update(to_environment(settings))
+        out.print(f"{settings.workers} worker processes")
+        sys.stdout.flush()
+        uvicorn.run(
+            "api.app:create_app_from_env",
+            factory=True,
+            workers=settings.workers,
+            host=settings.host,
+            port=settings.port,
+            access_log=access_log,
+            log_level="info",
+            timeout_graceful_shutdown=5,
+        )
 
 
 keys_app = typer.Typer(help="Create, list and revoke API keys.", no_args_is_help=True)

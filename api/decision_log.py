@@ -25,6 +25,15 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import IO, Any, Self
 
+try:  # POSIX: orders the writers of several processes (SqliteDecisionLog)
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: SQLite's busy timeout alone
+    fcntl = None  # type: ignore[assignment]
+try:  # optional accelerator: the same bytes, several times faster (see canonical_bytes)
+    import orjson as _orjson
+except ImportError:  # pragma: no cover - the json module alone is exact, only slower
+    _orjson = None  # type: ignore[assignment]
+
 GENESIS_HASH = "0" * 64
 # Bounds one transaction so a burst cannot hold the chain head (and its lock) for long.
 MAX_BATCH = 512
@@ -55,6 +64,39 @@ def canonical_json(value: object) -> str:
     )
 
 
+# orjson spells floats differently from the json module (1e-05 vs 0.00001): any output that may
+# hold a float token goes the reference way. A false alarm (such text inside a string) only costs
+# speed. Values parsed by the API never hold floats (numbers are read as Decimal).
+_MAYBE_FLOAT = re.compile(rb"[:,\[]-?[0-9]+[.eE]")
+_ORJSON_OPTIONS = 0
+if _orjson is not None:
+    # Subclasses, datetimes and dataclasses go to `default`, which refuses them as json does.
+    _ORJSON_OPTIONS = (
+        _orjson.OPT_SORT_KEYS | _orjson.OPT_PASSTHROUGH_SUBCLASS
+        | _orjson.OPT_PASSTHROUGH_DATETIME | _orjson.OPT_PASSTHROUGH_DATACLASS
+    )
+
+
+def canonical_bytes(value: object) -> bytes:
+    """`canonical_json(value)` as UTF-8 bytes, byte for byte; orjson when it is installed and the
+    value is plain JSON data (str keys, str/int/bool/None/Decimal leaves), else the json module
+    (which also raises exactly the errors `canonical_json` raises)."""
+    if _orjson is not None:
+        try:
+            encoded: bytes = _orjson.dumps(value, default=_exact, option=_ORJSON_OPTIONS)
+        except Exception:  # the reference encoder below decides (or raises)
+            pass
+        else:
+            if not _MAYBE_FLOAT.search(encoded):
+                return encoded
+    return canonical_json(value).encode("utf-8")
+
+
+class Canonical(bytes):
+    """A JSON object already encoded by `canonical_bytes` (the API encodes a decision once and
+    uses the same bytes for its answer and its log entry)."""
+
+
 def compute_entry_hash(fields: Mapping[str, Any]) -> str:
     """SHA-256 over the canonical encoding of every entry field except `entry_hash`."""
     hashed = {name: value for name, value in fields.items() if name != "entry_hash"}
@@ -74,21 +116,53 @@ class DecisionRecord:
 
     decision_id: str
     bundle_hash: str
-    operation: Mapping[str, Any]
-    decision: Mapping[str, Any]
+    operation: Mapping[str, Any] | Canonical
+    decision: Mapping[str, Any] | Canonical
     time: str | None = None  # ISO-8601 UTC; the log stamps it on submission when absent
 
 
-@dataclass(frozen=True)
 class LogEntry:
-    seq: int
-    decision_id: str
-    time: str
-    bundle_hash: str
-    operation: dict[str, Any]
-    decision: dict[str, Any]
-    prev_hash: str
-    entry_hash: str
+    """One logged decision. `operation` and `decision` are parsed from their canonical bytes
+    only when read: the API answers with `seq` and `entry_hash` alone."""
+
+    __slots__ = (
+        "_decision", "_operation", "bundle_hash", "decision_id", "entry_hash", "prev_hash", "seq",
+        "time",
+    )
+
+    def __init__(
+        self,
+        seq: int,
+        decision_id: str,
+        time: str,
+        bundle_hash: str,
+        operation: dict[str, Any] | bytes,
+        decision: dict[str, Any] | bytes,
+        prev_hash: str,
+        entry_hash: str,
+    ) -> None:
+        self.seq = seq
+        self.decision_id = decision_id
+        self.time = time
+        self.bundle_hash = bundle_hash
+        self._operation = operation  # a dict, or its canonical JSON bytes until first read
+        self._decision = decision
+        self.prev_hash = prev_hash
+        self.entry_hash = entry_hash
+
+    @property
+    def operation(self) -> dict[str, Any]:
+        value = self._operation
+        if isinstance(value, bytes):
+            value = self._operation = json.loads(value)
+        return value
+
+    @property
+    def decision(self) -> dict[str, Any]:
+        value = self._decision
+        if isinstance(value, bytes):
+            value = self._decision = json.loads(value)
+        return value
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -101,6 +175,15 @@ class LogEntry:
             "prev_hash": self.prev_hash,
             "entry_hash": self.entry_hash,
         }
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, LogEntry) and self.to_dict() == other.to_dict()
+
+    __hash__ = None  # type: ignore[assignment]  # mutable-looking like the dataclass it was
+
+    def __repr__(self) -> str:
+        return f"LogEntry(seq={self.seq}, decision_id={self.decision_id!r}, " \
+               f"entry_hash={self.entry_hash!r})"
 
 
 class Fault(StrEnum):
@@ -192,7 +275,28 @@ class _Pending:
     bundle_hash: str
     operation: bytes  # canonical JSON, encoded once in the caller's thread
     decision: bytes
+    # The canonical encoding of the hashed fields around `prev_hash` and `seq` (sorted keys:
+    # bundle_hash, decision, decision_id, operation | prev_hash, seq | time), so the writer
+    # hashes bytes without parsing or encoding anything.
+    head: bytes
+    tail: bytes
     future: Future[LogEntry] = field(default_factory=Future)
+
+    def entry_hash(self, seq: int, prev_hash: str) -> str:
+        digest = hashlib.sha256(self.head)
+        digest.update(b'"%s","seq":%d' % (prev_hash.encode("ascii"), seq))
+        digest.update(self.tail)
+        return digest.hexdigest()
+
+
+def _encode_object(value: object, name: str) -> bytes:
+    if isinstance(value, Canonical):
+        if not value.startswith(b"{"):
+            raise TypeError(f"`{name}` must be a JSON object")
+        return bytes(value)
+    if not isinstance(value, Mapping):
+        raise TypeError(f"`{name}` must be a JSON object")
+    return canonical_bytes(value)
 
 
 def _prepare(record: DecisionRecord) -> _Pending:
@@ -201,15 +305,22 @@ def _prepare(record: DecisionRecord) -> _Pending:
         text = getattr(record, name)
         if text is not None and (not isinstance(text, str) or "\x00" in text):
             raise ValueError(f"`{name}` must be a string without NUL characters")
-    for name in ("operation", "decision"):
-        if not isinstance(getattr(record, name), Mapping):
-            raise TypeError(f"`{name}` must be a JSON object")
+    operation = _encode_object(record.operation, "operation")
+    decision = _encode_object(record.decision, "decision")
+    time = record.time or utc_now()
+    head = b"".join((
+        b'{"bundle_hash":', canonical_bytes(record.bundle_hash), b',"decision":', decision,
+        b',"decision_id":', canonical_bytes(record.decision_id), b',"operation":', operation,
+        b',"prev_hash":',
+    ))
     return _Pending(
         decision_id=record.decision_id,
-        time=record.time or utc_now(),
+        time=time,
         bundle_hash=record.bundle_hash,
-        operation=canonical_json(record.operation).encode("utf-8"),
-        decision=canonical_json(record.decision).encode("utf-8"),
+        operation=operation,
+        decision=decision,
+        head=head,
+        tail=b',"time":' + canonical_bytes(time) + b"}",
     )
 
 
@@ -368,17 +479,12 @@ class _SqlDecisionLog(DecisionLog):
                 continue
             taken.add(pending.decision_id)
             seq += 1
-            fields = {
-                "seq": seq,
-                "decision_id": pending.decision_id,
-                "time": pending.time,
-                "bundle_hash": pending.bundle_hash,
-                "operation": json.loads(pending.operation),
-                "decision": json.loads(pending.decision),
-                "prev_hash": head_hash,
-            }
-            head_hash = compute_entry_hash(fields)
-            written.append((pending, LogEntry(**fields, entry_hash=head_hash)))
+            prev_hash, head_hash = head_hash, pending.entry_hash(seq, head_hash)
+            entry = LogEntry(
+                seq, pending.decision_id, pending.time, pending.bundle_hash, pending.operation,
+                pending.decision, prev_hash, head_hash,
+            )
+            written.append((pending, entry))
             rows.append(
                 (
                     seq,
@@ -387,7 +493,7 @@ class _SqlDecisionLog(DecisionLog):
                     pending.bundle_hash,
                     pending.operation,
                     pending.decision,
-                    fields["prev_hash"],
+                    prev_hash,
                     head_hash,
                 )
             )
@@ -546,7 +652,29 @@ def connect_sqlite(path: str) -> sqlite3.Connection:
 class SqliteDecisionLog(_SqlDecisionLog):
     def __init__(self, path: str) -> None:
         self.path = path
+        self._turn: IO[bytes] | None = None
+        if fcntl is not None and path != ":memory:" and not path.startswith("file:"):
+            self._turn = open(f"{path}.writers", "ab")  # noqa: SIM115 - held until close()
         super().__init__()
+
+    def _write(
+        self, conn: Any, batch: list[_Pending]
+    ) -> tuple[list[tuple[_Pending, LogEntry]], list[tuple[_Pending, Exception]]]:
+        # Several processes appending to one file (`lexgate serve --workers N`) queue on a file
+        # lock first: a blocked flock wakes the moment the holder commits, where SQLite's busy
+        # handler polls with sleeps of up to 100 ms. SQLite's own lock still guards the chain.
+        if self._turn is None:
+            return super()._write(conn, batch)
+        fcntl.flock(self._turn, fcntl.LOCK_EX)
+        try:
+            return super()._write(conn, batch)
+        finally:
+            fcntl.flock(self._turn, fcntl.LOCK_UN)
+
+    def close(self) -> None:
+        super().close()
+        if self._turn is not None:
+            self._turn.close()
 
     def _connect(self) -> sqlite3.Connection:
         return connect_sqlite(self.path)

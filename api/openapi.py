@@ -9,71 +9,19 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
-from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
-from pydantic_core import core_schema
 
 from api.deps import BEARER_SCHEME
 from api.policies import LoadedBundle
 from engine import Bundle
-from engine.vocabulary import _percent
-
-# Decimals the engine can compute and print exactly: plain notation, at most 24 digits before
-# and after the point (its decimal context holds 28 significant digits; a larger integral value
-# cannot be printed exactly, see the report on engine.values.format_decimal).
-DECIMAL = r"^-?(\d{1,24}(\.\d{1,24})?|\.\d{1,24})$"
-NON_NEGATIVE_DECIMAL = r"^(\d{1,24}(\.\d{1,24})?|\.\d{1,24})$"
-LARGEST = 1e24
-PERCENT = r"^(0(\.\d+)?|1(\.0+)?|(\d{1,2}(\.\d+)?|100(\.0+)?)\s*%)$"
-
-
-class _WireSchema(GenerateJsonSchema):
-    """The engine's operation schema, made as strict as its validator where pydantic's default
-    output is looser: decimal strings get a pattern, `ge` becomes `minimum`, and percentages
-    (a fraction 0..1 or a string such as "5%") get their range and form."""
-
-    def decimal_schema(self, schema: core_schema.DecimalSchema) -> JsonSchemaValue:
-        ge = schema.get("ge")
-        number: dict[str, Any] = {"type": "number", "maximum": LARGEST}
-        if ge is not None:
-            number["minimum"] = float(ge)
-        pattern = NON_NEGATIVE_DECIMAL if ge is not None and ge >= 0 else DECIMAL
-        return {"anyOf": [number, {"type": "string", "pattern": pattern}]}
-
-    def function_before_schema(
-        self, schema: core_schema.BeforeValidatorFunctionSchema
-    ) -> JsonSchemaValue:
-        if schema["function"].get("function") is _percent:
-            return {"anyOf": [{"type": "number", "minimum": 0, "maximum": 1},
-                              {"type": "string", "pattern": PERCENT}]}
-        return super().function_before_schema(schema)
-
-
-def _move_ge(node: Any) -> None:
-    """pydantic leaves `ge` of an annotated decimal beside `anyOf`, where JSON Schema ignores
-    it; put it on the number branch and require a non-negative decimal string."""
-    if isinstance(node, dict):
-        ge = node.pop("ge", None) if "anyOf" in node else None
-        if ge is not None:
-            for branch in node["anyOf"]:
-                if branch.get("type") == "number":
-                    branch["minimum"] = ge
-                elif branch.get("type") == "string" and "pattern" in branch and ge >= 0:
-                    branch["pattern"] = NON_NEGATIVE_DECIMAL
-        for value in node.values():
-            _move_ge(value)
-    elif isinstance(node, list):
-        for value in node:
-            _move_ge(value)
 
 
 def operation_json_schema(
     bundle: Bundle, ref_template: str = "#/$defs/{model}"
 ) -> dict[str, Any]:
-    schema = bundle.schema.model.model_json_schema(
-        ref_template=ref_template, schema_generator=_WireSchema
-    )
-    _move_ge(schema)
-    return schema
+    """The operation schema the engine generates from the vocabulary (as strict as its
+    validator: decimal strings with a pattern, ranges on numbers and percentages)."""
+    return bundle.schema.model.model_json_schema(ref_template=ref_template)
+
 
 EXAMPLE_OPERATION: dict[str, Any] = {
     "controller": {

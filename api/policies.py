@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -112,6 +113,43 @@ async def watch_policies(service: PolicyService, debounce_ms: int, on_result: Ca
             on_result("rejected")
             logger.error(
                 "policy change rejected, still serving the previous bundle:\n%s",
+                "\n".join(f"{d.code} {d.span}: {d.message}" for d in error.diagnostics),
+            )
+            continue
+        on_result("swapped" if outcome.swapped else "unchanged")
+
+
+def write_reload_stamp(stamp: Path, bundle_hash: str) -> None:
+    """Record the bundle this worker now serves, for the other workers (atomic replace)."""
+    temporary = stamp.with_name(f"{stamp.name}.{os.getpid()}")
+    temporary.write_text(bundle_hash + "\n", encoding="utf-8")
+    os.replace(temporary, stamp)
+
+
+async def follow_reloads(
+    service: PolicyService, stamp: Path, poll_ms: int, on_result: Callable[[str], None]
+) -> None:
+    """With several workers (`lexgate serve --workers N`): a reload in any worker (the admin
+    route or --watch) writes the new bundle hash to `stamp`; every other worker sees it within
+    `poll_ms` and reloads the same directory. A worker that cannot load it keeps its bundle and
+    says so in the log at ERROR, naming both hashes (and tries again when the stamp changes)."""
+    attempted = None
+    while True:
+        await asyncio.sleep(poll_ms / 1000)
+        try:
+            wanted = stamp.read_text(encoding="utf-8").strip()
+        except OSError:
+            continue
+        if not wanted or wanted == service.current.hash or wanted == attempted:
+            continue
+        attempted = wanted
+        try:
+            outcome = await service.reload()
+        except PolicyError as error:
+            on_result("rejected")
+            logger.error(
+                "another worker serves bundle %s; this worker (pid %d) cannot load the policies "
+                "and still serves %s:\n%s", wanted[:12], os.getpid(), service.current.hash[:12],
                 "\n".join(f"{d.code} {d.span}: {d.message}" for d in error.diagnostics),
             )
             continue

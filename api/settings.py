@@ -28,6 +28,13 @@ class Settings(BaseSettings):
     max_batch: int = Field(1000, gt=0, description="most operations in one batch request")
     watch: bool = Field(False, description="reload the policies when their files change")
     watch_debounce_ms: int = Field(500, ge=0, description="quiet time before a watched reload")
+    workers: int = Field(1, ge=1, description="server processes sharing the port")
+    reload_stamp: Path | None = Field(
+        None,
+        description="file naming the bundle every worker must serve; set by `serve --workers` "
+        "so that a reload in one worker reaches the others",
+    )
+    reload_poll_ms: int = Field(500, gt=0, description="how often workers read reload_stamp")
 
     @property
     def log_enabled(self) -> bool:
@@ -40,6 +47,16 @@ class Settings(BaseSettings):
         if self.log_enabled:
             return self.log_url
         return "sqlite:///var/keys.db"
+
+
+def to_environment(settings: Settings) -> dict[str, str]:
+    """The `LEXGATE_*` variables that make `Settings()` equal `settings` in a worker process."""
+    env = {}
+    for name, value in settings.model_dump().items():
+        if value is not None:
+            text = str(value).lower() if isinstance(value, bool) else str(value)
+            env[f"LEXGATE_{name.upper()}"] = text
+    return env
 
 
 def ensure_sqlite_parent(url: str) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +16,7 @@ from engine.decision import Amount, Decision, most_restrictive
 from engine.diagnostics import NO_SPAN, Diagnostic, PolicyError
 from engine.evaluator import CompiledRegime, constant_value
 from engine.parser import parse_module
-from engine.values import ExchangeRates, Money, RateEntry
+from engine.values import PRECISION, ExchangeRates, Money, RateEntry
 from engine.vocabulary import OperationSchema
 
 POLICY_SUFFIX = ".policy"
@@ -66,10 +66,16 @@ def load_bundle(path: str | Path = "policies") -> Bundle:
         raise PolicyError([Diagnostic("E0002", f"no policy directory at `{root}`", NO_SPAN)])
     files = [root] if root.is_file() else policy_files(root)
     if not files:
-        raise PolicyError([Diagnostic(
-            "E0002", f"no `{POLICY_SUFFIX}` files under `{root}`", NO_SPAN,
-            help="policy files end in .policy, e.g. policies/gdpr/lawful_basis.policy",
-        )])
+        raise PolicyError(
+            [
+                Diagnostic(
+                    "E0002",
+                    f"no `{POLICY_SUFFIX}` files under `{root}`",
+                    NO_SPAN,
+                    help="policy files end in .policy, e.g. policies/gdpr/lawful_basis.policy",
+                )
+            ]
+        )
     sources = {}
     for file in files:
         try:
@@ -87,13 +93,15 @@ class Bundle:
         self.checked = checked
         self.hash = checked.hash
         self.schema = OperationSchema(checked.vocabulary)
-        self.rates = ExchangeRates({
-            pair: tuple(
-                RateEntry(period.start, period.end, constant_value(node), cite)
-                for period, node, cite in values
-            )
-            for pair, values in checked.rates.items()
-        })
+        self.rates = ExchangeRates(
+            {
+                pair: tuple(
+                    RateEntry(period.start, period.end, constant_value(node), cite)
+                    for period, node, cite in values
+                )
+                for pair, values in checked.rates.items()
+            }
+        )
         self.regimes = {
             name: CompiledRegime(regime, checked.parameters)
             for name, regime in checked.regimes.items()
@@ -115,8 +123,9 @@ class Bundle:
         facts, operation_as_of = self.schema.validate(operation)
         if overrides:
             facts = {**facts, **overrides}
-        return self.decide_facts(facts, as_of or operation_as_of or dt.date.today(), currency,
-                                 explain)
+        return self.decide_facts(
+            facts, as_of or operation_as_of or dt.date.today(), currency, explain
+        )
 
     def decide_facts(
         self,
@@ -127,10 +136,12 @@ class Bundle:
         regimes: list[str] | None = None,
     ) -> Decision:
         """Decide from already-validated facts (the fast path used by batch and simulation)."""
-        decisions = {
-            name: self.regimes[name].evaluate(facts, as_of, self.rates, currency, explain)
-            for name in (regimes or self.regimes)
-        }
+        with localcontext() as context:
+            context.prec = PRECISION  # 40 digits: exact for every bounded input (vocabulary.py)
+            decisions = {
+                name: self.regimes[name].evaluate(facts, as_of, self.rates, currency, explain)
+                for name in (regimes or self.regimes)
+            }
         lows, highs, floors = [], [], []
         for regime in decisions.values():
             organisation = regime.organisation_exposure
@@ -143,12 +154,18 @@ class Bundle:
         total = Amount(None, None, _total(lows, currency), high, None, at_least)
         missing = sorted({m for r in decisions.values() for m in r.missing})
         return Decision(
-            most_restrictive([r.status for r in decisions.values()]), as_of, currency,
-            decisions, total, tuple(missing), self.hash,
+            most_restrictive([r.status for r in decisions.values()]),
+            as_of,
+            currency,
+            decisions,
+            total,
+            tuple(missing),
+            self.hash,
         )
 
-    def simulate(self, frame: Any, as_of: dt.date | None = None,
-                 currency: str = DEFAULT_CURRENCY) -> Any:
+    def simulate(
+        self, frame: Any, as_of: dt.date | None = None, currency: str = DEFAULT_CURRENCY
+    ) -> Any:
         """Many operations at once through the vectorised back end: a pandas DataFrame of
         flattened operations in, a DataFrame of results (same index) out. docs/SIMULATION.md."""
         from engine.simulate import simulate_frame

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import operator
 from collections.abc import Callable, Mapping
 from decimal import Decimal, DivisionByZero, InvalidOperation
 from typing import Any
@@ -27,7 +28,9 @@ class Context:
     """Everything one evaluation reads: facts (an overridable mapping), the date the law is
     applied at, the parameter values in force that day, and exchange rates."""
 
-    __slots__ = ("as_of", "bindings", "conversions", "facts", "missing", "params", "rates")
+    __slots__ = (
+        "as_of", "bindings", "conversions", "defined", "facts", "missing", "params", "rates",
+    )
 
     def __init__(
         self,
@@ -43,6 +46,9 @@ class Context:
         self.missing: set[str] = set()
         self.bindings: dict[str, tuple[Any, str]] = {}
         self.conversions: list[tuple[str, Money, Money]] = []
+        # definition name -> (value, the facts it found missing): a definition reads no loop
+        # variable (it is checked in a scope of its own), so its value is one per context
+        self.defined: dict[str, tuple[Any, set[str]]] = {}
 
 
 def kleene_and(a: Any, b: Any) -> Any:
@@ -157,17 +163,70 @@ _BINARY: dict[str, Callable[[Any, Any], Any]] = {
     "*": _mul,
     "/": _div,
     "of": _of,
-    "=": lambda a, b: a == b,
-    "!=": lambda a, b: a != b,
-    "<": lambda a, b: a < b,
-    "<=": lambda a, b: a <= b,
-    ">": lambda a, b: a > b,
-    ">=": lambda a, b: a >= b,
+    "=": operator.eq,
+    "!=": operator.ne,
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
     "meets": lambda a, b: not a.isdisjoint(b),
     "in": lambda a, b: a in b,
     "not_in": lambda a, b: a not in b,
     "contains": lambda a, b: b in a,
 }
+
+
+def _memoised(name: str, body: Fn) -> Fn:
+    """A definition evaluated once per context. A later read gets the same value and records
+    the same missing facts, so every answer (and what it names as missing) is unchanged."""
+
+    def define(ctx: Context) -> Any:
+        known = ctx.defined.get(name)
+        if known is not None:
+            if known[1]:
+                ctx.missing |= known[1]
+            return known[0]
+        outer = ctx.missing
+        missing: set[str] = set()
+        ctx.missing = missing
+        try:
+            value = body(ctx)
+        finally:
+            ctx.missing = outer
+        if missing:
+            outer |= missing
+        ctx.defined[name] = (value, missing)
+        return value
+
+    return define
+
+
+def _binary_with_constant(
+    left_node: ir.Node, left: Fn, implementation: Callable[[Any, Any], Any], constant: Any
+) -> Fn:
+    """`x op constant` (the commonest shape: `legal_basis is consent`, `age < 18 years`): the
+    constant is not re-evaluated, and a plain fact is read in place."""
+    if isinstance(left_node, ir.Fact) and left_node.currency is None:
+        path = left_node.path
+
+        def fact_op_constant(ctx: Context) -> Any:
+            a = ctx.facts.get(path)
+            if a is None:  # absent or null: missing, as `_Fact` reads it
+                ctx.missing.add(path)
+                return UNKNOWN
+            if a is UNKNOWN:
+                return UNKNOWN
+            return implementation(a, constant)
+
+        return fact_op_constant
+
+    def op_constant(ctx: Context) -> Any:
+        a = left(ctx)
+        if a is UNKNOWN:
+            return UNKNOWN
+        return implementation(a, constant)
+
+    return op_constant
 
 
 class Compiler:
@@ -249,7 +308,7 @@ class Compiler:
         if name not in self._compiled_defines:
             # a placeholder first: definitions are acyclic (checked), so it is never called
             self._compiled_defines[name] = lambda ctx: UNKNOWN
-            self._compiled_defines[name] = self.compile(self._defines[name].value)
+            self._compiled_defines[name] = _memoised(name, self.compile(self._defines[name].value))
         return self._compiled_defines[name]
 
     def _Op(self, node: ir.Op) -> Fn:
@@ -371,6 +430,9 @@ class Compiler:
         left, right = args
         if op in ("*",) and node.type == COUNT:
             implementation = lambda a, b: a * b  # noqa: E731 - plain ints stay ints
+        right_node = node.args[1]
+        if isinstance(right_node, ir.Const) and right_node.value is not UNKNOWN:
+            return _binary_with_constant(node.args[0], left, implementation, right_node.value)
 
         def binary(ctx: Context) -> Any:
             a = left(ctx)

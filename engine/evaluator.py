@@ -96,6 +96,11 @@ class CompiledRegime:
         ]
 
     @lru_cache(maxsize=512)  # noqa: B019 - bounded; one entry per distinct as-of date
+    def rules_on(self, day: dt.date) -> tuple[tuple[CompiledRule, bool], ...]:
+        """The base rules, each with whether it is in force on `day`."""
+        return tuple((compiled, compiled.in_force(day)) for compiled in self.base_rules)
+
+    @lru_cache(maxsize=512)  # noqa: B019 - bounded; one entry per distinct as-of date
     def parameters_on(self, day: dt.date) -> dict[str, Any]:
         values: dict[str, Any] = {}
         for name, dated in self._parameters:
@@ -153,9 +158,9 @@ class CompiledRegime:
         undetermined: list[str] = []
         missing: set[str] = set(ctx.missing) if applies is UNKNOWN else set()
         trace: list[RuleTrace] = []
-        for compiled in self.base_rules:  # exceptions are weighed inside their rule
+        for compiled, in_force in self.rules_on(as_of):  # exceptions: inside their rule
             rule = compiled.rule
-            if not compiled.in_force(as_of):
+            if not in_force:
                 if explain:
                     trace.append(self._trace(rule, "not_in_force", facts, ()))
                 continue

@@ -16,7 +16,7 @@ import json
 import math
 import re
 from collections.abc import Iterator, Mapping
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation, localcontext
 from typing import Any
 
 import numpy as np
@@ -255,7 +255,9 @@ class Columns:
                 cell = cells[i]
                 key = (type(cell), cell)
                 if key not in cache:
-                    number = _decimal(cell) * factor * unit
+                    with localcontext() as context:  # exact: never round an input to fit
+                        context.prec = 80
+                        number = _decimal(cell) * factor * unit
                     ok = number == number.to_integral_value() and abs(number) < 2**62
                     cache[key] = (int(number) if ok else 0, ok)
                 fixed[i], exact[i] = cache[key]

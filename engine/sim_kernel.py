@@ -96,7 +96,7 @@ class Kernel:
         default_day = as_of or dt.date.today()
         days, groups = _as_of_groups(frame, default_day)
         columns = Columns(frame, self.bundle.checked.vocabulary, self.countries, self.currency)
-        fallback = columns.fallback.copy()
+        fallback = np.zeros(n, dtype=bool)
         for day, rows in groups:
             view = columns.view(None if len(groups) == 1 else rows)
             group_fallback = np.zeros(len(rows), dtype=bool)
@@ -111,6 +111,9 @@ class Kernel:
             if len(results) == len(self.regimes):
                 out.fill(rows, day, results)
             fallback[rows] |= group_fallback
+        # columns are encoded lazily while the regimes run, so the rows they cannot represent
+        # exactly are only known now
+        fallback |= columns.fallback
         scalar_rows = np.flatnonzero(fallback)
         for row, values in zip(scalar_rows, iter_rows(frame, scalar_rows), strict=True):
             out.fill_scalar(int(row), self._decide(values, days[row]))

@@ -81,7 +81,9 @@ class Money:
     def rounded(self) -> Money:
         """Rounded to the currency's minor unit (half-even), for reporting."""
         exponent = Decimal(1).scaleb(-MINOR_UNITS.get(self.currency, 2))
-        return Money(self.amount.quantize(exponent, rounding=ROUND_HALF_EVEN), self.currency)
+        with localcontext() as ctx:
+            ctx.prec = PRECISION
+            return Money(self.amount.quantize(exponent, rounding=ROUND_HALF_EVEN), self.currency)
 
     def to_json(self) -> dict[str, str]:
         # exact and unrounded here; decisions report `rounded()` values ("40000000.00")
@@ -155,11 +157,11 @@ class Duration:
 
 
 def format_decimal(value: Decimal) -> str:
-    """Plain notation without exponent or trailing zeros: 20000000, 0.04, 1.5."""
-    if value == value.to_integral_value():
-        return str(value.quantize(Decimal(1)))
+    """Plain notation without exponent or trailing zeros: 20000000, 0.04, 1.5 (any size)."""
     text = format(value, "f")
-    return text.rstrip("0").rstrip(".") if "." in text else text
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
 
 
 class MissingRate(LookupError):

@@ -15,12 +15,12 @@ from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
+    PlainValidator,
     StrictBool,
-    StrictInt,
     ValidationError,
+    WithJsonSchema,
     create_model,
 )
 
@@ -65,13 +65,47 @@ class OperationError(LexgateError):
         super().__init__([Diagnostic("E0401", f"{e.path}: {e.message}", NO_SPAN) for e in errors])
 
 
+# Amounts below a quadrillion cover any real turnover and keep every reported figure exact in
+# the engine's 40-digit arithmetic (a cent of EUR 999 trillion needs 17 digits). More decimals
+# than a currency has are accepted and kept; they only ever matter below the reported cent.
+MAX_AMOUNT = Decimal(10) ** 15
+_DECIMAL_TEXT = r"^\d{1,15}(\.\d+)?$"
+
+
 def _exact_decimal(value: Any) -> Any:
     # JSON numbers arrive as Decimal (parsed with parse_float=Decimal) or int; a float that got
     # here anyway goes through its shortest repr, never its binary expansion
     if isinstance(value, bool):
         raise ValueError("expected a number, not true/false")
     if isinstance(value, float):
-        return Decimal(repr(value))
+        value = Decimal(repr(value))
+    if isinstance(value, str):
+        if not re.fullmatch(_DECIMAL_TEXT, value.strip()):
+            raise ValueError('expected a plain decimal number such as "1200000.50"')
+        value = Decimal(value.strip())
+    if isinstance(value, int):
+        value = Decimal(value)
+    if not isinstance(value, Decimal) or not value.is_finite():
+        raise ValueError("expected a number")
+    if value < 0:
+        raise ValueError("must not be negative")
+    if value >= MAX_AMOUNT:
+        raise ValueError("must be below 1,000,000,000,000,000")
+    return value
+
+
+def _whole_number(value: Any) -> int:
+    # JSON Schema's "integer" admits 14453.0; so do we, but not 14453.5 and not true/false
+    if (
+        isinstance(value, Decimal) and value.is_finite() and value == value.to_integral_value()
+    ) or (isinstance(value, float) and value.is_integer()):
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError("expected a whole number")
+    if value < 0:
+        raise ValueError("must not be negative")
+    if value > MAX_COUNT:
+        raise ValueError("must be at most 1,000,000,000,000,000")
     return value
 
 
@@ -94,11 +128,35 @@ def _percent(value: Any) -> Decimal:
     return fraction
 
 
-ExactDecimal = Annotated[Decimal, BeforeValidator(_exact_decimal), Field(allow_inf_nan=False)]
+_DECIMAL_SCHEMA = {
+    "anyOf": [
+        {"type": "number", "minimum": 0, "exclusiveMaximum": 1e15},
+        {"type": "string", "pattern": _DECIMAL_TEXT},
+    ]
+}
 NonNegativeDecimal = Annotated[
-    Decimal, BeforeValidator(_exact_decimal), Field(ge=0, allow_inf_nan=False)
+    Decimal, PlainValidator(_exact_decimal), WithJsonSchema(_DECIMAL_SCHEMA)
 ]
-PercentValue = Annotated[Decimal, BeforeValidator(_percent)]
+ExactDecimal = NonNegativeDecimal  # every number in the vocabulary is a non-negative quantity
+PercentValue = Annotated[
+    Decimal,
+    PlainValidator(_percent),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "number", "minimum": 0, "maximum": 1},
+                {"type": "string", "pattern": r"^\s*\d{1,3}(\.\d{1,6})?\s*%\s*$"},
+            ],
+            "description": 'a fraction (0.05) or a percentage string ("5%"), 0-100%',
+        }
+    ),
+]
+MAX_COUNT = 10**15
+CountValue = Annotated[
+    int,
+    PlainValidator(_whole_number),
+    WithJsonSchema({"type": "integer", "minimum": 0, "maximum": MAX_COUNT}),
+]
 CodeValue = Annotated[str, Field(pattern=CODE_PATTERN)]
 
 
@@ -112,7 +170,7 @@ def _annotation(t: Type, description: str | None, records: dict[str, type[BaseMo
     if t == BOOL:
         return StrictBool
     if t == COUNT:
-        return Annotated[StrictInt, Field(ge=0)]
+        return CountValue
     if t == NUMBER:
         return ExactDecimal
     if t == PERCENT:

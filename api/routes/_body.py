@@ -12,6 +12,11 @@ from api.errors import ApiError, pydantic_field_errors
 from engine import OperationError, load_operation_json
 from engine.vocabulary import FieldError
 
+try:  # optional accelerator for answers; json alone gives the same JSON
+    import orjson as _orjson
+except ImportError:  # pragma: no cover
+    _orjson = None  # type: ignore[assignment]
+
 Model = TypeVar("Model", bound=BaseModel)
 
 
@@ -42,4 +47,9 @@ def validate(model: type[Model], data: Any) -> Model:
 
 
 def json_bytes(data: Any) -> bytes:
+    if _orjson is not None:
+        try:
+            return _orjson.dumps(data)  # type: ignore[no-any-return]
+        except TypeError:  # a type orjson does not know (Decimal): the json module's errors
+            pass
     return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")

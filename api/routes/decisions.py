@@ -16,7 +16,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
 
-from api.decision_log import DecisionRecord, LogEntry, utc_now
+from api.decision_log import Canonical, DecisionRecord, LogEntry, canonical_bytes, utc_now
 from api.deps import AppState, StateDep, require
 from api.errors import ApiError, prefixed
 from api.keys import Scope
@@ -99,9 +99,11 @@ def _decide(
                        fields=[FieldError(path, f"a value is out of range ({error})")]) from None
 
 
-def _serialise(decision: Decision, explain: bool, path: str) -> dict[str, Any]:
+def _serialise(decision: Decision, explain: bool, path: str) -> Canonical:
+    """The decision as canonical JSON, encoded once: the log hashes these bytes and the answer
+    embeds them."""
     try:
-        return decision.to_dict(explain)
+        return Canonical(canonical_bytes(decision.to_dict(explain)))
     except ArithmeticError as error:
         # The engine cannot print a value this large exactly (more digits than its decimal
         # precision): the client's input, so a 422 rather than a 500.
@@ -111,7 +113,7 @@ def _serialise(decision: Decision, explain: bool, path: str) -> dict[str, Any]:
 
 
 async def _log(
-    state: AppState, loaded: LoadedBundle, operation: Mapping[str, Any], decision: dict[str, Any]
+    state: AppState, loaded: LoadedBundle, operation: Mapping[str, Any], decision: Canonical
 ) -> tuple[str, str, LogEntry | None]:
     decision_id, time = str(uuid.uuid4()), utc_now()
     if state.log is None:
@@ -131,16 +133,16 @@ async def _log(
 
 
 def _answer(
-    decision_id: str, time: str, loaded: LoadedBundle, decision: dict[str, Any],
+    decision_id: str, time: str, loaded: LoadedBundle, decision: Canonical,
     entry: LogEntry | None,
-) -> dict[str, Any]:
-    return {
-        "decision_id": decision_id,
-        "time": time,
-        "bundle_hash": loaded.hash,
-        "decision": decision,
-        "log": None if entry is None else {"seq": entry.seq, "entry_hash": entry.entry_hash},
-    }
+) -> bytes:
+    """{decision_id, time, bundle_hash, decision, log} with the decision's bytes embedded."""
+    log = None if entry is None else {"seq": entry.seq, "entry_hash": entry.entry_hash}
+    return b"".join((
+        b'{"decision_id":', json_bytes(decision_id), b',"time":', json_bytes(time),
+        b',"bundle_hash":', json_bytes(loaded.hash), b',"decision":', decision,
+        b',"log":', json_bytes(log), b"}",
+    ))
 
 
 @decide_router.post(
@@ -159,7 +161,7 @@ async def create_decision(request: Request, state: StateDep) -> Response:
     data = _serialise(decision, envelope.explain, "operation")
     state.metrics.decisions.labels(decision.status).inc()
     decision_id, time, entry = await _log(state, loaded, envelope.operation, data)
-    return Response(json_bytes(_answer(decision_id, time, loaded, data, entry)), media_type=JSON)
+    return Response(_answer(decision_id, time, loaded, data, entry), media_type=JSON)
 
 
 @decide_router.post(
@@ -205,7 +207,9 @@ async def create_decisions(request: Request, state: StateDep) -> Response:
         _answer(decision_id, time, loaded, d, entry)
         for (decision_id, time, entry), d in zip(logged, data, strict=True)
     ]
-    return Response(json_bytes({"bundle_hash": loaded.hash, "results": results}), media_type=JSON)
+    body = b"".join((b'{"bundle_hash":', json_bytes(loaded.hash), b',"results":[',
+                     b",".join(results), b"]}"))
+    return Response(body, media_type=JSON)
 
 
 @read_router.get(
