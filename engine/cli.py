@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import sys
 from collections.abc import Sequence
 from enum import StrEnum
@@ -39,6 +40,7 @@ STATUS_STYLE = {
 app = typer.Typer(
     name="lexgate", no_args_is_help=True, add_completion=False,
     help="Policy-as-code engine for data-protection law (GDPR, PIPL, CCPA/CPRA).",
+    pretty_exceptions_enable=False,  # main() turns a crash into one line, not a traceback
 )
 out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
@@ -256,12 +258,22 @@ from engine.sim_cli import simulate as _simulate  # noqa: E402 - heavy imports s
 app.command("simulate")(_simulate)
 
 
+EXIT_INTERNAL = 70  # EX_SOFTWARE: a bug in lexgate, not in the input
+
+
 def main() -> None:  # pragma: no cover - console entry point
     try:
         app()
     except LexgateError as error:
         _print_diagnostics(error.diagnostics)
         sys.exit(EXIT_USAGE)
+    except Exception as error:
+        if os.environ.get("LEXGATE_DEBUG"):
+            raise
+        err.print(f"[bold red]internal error:[/] {type(error).__name__}: {error}", markup=True)
+        err.print("this is a bug in lexgate; run again with LEXGATE_DEBUG=1 for the traceback "
+                  "and report it")
+        sys.exit(EXIT_INTERNAL)
 
 
 __all__ = ["app", "main"]

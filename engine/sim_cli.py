@@ -156,8 +156,13 @@ def simulate(
         images = []
         if sweeps and sweeps[0].values and isinstance(sweeps[0].values[0], float):
             column = _sweep_column(sweeps[0].path, frame)
-            label = sweeps[0].path + (f" ({frame[column.replace('.amount', '.currency')].iloc[0]})"
-                                      if column.endswith(".amount") else "")
+            label = sweeps[0].path.removesuffix(".amount")
+            if column.endswith(".amount"):
+                # an amount without a currency column is in the reporting currency (sim_columns)
+                currency_column = column.removesuffix(".amount") + ".currency"
+                unit = (frame[currency_column].iloc[0] if currency_column in frame.columns
+                        else currency)
+                label += f" ({unit})"
             images.append(plot_sweep(frame, results[0], column, label, sweeps[0].log,
                                      currencies, output / "exposure_vs_fact.png"))
         images.append(plot_distribution(results[0], currencies,
