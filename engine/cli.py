@@ -66,6 +66,16 @@ def _fail(code: int, message: str) -> NoReturn:
     raise typer.Exit(code)
 
 
+def parse_as_of(text: str | None) -> dt.date | None:
+    """The `--as-of` option, or a usage error naming it."""
+    if text is None:
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        _fail(EXIT_USAGE, f"--as-of: `{text}` is not a date (YYYY-MM-DD)")
+
+
 def _load(path: Path) -> Bundle:
     try:
         return load_bundle(path)
@@ -124,12 +134,7 @@ def evaluate(
     output: Annotated[OutputFormat, typer.Option("--format")] = OutputFormat.text,
 ) -> None:
     """Decide one operation: status per regime, violations, exposure, obligations."""
-    day = None
-    if as_of is not None:
-        try:
-            day = dt.date.fromisoformat(as_of)
-        except ValueError:
-            _fail(EXIT_USAGE, f"--as-of: `{as_of}` is not a date (YYYY-MM-DD)")
+    day = parse_as_of(as_of)
     bundle = _load(policies)
     if currency not in {c for pair in bundle.rates.pairs() for c in pair} | {"EUR"}:
         _fail(EXIT_USAGE, f"--currency: no exchange rates for `{currency}` in the policies")

@@ -3,7 +3,6 @@ inside the command, so other subcommands start as fast as before."""
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from enum import StrEnum
 from pathlib import Path
@@ -63,7 +62,7 @@ def simulate(
     import pandas as pd
 
     from engine import simulate as sim
-    from engine.cli import EXIT_USAGE, _fail, _load
+    from engine.cli import EXIT_USAGE, _fail, _load, parse_as_of
     from engine.sim_columns import TableError, unknown_columns
     from engine.sim_inputs import (
         InputError,
@@ -81,12 +80,7 @@ def simulate(
     )
     from engine.vocabulary import OperationError, load_operation_json
 
-    day = None
-    if as_of is not None:
-        try:
-            day = dt.date.fromisoformat(as_of)
-        except ValueError:
-            _fail(EXIT_USAGE, f"--as-of: `{as_of}` is not a date (YYYY-MM-DD)")
+    day = parse_as_of(as_of)
     bundle = _load(policies)
     vocabulary = bundle.checked.vocabulary
     try:
