@@ -177,8 +177,8 @@ def _print_decision(decision: Decision, explain: bool) -> None:
                     for name, value in line.steps:
                         shown = json.dumps(to_json_value(value), ensure_ascii=False)
                         out.print(f"        [dim]{name} = {shown}[/]")
-                for note in line.notes:
-                    out.print(f"        [dim]note: {note}[/]")
+                    for note in line.notes:
+                        out.print(f"        [dim]note: {note}[/]")
                 for missing in line.missing:
                     out.print(f"      [yellow]missing for the amount:[/] {missing}")
         for obligation in regime.obligations:
