@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install serve test lint typecheck bench clean
+.PHONY: install serve test typecheck bench bench-api bench-sim clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,10 +24,16 @@ test: $(STAMP)
 	$(BIN)/pytest -q
 
 typecheck: $(STAMP)
-	$(BIN)/mypy engine
+	$(BIN)/mypy engine api
 
 bench: $(STAMP)
 	$(BIN)/python bench/gdpr_mini.py
+
+bench-api: $(STAMP)
+	$(BIN)/python bench/api_load.py
+
+bench-sim: $(STAMP)
+	$(BIN)/python bench/simulate_bench.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache .hypothesis
