@@ -2,10 +2,13 @@
 decision log on (SQLite WAL, fsync per group commit) and with it off, in one run.
 
     .venv/bin/python bench/api_load.py [--seconds 10] [--connections 32] [--log-url URL]
+                                       [--workers N]
 
 Uses wrk (Debian: apt-get install wrk) with a Lua POST script when it is installed, otherwise
 an asyncio/httpx client (which needs a share of the CPU itself, so it reports lower figures).
-Each server is a real `lexgate serve` subprocess. Figures are measured, never asserted.
+Each server is a real `lexgate serve` subprocess (`--workers N` for N processes). Client and
+server run on the same machine and share its cores, so the figures are what is left for the
+server after the client's share. Figures are measured, never asserted.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import re
 import shutil
 import statistics
@@ -113,8 +117,9 @@ def run_python(url: str, key: str, seconds: float, connections: int, label: str)
 
 def measure(label: str, log_url: str, args: argparse.Namespace, workdir: Path) -> Result:
     runner = run_wrk if shutil.which("wrk") and not args.python_client else run_python
+    extra = ("--workers", str(args.workers)) if args.workers > 1 else ()
     with ServerProcess(workdir / label.replace(" ", "_"), policies=args.policies,
-                       log_url=log_url) as server:
+                       log_url=log_url, args=extra) as server:
         assert server.admin_key
         runner(server.url, server.admin_key, 2, args.connections, "warm-up")
         return runner(server.url, server.admin_key, args.seconds, args.connections, label)
@@ -127,6 +132,7 @@ def main() -> None:
     parser.add_argument("--policies", type=Path, default=shipped_policies())
     parser.add_argument("--log-url", help="durable log to measure (default: SQLite in a tmp dir)")
     parser.add_argument("--python-client", action="store_true", help="do not use wrk")
+    parser.add_argument("--workers", type=int, default=1, help="server processes (serve --workers)")
     args = parser.parse_args()
     client = "wrk (1 thread)" if shutil.which("wrk") and not args.python_client else "httpx"
     with tempfile.TemporaryDirectory(prefix="lexgate-bench-") as tmp:
@@ -136,8 +142,12 @@ def main() -> None:
             measure("log on", durable, args, workdir),
             measure("log off", "none", args, workdir),
         ]
+    load = os.getloadavg()[0]
     print(f"\nPOST /v1/decisions on loopback · {args.connections} connections · "
-          f"{args.seconds:g}s each · client: {client}")
+          f"{args.seconds:g}s each · client: {client} · server workers: {args.workers}")
+    print(f"client and server share this machine's {os.cpu_count()} cores "
+          f"(1-minute load average at the end: {load:.2f}; other work on the machine lowers "
+          "the figures)")
     print(f"{'':8} {'decisions/s':>12} {'p50 ms':>8} {'p99 ms':>8} {'non-200':>8}")
     for result in results:
         print(f"{result.label:8} {result.rate:12.0f} {result.p50_ms:8.2f} {result.p99_ms:8.2f} "

@@ -319,29 +319,51 @@ class Compiler:
         if op == "and":
             left, right = args
 
-            def and_(ctx: Context) -> Any:
+            def and_(ctx: Context) -> Any:  # kleene_and, inlined
                 a = left(ctx)
                 if a is False:
                     return False
-                return kleene_and(a, right(ctx))
+                b = right(ctx)
+                if b is False:
+                    return False
+                return True if a is True and b is True else UNKNOWN
 
             return and_
         if op == "or":
             left, right = args
 
-            def or_(ctx: Context) -> Any:
+            def or_(ctx: Context) -> Any:  # kleene_or, inlined
                 a = left(ctx)
                 if a is True:
                     return True
-                return kleene_or(a, right(ctx))
+                b = right(ctx)
+                if b is True:
+                    return True
+                return False if a is False and b is False else UNKNOWN
 
             return or_
         if op == "not":
             (operand,) = args
-            return lambda ctx: kleene_not(operand(ctx))
+
+            def not_(ctx: Context) -> Any:  # kleene_not, inlined
+                value = operand(ctx)
+                return UNKNOWN if value is UNKNOWN else not value
+
+            return not_
         if op in ("known", "missing"):
             (operand,) = args
             want_known = op == "known"
+            target = node.args[0]
+            if isinstance(target, ir.Fact) and target.currency is None:
+                # A plain fact is known when present, not null and not UNKNOWN (what `_Fact`
+                # reads); what it would record as missing is discarded anyway.
+                path = target.path
+
+                def fact_knownness(ctx: Context) -> bool:
+                    value = ctx.facts.get(path)
+                    return (value is not None and value is not UNKNOWN) is want_known
+
+                return fact_knownness
 
             def knownness(ctx: Context) -> bool:
                 outer = ctx.missing

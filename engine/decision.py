@@ -43,8 +43,27 @@ def to_json_value(value: Any) -> Any:
     return value
 
 
+# Rounded amounts as JSON, by (amount, sign, currency): decisions repeat the same few caps and
+# totals, and rounding a Decimal costs more than looking it up. The sign keeps -0 apart from 0
+# (equal as Decimals, printed differently); numerically equal amounts round to the same text.
+_ROUNDED: dict[tuple[Decimal, bool, str], dict[str, str]] = {}
+_ROUNDED_MAX = 4096
+
+
 def _money(value: Money | None) -> dict[str, str] | None:
-    return value.rounded().to_json() if value is not None else None
+    if value is None:
+        return None
+    amount = value.amount
+    try:
+        key = (amount, amount.is_signed(), value.currency)
+        known = _ROUNDED.get(key)
+    except TypeError:  # a signalling NaN cannot be hashed: no cache
+        return value.rounded().to_json()
+    if known is None:
+        known = value.rounded().to_json()
+        if len(_ROUNDED) < _ROUNDED_MAX:
+            _ROUNDED[key] = known
+    return dict(known)  # a copy: callers own what they get
 
 
 @dataclass(frozen=True, slots=True)

@@ -77,7 +77,7 @@ class CompiledRegime:
         self._applies_reasons = tuple(
             f"applies: {clause.cite or 'scope condition'}" for clause, _ in self.applies
         )
-        cites = ", ".join(c.cite for c, _ in self.applies if c.cite) or "its scope"
+        cites = ", ".join(dict.fromkeys(c.cite for c, _ in self.applies if c.cite)) or "its scope"
         self._out_of_scope = self._decision(
             "not_applicable", (f"none of the scope conditions holds ({cites})",)
         )
@@ -165,7 +165,13 @@ class CompiledRegime:
                     trace.append(self._trace(rule, "not_in_force", facts, ()))
                 continue
             ctx.missing = set()
-            outcome, excepted = self._rule_outcome(compiled, ctx, obligations)
+            when = compiled.when
+            triggered = when(ctx) if when is not None else True
+            if triggered is False:  # the commonest outcome, decided without a call
+                if explain:
+                    trace.append(self._trace(rule, "not_triggered", facts, ()))
+                continue
+            outcome, excepted = self._rule_outcome(compiled, ctx, obligations, triggered)
             rule_missing = tuple(sorted(ctx.missing)) if outcome == "undetermined" else ()
             if outcome == "violated":
                 violations.append(self._violation(compiled, ctx, facts, reporting_currency))
@@ -207,13 +213,11 @@ class CompiledRegime:
         )
 
     def _rule_outcome(
-        self, compiled: CompiledRule, ctx: Context, obligations: list[Obligation]
+        self, compiled: CompiledRule, ctx: Context, obligations: list[Obligation], triggered: Any
     ) -> tuple[str, tuple[str, ...]]:
-        """(outcome, exceptions that applied). Appends the obligations the rule imposes."""
+        """(outcome, exceptions that applied) of a rule whose `when` gave `triggered` (true or
+        unknown). Appends the obligations the rule imposes."""
         rule = compiled.rule
-        triggered = compiled.when(ctx) if compiled.when is not None else True
-        if triggered is False:
-            return "not_triggered", ()
         pending = False
         for obligation, condition in compiled.obligations:
             due = kleene_and(triggered, condition(ctx) if condition is not None else True)

@@ -103,7 +103,7 @@ def _serialise(decision: Decision, explain: bool, path: str) -> Canonical:
     """The decision as canonical JSON, encoded once: the log hashes these bytes and the answer
     embeds them."""
     try:
-        return Canonical(canonical_bytes(decision.to_dict(explain)))
+        return Canonical(canonical_bytes(decision.to_dict(explain), floats=False))
     except ArithmeticError as error:
         # The engine cannot print a value this large exactly (more digits than its decimal
         # precision): the client's input, so a 422 rather than a 500.

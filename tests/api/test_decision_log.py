@@ -13,10 +13,13 @@ import pytest
 
 from api.decision_log import (
     GENESIS_HASH,
+    Canonical,
     DecisionLog,
     DecisionRecord,
     DuplicateDecisionError,
     Fault,
+    canonical_bytes,
+    canonical_json,
     compute_entry_hash,
     open_decision_log,
     parse_store_url,
@@ -287,3 +290,65 @@ def test_store_urls(url: str, expected: tuple[str, str]) -> None:
 def test_unknown_store_scheme_is_refused() -> None:
     with pytest.raises(ValueError, match="unsupported store"):
         parse_store_url("mysql://u@h/db")
+
+
+AWKWARD_VALUES = [
+    {"b": 1, "a": {"d": [1, True, None], "c": "\x00\x1f\x7f\u2028 \"\\/ é 𝄞"}},
+    {"big": 2**64 - 1, "bigger": 2**70, "negative": -(2**63), "zero": -0},
+    {"floats": [1.5, 1e-05, 1e16, -0.0, 123456789.125], "in_text": ":1.5,[2e3"},
+    {"amount": Decimal("12345678901234567890.000000000000000001"), "tiny": Decimal("1E-30")},
+    {"é": 1, "z": 2, "A": 3, "": 4},
+    {1: "int key"},
+    {"null": None, "nested": [None, {"k": None}]},
+]
+
+
+@pytest.mark.parametrize("value", AWKWARD_VALUES)
+def test_canonical_bytes_are_canonical_json_byte_for_byte(value: dict[str, object]) -> None:
+    assert canonical_bytes(value) == canonical_json(value).encode("utf-8")
+
+
+def test_canonical_bytes_raise_what_canonical_json_raises() -> None:
+    for bad in ({"x": Decimal("NaN")}, {"x": float("inf")}, {"x": [float("nan")]},
+                {"x": object()}):
+        with pytest.raises((ValueError, TypeError)) as expected:
+            canonical_json(bad)
+        with pytest.raises(expected.type):
+            canonical_bytes(bad)
+
+
+def test_decisions_hold_no_floats_so_their_fast_encoding_is_canonical() -> None:
+    """The API encodes decisions with `floats=False`; that is exact only while `to_dict()`
+    writes no float, which these realistic decisions (explained, too) check."""
+    from pathlib import Path
+
+    from api.testing import shipped_policies
+    from engine import load_bundle
+
+    bundle = load_bundle(shipped_policies())
+    cases = Path(__file__).parents[1] / "policies"
+    operations = [
+        case["operation"]
+        for name in ("gdpr", "pipl", "ccpa")
+        for case in json.loads((cases / f"{name}_cases.json").read_text())["cases"]
+        if "operation" in case
+    ]
+    assert operations
+    for operation in operations:
+        for explain in (False, True):
+            data = bundle.decide(operation, explain=explain).to_dict(explain)
+            assert canonical_bytes(data, floats=False) == canonical_json(data).encode("utf-8")
+
+
+def test_pre_encoded_decisions_hash_like_mappings(store: Store) -> None:
+    decision = {"outcome": "allow", "amount": Decimal("10.50"), "note": "ü"}
+    with open_decision_log(store.url) as log:
+        entry = log.append(DecisionRecord(
+            "pre-1", "b" * 64, {"x": 1}, Canonical(canonical_bytes(decision)),
+        ))
+        assert entry.decision == {"outcome": "allow", "amount": "10.50", "note": "ü"}
+        assert entry.entry_hash == compute_entry_hash(entry.to_dict())
+        assert log.get("pre-1") == entry
+        assert log.verify().ok
+        with pytest.raises(TypeError):
+            log.append(DecisionRecord("pre-2", "b" * 64, {"x": 1}, Canonical(b"[1]")))

@@ -152,3 +152,24 @@ def wait_for_hash_change(server: ServerProcess, old: str, timeout: float = 15) -
             return current
         time.sleep(0.1)
     raise AssertionError(f"the watcher did not reload within {timeout}s:\n{server.log()}")
+
+
+def test_a_reload_reaches_every_worker(tmp_path: Path, policies: Path) -> None:
+    """`serve --workers 2`: the admin reload lands in one worker; the other follows through the
+    reload stamp, so no connection keeps getting decisions from the old bundle."""
+    with ServerProcess(tmp_path, policies=policies, args=("--workers", "2")) as server:
+        original = decided_with(server)
+        target = policy_file(policies)
+        target.write_text(target.read_text() + "\n# reviewed by every worker\n")
+        swapped = reload(server)
+        assert swapped.status_code == 200, swapped.text
+        new_hash = swapped.json()["hash"]
+        assert new_hash != original
+        # Each httpx.post opens a new connection, which either worker may accept.
+        deadline = time.monotonic() + 20
+        streak = 0
+        while streak < 40:
+            assert time.monotonic() < deadline, "a worker kept serving the old bundle"
+            streak = streak + 1 if decided_with(server) == new_hash else 0
+        verify = httpx.get(f"{server.url}/v1/policies", headers=admin(server)).json()
+        assert verify["hash"] == new_hash
