@@ -23,6 +23,7 @@ import pandas as pd
 from engine import ir
 from engine.sim_columns import flatten_operation
 from engine.types import BOOL, COUNT, MoneyType, Type
+from engine.vectorised import FACT_SCALE, fact_scale
 
 BLOCK = 100_000  # rows drawn from one child seed
 
@@ -148,7 +149,10 @@ def _column(path: str, values: np.ndarray, vocabulary: ir.Vocabulary) -> tuple[s
         return f"{path}.amount", np.round(np.maximum(values, 0), 2)
     if t == COUNT:
         return path, np.rint(np.maximum(values, 0)).astype(np.int64)
-    return path, np.round(np.maximum(values, 0), 6)
+    # the column's fixed-point scale (durations to the thousandth of their unit, numbers and
+    # percentages to 6 places), so a generated value never forces the scalar fallback
+    digits = fact_scale(t) if t is not None else FACT_SCALE["number"]
+    return path, np.round(np.maximum(values, 0), digits)
 
 
 def scenarios(base: dict[str, Any], sweeps: list[Sweep], distributions: list[Distribution],
