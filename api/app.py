@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from api.decision_log import open_decision_log, parse_store_url
 from api.deps import AppState
 from api.errors import install_handlers
+from api.fastpath import DecisionFastPath
 from api.keys import open_key_store
 from api.masking import Masker, keep_everything
 from api.metrics import Metrics
@@ -108,6 +109,8 @@ def create_app(
     )
     app.state.lexgate = None
     install_handlers(app)
+    # Innermost: answers POST /v1/decisions itself, inside the body limit and the metrics.
+    app.add_middleware(DecisionFastPath)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(MetricsMiddleware, metrics=metrics)  # outermost: counts 413s too
     app.include_router(decisions.decide_router)

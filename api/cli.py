@@ -105,11 +105,13 @@ def serve(
 
 def _serve_workers(settings: Settings, access_log: bool) -> None:
     """uvicorn's process manager: N processes, each building the app from `LEXGATE_*`."""
+    import contextlib
     import os
     import tempfile
 
     import uvicorn
 
+    from api import workers
     from api.settings import to_environment
 
     with tempfile.TemporaryDirectory(prefix="lexgate-serve-") as shared:
@@ -118,8 +120,7 @@ def _serve_workers(settings: Settings, access_log: bool) -> None:
         os.environ.update(to_environment(settings))
         out.print(f"{settings.workers} worker processes")
         sys.stdout.flush()
-        uvicorn.run(
-            "api.app:create_app_from_env",
+        options: dict[str, Any] = dict(
             factory=True,
             workers=settings.workers,
             host=settings.host,
@@ -128,6 +129,14 @@ def _serve_workers(settings: Settings, access_log: bool) -> None:
             log_level="info",
             timeout_graceful_shutdown=5,
         )
+        config = uvicorn.Config("api.app:create_app_from_env", **options)
+        if not workers.supported(config):  # no SO_REUSEPORT: one socket the workers share
+            uvicorn.run("api.app:create_app_from_env", **options)
+            return
+        out.print("one socket per worker (SO_REUSEPORT)")
+        sys.stdout.flush()
+        with contextlib.suppress(KeyboardInterrupt):
+            workers.run(config)
 
 
 keys_app = typer.Typer(help="Create, list and revoke API keys.", no_args_is_help=True)

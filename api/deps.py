@@ -50,7 +50,12 @@ BEARER_SCHEME = {
 
 
 async def authenticate(request: Request, state: AppState) -> KeyInfo:
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    return await authenticate_header(request.headers.get("authorization", ""), state)
+
+
+async def authenticate_header(authorization: str, state: AppState) -> KeyInfo:
+    """The key named by an `Authorization` header's value, or a 401."""
+    scheme, _, token = authorization.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise ApiError(401, "an API key is required (Authorization: Bearer lxg_…)",
                        headers=_CHALLENGE)

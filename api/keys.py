@@ -11,8 +11,10 @@ import builtins
 import contextlib
 import hashlib
 import hmac
+import os
 import secrets
 import threading
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
@@ -75,6 +77,10 @@ CREATE TABLE IF NOT EXISTS api_keys (
     revoked INTEGER NOT NULL DEFAULT 0
 )
 """
+# A successful authentication is remembered for at most this long (SQLite stores only; the
+# bound on how long a revocation could go unseen if the revocation stamp below were bypassed).
+CACHE_SECONDS = 1.0
+_CACHE_SIZE = 4096
 # Makes "create the first admin key" atomic across servers starting at once on PostgreSQL.
 _KEYS_LOCK_KEY = 0x6C78676B  # "lxgk"
 
@@ -86,6 +92,15 @@ class KeyStore:
         self._kind, self._target = parse_store_url(url)
         self._lock = threading.Lock()
         self._conn: Any = self._connect()
+        # Cache of genuine, unrevoked keys: plaintext -> (info, revocation stamp, when read).
+        # Every revoke() appends to `<db>.revocations`, so every process sharing the file sees
+        # a new stamp on its next request and drops its cache: a revoked key is refused at
+        # once, in every worker. Only SQLite stores that live in a file are cached.
+        self._cache: dict[str, tuple[KeyInfo, int, float]] = {}
+        self._stamp_path: str | None = None
+        if self._kind == "sqlite" and self._target != ":memory:" \
+                and not self._target.startswith("file:"):
+            self._stamp_path = f"{self._target}.revocations"
         with self._transaction() as conn:
             blob = "BYTEA" if self._kind == "postgresql" else "BLOB"
             conn.execute(_SCHEMA.format(blob=blob))
@@ -152,10 +167,39 @@ class KeyStore:
             cursor = conn.execute(
                 self._sql("UPDATE api_keys SET revoked = 1 WHERE key_id = ?"), (key_id,)
             )
-            return bool(cursor.rowcount)
+            revoked = bool(cursor.rowcount)
+        self._cache.clear()
+        if revoked and self._stamp_path is not None:
+            # After the commit: a reader that sees the new stamp also sees the revocation.
+            with open(self._stamp_path, "ab") as stamp:
+                stamp.write(b"%s\n" % key_id.encode("utf-8", "replace"))
+                stamp.flush()
+                os.fsync(stamp.fileno())
+        return revoked
+
+    def _stamp(self) -> int:
+        try:
+            return os.stat(self._stamp_path).st_size  # type: ignore[arg-type]
+        except FileNotFoundError:
+            return -1
 
     def authenticate(self, plaintext: str) -> KeyInfo | None:
-        """The key's info if it is genuine and not revoked, else None (never says which)."""
+        """The key's info if it is genuine and not revoked, else None (never says which).
+        Successes are cached (see `CACHE_SECONDS`); failures never are."""
+        if self._stamp_path is None:
+            return self._authenticate(plaintext)
+        stamp, now = self._stamp(), time.monotonic()  # the stamp first: see revoke()
+        hit = self._cache.get(plaintext)
+        if hit is not None and hit[1] == stamp and now - hit[2] < CACHE_SECONDS:
+            return hit[0]
+        info = self._authenticate(plaintext)
+        if info is not None:
+            if len(self._cache) >= _CACHE_SIZE:
+                self._cache.clear()
+            self._cache[plaintext] = (info, stamp, now)
+        return info
+
+    def _authenticate(self, plaintext: str) -> KeyInfo | None:
         prefix, _, rest = plaintext.partition("_")
         key_id, _, secret = rest.partition("_")
         if prefix != KEY_PREFIX or not key_id or not secret:

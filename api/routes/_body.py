@@ -21,7 +21,11 @@ Model = TypeVar("Model", bound=BaseModel)
 
 
 async def read_json(request: Request) -> Any:
-    body = await request.body()
+    return parse_json(await request.body())
+
+
+def parse_json(body: bytes) -> Any:
+    """The body as JSON with exact decimals, or a 422 naming what is wrong with it."""
     if not body.strip():
         raise ApiError(422, "the request needs a JSON body", fields=[FieldError("$", "empty")])
     try:

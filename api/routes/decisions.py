@@ -21,7 +21,7 @@ from api.deps import AppState, StateDep, require
 from api.errors import ApiError, prefixed
 from api.keys import Scope
 from api.policies import LoadedBundle
-from api.routes._body import json_bytes, read_json, validate
+from api.routes._body import json_bytes, parse_json, read_json, validate
 from api.schemas import (
     BatchRequest,
     BatchResponse,
@@ -153,7 +153,15 @@ def _answer(
     openapi_extra=_body_doc("DecisionRequest"),
 )
 async def create_decision(request: Request, state: StateDep) -> Response:
-    envelope = validate(DecisionRequest, await read_json(request))
+    # Normally answered by api.fastpath.DecisionFastPath before routing (the same checks and
+    # the same `decide_one`); this route documents it and serves any request that bypasses it.
+    return Response(await decide_one(state, await request.body()), media_type=JSON)
+
+
+async def decide_one(state: AppState, body: bytes) -> bytes:
+    """The answer to one decision request's body, once its log entry is durable (or an
+    ApiError). The caller has authenticated the request with the `decide` scope."""
+    envelope = validate(DecisionRequest, parse_json(body))
     loaded = state.policies.current  # one bundle for the whole request, even during a reload
     _check_currency(envelope.currency, loaded)
     decision = _decide(loaded, envelope.operation, envelope.currency, envelope.explain,
@@ -161,7 +169,7 @@ async def create_decision(request: Request, state: StateDep) -> Response:
     data = _serialise(decision, envelope.explain, "operation")
     state.metrics.decisions.labels(decision.status).inc()
     decision_id, time, entry = await _log(state, loaded, envelope.operation, data)
-    return Response(_answer(decision_id, time, loaded, data, entry), media_type=JSON)
+    return _answer(decision_id, time, loaded, data, entry)
 
 
 @decide_router.post(

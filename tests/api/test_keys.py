@@ -103,3 +103,23 @@ def test_plaintext_is_never_stored(tmp_path: Path) -> None:
         assert secret.encode() not in stored
         assert plaintext.encode() not in stored
         assert plaintext.split("_")[1].encode() in stored  # the id is stored, in clear
+
+
+def test_a_revocation_elsewhere_reaches_a_cached_key_at_once(tmp_path: Path) -> None:
+    # Two stores on one file stand for two server workers (or a worker and the CLI): the
+    # first has cached the key; the second revokes it; the first refuses it on the next call.
+    url = f"sqlite:///{tmp_path / 'keys.db'}"
+    server, cli = open_key_store(url), open_key_store(url)
+    try:
+        plaintext = server.create(["decide"])
+        assert server.authenticate(plaintext) is not None
+        assert server.authenticate(plaintext) is not None  # from the cache
+        assert cli.revoke(plaintext.split("_")[1])
+        assert server.authenticate(plaintext) is None
+        other = cli.create(["decide"])
+        assert server.authenticate(other) is not None
+        assert cli.revoke(other.split("_")[1])
+        assert server.authenticate(other) is None
+    finally:
+        server.close()
+        cli.close()
