@@ -760,7 +760,7 @@ def to_wire(value: object, wanted: Type, unit: str | None) -> object:
     if isinstance(value, Money):
         return {"amount": format_decimal(value.amount), "currency": value.currency}
     if isinstance(value, Percent):
-        return format_decimal(value.fraction)
+        return value.fraction  # a JSON number: the fraction
     if isinstance(value, Duration):
         factor = UNITS[unit][1] if unit else 1
         return format_decimal(value.amount / factor)

@@ -10,7 +10,7 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -109,21 +109,30 @@ def _whole_number(value: Any) -> int:
     return value
 
 
+# "5%" (0-100, up to 6 decimals) or an exact fraction written as a string, "0.05" (0-1)
+_PERCENT_TEXT = (
+    r"^\s*(?:(?P<percent>100(?:\.0{1,6})?|\d{1,2}(?:\.\d{1,6})?)\s*%"
+    r"|(?P<fraction>0(?:\.\d{1,8})?|1(?:\.0{1,8})?))\s*$"
+)
+# the same, without Python's named groups, for JSON Schema (ECMA-262 regular expressions)
+_PERCENT_SCHEMA_TEXT = _PERCENT_TEXT.replace("?P<percent>", "").replace("?P<fraction>", "")
+_PERCENT_HELP = 'expected a fraction from 0 to 1 such as 0.05, or a string such as "5%"'
+
+
 def _percent(value: Any) -> Decimal:
-    if isinstance(value, bool):
-        raise ValueError('expected a fraction such as 0.05 or a string such as "5%"')
+    """A fraction (0.05, a JSON number) or a percentage string ("5%"), exactly as the JSON
+    Schema says: 0 to 100%, at most 6 decimals in the string form."""
     if isinstance(value, str):
-        text = value.strip()
-        match = re.fullmatch(r"(\d+(\.\d+)?)\s*%", text)
-        try:
-            fraction = Decimal(match.group(1)) / 100 if match else Decimal(text)
-        except InvalidOperation:
-            raise ValueError('expected a fraction such as 0.05 or a string such as "5%"') from None
-    elif isinstance(value, int | float | Decimal):
-        fraction = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
-    else:  # an object or array: a ValueError (a 422), where Decimal() would raise TypeError
-        raise ValueError('expected a fraction such as 0.05 or a string such as "5%"')
-    if not (0 <= fraction <= 1):
+        match = re.fullmatch(_PERCENT_TEXT, value, flags=re.ASCII)
+        if match is None:
+            raise ValueError(_PERCENT_HELP)
+        if match["percent"] is not None:
+            return Decimal(match["percent"]) / 100
+        return Decimal(match["fraction"])
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
+        raise ValueError(_PERCENT_HELP)  # an object or array too: a 422, never a TypeError
+    fraction = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+    if not fraction.is_finite() or not (0 <= fraction <= 1):
         raise ValueError("a percentage must lie between 0% and 100%")
     return fraction
 
@@ -145,7 +154,7 @@ PercentValue = Annotated[
         {
             "anyOf": [
                 {"type": "number", "minimum": 0, "maximum": 1},
-                {"type": "string", "pattern": r"^\s*\d{1,3}(\.\d{1,6})?\s*%\s*$"},
+                {"type": "string", "pattern": _PERCENT_SCHEMA_TEXT},
             ],
             "description": 'a fraction (0.05) or a percentage string ("5%"), 0-100%',
         }
