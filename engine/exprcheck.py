@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from decimal import Decimal
 
 from engine import ast, ir
 from engine.diagnostics import Diagnostic, Span, did_you_mean
@@ -608,7 +607,3 @@ def _arithmetic(op: str, a: Type, b: Type) -> Type | None:
             return PERCENT
         return None
     return None
-
-
-def decimal_of(value: object) -> Decimal:  # pragma: no cover - helper for callers
-    return value if isinstance(value, Decimal) else Decimal(str(value))
