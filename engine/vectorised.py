@@ -366,13 +366,13 @@ class VectorCompiler:
         scale = decimal_scale(Decimal(number_of(value))) if is_numeric_type(t) else 0
         return Compiled(lambda env: constant_col(value, t, env, scale), scale)
 
-    def _Fact(self, node: ir.Fact) -> Compiled:
-        path, t, currency = node.path, node.type, node.currency
+    def _reader(self, t: Type, currency: str | None, lookup: Callable[[Env], Any]) -> Compiled:
+        """A fact or record-field column: unknown where absent, money in the regime currency."""
         scale = fact_scale(t) + (self._rate_scale if currency else 0) if is_numeric_type(t) else 0
         _supported_type(t)
 
         def read(env: Env) -> Col:
-            col = env.facts(path)
+            col = lookup(env)
             if col is None:
                 return unknown_col(t, env, scale)
             if isinstance(col, MoneyColumn):
@@ -380,6 +380,10 @@ class VectorCompiler:
             return col
 
         return Compiled(read, scale)
+
+    def _Fact(self, node: ir.Fact) -> Compiled:
+        path = node.path
+        return self._reader(node.type, node.currency, lambda env: env.facts(path))
 
     def _Var(self, node: ir.Var) -> Compiled:
         name = node.name
@@ -388,20 +392,9 @@ class VectorCompiler:
     def _Field(self, node: ir.Field) -> Compiled:
         if not isinstance(node.target, ir.Var):
             raise Unsupported("a field of a nested record")
-        variable, name, t, currency = node.target.name, node.name, node.type, node.currency
-        _supported_type(t)
-        scale = fact_scale(t) + (self._rate_scale if currency else 0) if is_numeric_type(t) else 0
-
-        def read(env: Env) -> Col:
-            record = env.bindings[variable]
-            col = record.get(name)
-            if col is None:
-                return unknown_col(t, env, scale)
-            if isinstance(col, MoneyColumn):
-                return col.in_currency(currency, scale, env)
-            return col
-
-        return Compiled(read, scale)
+        variable, name = node.target.name, node.name
+        return self._reader(node.type, node.currency,
+                            lambda env: env.bindings[variable].get(name))
 
     def _Param(self, node: ir.Param) -> Compiled:
         name, t = node.name, node.type
