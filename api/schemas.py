@@ -41,10 +41,21 @@ class MoneyOut(BaseModel):
     currency: str
 
 
+_AT_LEAST = ("when `max` is null because a fact or rate is missing: what the known parts "
+             "already add up to, a floor under the unknown maximum")
+
+
 class ReportingRange(BaseModel):
     model_config = _OPEN
     min: MoneyOut | None
     max: MoneyOut | None
+    max_at_least: MoneyOut | None = Field(None, description=_AT_LEAST)
+
+
+class StepOut(BaseModel):
+    model_config = _OPEN
+    name: str = Field(description="a definition the fine formula read")
+    value: Any
 
 
 class ExposureLineOut(BaseModel):
@@ -55,7 +66,9 @@ class ExposureLineOut(BaseModel):
     cite: str | None
     min: MoneyOut | None
     max: MoneyOut | None
+    max_at_least: MoneyOut | None = Field(None, description=_AT_LEAST)
     reporting: ReportingRange
+    steps: list[StepOut] = Field(description="intermediate figures of the formula, in order")
     missing: list[str]
     notes: list[str]
 
@@ -99,6 +112,7 @@ class AmountOut(BaseModel):
     model_config = _OPEN
     min: MoneyOut | None
     max: MoneyOut | None
+    max_at_least: MoneyOut | None = Field(None, description=_AT_LEAST)
     reporting: ReportingRange
 
 

@@ -67,6 +67,11 @@ class Checker:
     def error(self, code: str, message: str, span: Span, help: str | None = None) -> None:
         self.diagnostics.append(Diagnostic(code, message, span, help=help))
 
+    def require_citation(self, cited: bool, what: str, span: Span, help: str) -> None:
+        """Every rule, fine, parameter and rate names its legal source (E0310)."""
+        if not cited:
+            self.error("E0310", f"{what} has no citation", span, help=help)
+
     # ---- collection ---------------------------------------------------------------------------
 
     def _unique(self, namespace: str, name: str, span: Span, what: str) -> bool:
@@ -343,13 +348,12 @@ class Checker:
         values = self._dated_values(
             decl.values, declared, scope, f"parameter `{decl.name}`", decl.span
         )
-        if decl.cite is None and not any(c for _, _, c in values):
-            self.error(
-                "E0310",
-                f"parameter `{decl.name}` has no citation",
-                decl.span,
-                help='add `cite "…"`: every parameter names its legal source',
-            )
+        self.require_citation(
+            decl.cite is not None or any(c for _, _, c in values),
+            f"parameter `{decl.name}`",
+            decl.span,
+            'add `cite "…"`: every parameter names its legal source',
+        )
         return ir.CheckedParameter(
             decl.name,
             declared,
@@ -387,13 +391,12 @@ class Checker:
                 self.error(
                     "E0202", "the two ends of `between` are in different currencies", decl.span
                 )
-        if decl.cite is None:
-            self.error(
-                "E0310",
-                f"fine `{decl.name}` has no citation",
-                decl.span,
-                help='add `cite "…"` naming the provision that sets the fine',
-            )
+        self.require_citation(
+            decl.cite is not None,
+            f"fine `{decl.name}`",
+            decl.span,
+            'add `cite "…"` naming the provision that sets the fine',
+        )
         formula = [n for n in (low, high) if n is not None]
         return ir.CheckedFine(
             decl.name,
@@ -465,13 +468,12 @@ class Checker:
                 decl.span,
                 help="say when the exception applies: `when …`",
             )
-        if decl.cite is None:
-            self.error(
-                "E0310",
-                f"{kind} `{decl.name}` has no citation",
-                decl.span,
-                help='add `cite "Art. …"` after the title',
-            )
+        self.require_citation(
+            decl.cite is not None,
+            f"{kind} `{decl.name}`",
+            decl.span,
+            'add `cite "Art. …"` after the title',
+        )
         nodes = [n for n in (when, violation) if n is not None]
         nodes += [o.condition for o in obligations if o.condition is not None]
         return ir.CheckedRule(
@@ -654,13 +656,12 @@ class Checker:
         for rate in self.rates.values():
             scope = self.scope(COMMON, None, constant=True)
             values = self._dated_values(rate.values, NUMBER, scope, f"rate {rate.name}", rate.span)
-            if rate.cite is None:
-                self.error(
-                    "E0310",
-                    f"rate {rate.name} has no citation",
-                    rate.span,
-                    help='add `cite "…"` naming the published source of the rate',
-                )
+            self.require_citation(
+                rate.cite is not None,
+                f"rate {rate.name}",
+                rate.span,
+                'add `cite "…"` naming the published source of the rate',
+            )
             rates[(rate.base, rate.quote)] = values
         regimes = {name: self.check_regime(name, header) for name, header in self.headers.items()}
         if self.diagnostics:
