@@ -302,6 +302,18 @@ class Obligation:
 
 
 @dataclass(frozen=True, slots=True)
+class Duty:
+    """`duty "TEXT" [within D] met when COND`: a measure the rule requires. Stated unmet
+    (COND false) is a violation; not stated (COND unknown) leaves the duty as an obligation."""
+
+    text: str
+    within: NumberLit | None
+    met: Expr
+    cite: Citation | None
+    span: Span
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class RuleDecl(Decl):
     title: str | None
     cite: Citation | None
@@ -314,6 +326,30 @@ class RuleDecl(Decl):
     notes: tuple[str, ...] = ()
     exception_to: str | None = None  # set for exceptions
     exception_to_span: Span | None = None
+    duties: tuple[Duty, ...] = ()
+    topic: str | None = None
+    topic_span: Span | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TopicDecl(Decl):
+    """`topic breach "Personal data breaches" described by breach.occurred`: rules about an event
+    an operation may not describe. A topic none of whose facts the operation states is reported
+    as not assessed, never passed silently."""
+
+    title: str | None
+    described_by: tuple[tuple[str, Span], ...]
+    cite: Citation | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeriveDecl(Decl):
+    """`derive PATH = VALUE if CONDITION`: one legal notion, one fact. When the operation does
+    not state PATH and CONDITION holds, PATH takes VALUE (`name` is the fact path)."""
+
+    value: Expr
+    condition: Expr
+    cite: Citation | None
 
 
 @dataclass(frozen=True, slots=True)

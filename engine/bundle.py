@@ -12,9 +12,12 @@ from typing import Any
 
 from engine import ir
 from engine.checker import check_modules
+from engine.completion import Domains
 from engine.decision import Amount, Decision, most_restrictive
+from engine.derive import Derivations
 from engine.diagnostics import NO_SPAN, Diagnostic, PolicyError
-from engine.evaluator import CompiledRegime, constant_value
+from engine.evaluator import CompiledRegime
+from engine.fold import constant_value
 from engine.parser import parse_module
 from engine.values import PRECISION, ExchangeRates, Money, RateEntry
 from engine.vocabulary import OperationSchema
@@ -102,8 +105,10 @@ class Bundle:
                 for pair, values in checked.rates.items()
             }
         )
+        self.domains = Domains(checked.vocabulary)
+        self.derivations = Derivations(checked.derivations, self.rates)
         self.regimes = {
-            name: CompiledRegime(regime, checked.parameters)
+            name: CompiledRegime(regime, checked.parameters, self.domains)
             for name, regime in checked.regimes.items()
         }
 
@@ -138,8 +143,12 @@ class Bundle:
         """Decide from already-validated facts (the fast path used by batch and simulation)."""
         with localcontext() as context:
             context.prec = PRECISION  # 40 digits: exact for every bounded input (vocabulary.py)
+            facts, derived = self.derivations.apply(facts, as_of)
+            derive = self.derivations.fill if self.derivations else None
             decisions = {
-                name: self.regimes[name].evaluate(facts, as_of, self.rates, currency, explain)
+                name: self.regimes[name].evaluate(
+                    facts, as_of, self.rates, currency, explain, derive
+                )
                 for name in (regimes or self.regimes)
             }
         lows, highs, floors = [], [], []
@@ -154,13 +163,14 @@ class Bundle:
         total = Amount(None, None, _total(lows, currency), high, None, at_least)
         missing = sorted({m for r in decisions.values() for m in r.missing})
         return Decision(
-            most_restrictive([r.status for r in decisions.values()]),
-            as_of,
-            currency,
-            decisions,
-            total,
-            tuple(missing),
-            self.hash,
+            status=most_restrictive([r.status for r in decisions.values()]),
+            as_of=as_of,
+            currency=currency,
+            regimes=decisions,
+            exposure=total,
+            missing=tuple(missing),
+            bundle_hash=self.hash,
+            derived=derived,
         )
 
     def simulate(

@@ -14,9 +14,11 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
-from engine import ast, ir
+from engine import ast, checkrules, ir
 from engine.diagnostics import Diagnostic, PolicyError, Span, did_you_mean
 from engine.exprcheck import ExprChecker, Scope
+from engine.fold import fold_bundle
+from engine.reads import defines_read, facts_read
 from engine.types import (
     BUILTIN_TYPES,
     CODE,
@@ -44,6 +46,7 @@ class Checker:
         self.modules = modules
         self.sources = sources
         self.diagnostics: list[Diagnostic] = []
+        self.warnings: list[Diagnostic] = []
         self.exprs = ExprChecker(self.diagnostics)
         self.enums: dict[str, EnumType] = {}
         self.records: dict[str, RecordType] = {}
@@ -57,6 +60,8 @@ class Checker:
         self.rules: dict[str, dict[str, ast.RuleDecl]] = defaultdict(dict)
         self.examples: dict[str, list[ast.ExampleDecl]] = defaultdict(list)
         self.rates: dict[str, ast.RateDecl] = {}
+        self.topics: dict[str, dict[str, ast.TopicDecl]] = defaultdict(dict)
+        self.derivations: list[ast.DeriveDecl] = []
         self.headers: dict[str, ast.RegimeDecl] = {}
         self.regime_files: dict[str, list[str]] = defaultdict(list)
         self.part_of: list[tuple[str, Span]] = []
@@ -66,6 +71,10 @@ class Checker:
 
     def error(self, code: str, message: str, span: Span, help: str | None = None) -> None:
         self.diagnostics.append(Diagnostic(code, message, span, help=help))
+
+    def warn(self, code: str, message: str, span: Span, help: str | None = None) -> None:
+        """A finding that does not stop the bundle from loading (`lexgate check` shows it)."""
+        self.warnings.append(Diagnostic(code, message, span, help=help, severity="warning"))
 
     def require_citation(self, cited: bool, what: str, span: Span, help: str) -> None:
         """Every rule, fine, parameter and rate names its legal source (E0310)."""
@@ -126,6 +135,12 @@ class Checker:
         elif isinstance(decl, ast.RateDecl):
             if self._unique("rate", decl.name, decl.span, "exchange rate"):
                 self.rates[decl.name] = decl
+        elif isinstance(decl, ast.TopicDecl):
+            if self._unique(f"topic:{scope}", decl.name, decl.span, "topic"):
+                self.topics[scope][decl.name] = decl
+        elif isinstance(decl, ast.DeriveDecl):
+            if self._unique("derive", decl.name, decl.span, "derivation of"):
+                self.derivations.append(decl)
         elif isinstance(decl, ast.FineDecl | ast.RuleDecl | ast.ExampleDecl):
             if scope == COMMON:
                 kind = {ast.FineDecl: "fine", ast.RuleDecl: "rule", ast.ExampleDecl: "example"}
@@ -408,122 +423,10 @@ class Checker:
             decl.payer or DEFAULT_PAYER,
             decl.cite.text if decl.cite else None,
             decl.notes,
-            _facts_read(formula, self._define_nodes, regime),
+            facts_read(formula, self._define_nodes),
             decl.span,
-            _defines_read(formula, self._define_nodes, regime),
+            defines_read(formula, self._define_nodes),
         )
-
-    def check_rule(self, decl: ast.RuleDecl, regime: str, currency: str) -> ir.CheckedRule:
-        scope = self.scope(regime, currency)
-        kind = "exception" if decl.exception_to else "rule"
-        when = self.exprs.condition(decl.when, scope, "`when`") if decl.when else None
-        violation = None
-        if decl.violation is not None:
-            violation = self.exprs.condition(decl.violation, scope, "the violation condition")
-            if decl.violation_unless:
-                violation = ir.Op(violation.type, violation.span, "not", (violation,))
-        obligations = []
-        for ob in decl.obligations:
-            within = None
-            if ob.within is not None and ob.within.unit is not None:
-                dimension, factor = UNITS[ob.within.unit]
-                within = Duration(ob.within.value * factor, dimension)
-            condition = (
-                self.exprs.condition(ob.condition, scope, "the obligation's `if`")
-                if ob.condition is not None
-                else None
-            )
-            obligations.append(
-                ir.CheckedObligation(
-                    ob.text, within, condition, ob.cite.text if ob.cite else None, ob.span
-                )
-            )
-        for fine_name, span in decl.fines:
-            if fine_name not in self.fines[regime]:
-                self.error(
-                    "E0111",
-                    f"unknown fine `{fine_name}` in {regime}",
-                    span,
-                    help=did_you_mean(fine_name, self.fines[regime])
-                    or "declare it with `fine NAME = up to …`",
-                )
-        if decl.fines and violation is None:
-            self.error(
-                "E0311",
-                f"{kind} `{decl.name}` names a fine but has no violation",
-                decl.span,
-                help="add `violation when …` or `violation unless …`",
-            )
-        if decl.exception_to is None and violation is None and not obligations:
-            self.error(
-                "E0312",
-                f"rule `{decl.name}` neither forbids nor obliges anything",
-                decl.span,
-                help="add `violation when …` or an `obligation`",
-            )
-        if decl.exception_to is not None and decl.when is None:
-            self.error(
-                "E0312",
-                f"exception `{decl.name}` has no `when`",
-                decl.span,
-                help="say when the exception applies: `when …`",
-            )
-        self.require_citation(
-            decl.cite is not None,
-            f"{kind} `{decl.name}`",
-            decl.span,
-            'add `cite "Art. …"` after the title',
-        )
-        nodes = [n for n in (when, violation) if n is not None]
-        nodes += [o.condition for o in obligations if o.condition is not None]
-        return ir.CheckedRule(
-            decl.name,
-            decl.title or decl.name,
-            decl.cite.text if decl.cite else None,
-            decl.periods,
-            when,
-            violation,
-            tuple(obligations),
-            tuple(name for name, _ in decl.fines),
-            decl.notes,
-            decl.exception_to,
-            _facts_read(nodes, self._define_nodes, regime),
-            decl.span,
-        )
-
-    def link_exceptions(
-        self, regime: str, rules: dict[str, ir.CheckedRule]
-    ) -> dict[str, ir.CheckedRule]:
-        children: dict[str, list[str]] = defaultdict(list)
-        for rule in rules.values():
-            if rule.exception_to is None:
-                continue
-            decl = self.rules[regime][rule.name]
-            if rule.exception_to not in rules:
-                self.error(
-                    "E0112",
-                    f"exception `{rule.name}` is to unknown rule `{rule.exception_to}`",
-                    decl.exception_to_span or decl.span,
-                    help=did_you_mean(rule.exception_to, rules),
-                )
-                continue
-            children[rule.exception_to].append(rule.name)
-        for name in rules:  # an exception chain must not loop back on itself
-            seen, current = set(), rules[name].exception_to
-            while current is not None and current in rules:
-                if current in seen or current == name:
-                    self.error(
-                        "E0113",
-                        f"exception `{name}` is (indirectly) an exception to itself",
-                        rules[name].span,
-                    )
-                    break
-                seen.add(current)
-                current = rules[current].exception_to
-        return {
-            name: _replace(rule, exceptions=tuple(sorted(children.get(name, ()))))
-            for name, rule in rules.items()
-        }
 
     def check_example(
         self, decl: ast.ExampleDecl, regime: str, currency: str, rules: dict[str, ir.CheckedRule]
@@ -663,6 +566,7 @@ class Checker:
                 'add `cite "…"` naming the published source of the rate',
             )
             rates[(rate.base, rate.quote)] = values
+        derivations = checkrules.check_derivations(self)
         regimes = {name: self.check_regime(name, header) for name, header in self.headers.items()}
         if self.diagnostics:
             raise PolicyError(sorted(self.diagnostics, key=_diagnostic_order))
@@ -672,8 +576,17 @@ class Checker:
         vocabulary = ir.Vocabulary(
             dict(self.facts), dict(self.enums), dict(self.records), dict(self.descriptions)
         )
-        return ir.CheckedBundle(
-            vocabulary, regimes, common_parameters, rates, dict(self.sources), digest.hexdigest()
+        return fold_bundle(
+            ir.CheckedBundle(
+                vocabulary,
+                regimes,
+                common_parameters,
+                rates,
+                dict(self.sources),
+                digest.hexdigest(),
+                derivations,
+                tuple(sorted(self.warnings, key=_diagnostic_order)),
+            )
         )
 
     def check_regime(self, name: str, header: ast.RegimeDecl) -> ir.CheckedRegime:
@@ -709,7 +622,7 @@ class Checker:
                 ir.CheckedApplies(
                     node,
                     clause.cite.text if clause.cite else None,
-                    _facts_read([node], self._define_nodes, name),
+                    facts_read([node], self._define_nodes),
                     clause.span,
                 )
             )
@@ -719,8 +632,12 @@ class Checker:
         for dname in self.defines[name]:
             self.define_node(name, dname, name, currency)
         fines = {f: self.check_fine(d, name, currency) for f, d in self.fines[name].items()}
-        rules = {r: self.check_rule(d, name, currency) for r, d in self.rules[name].items()}
-        rules = self.link_exceptions(name, rules)
+        topics = checkrules.check_topics(self, name)
+        rules = {
+            r: checkrules.check_rule(self, d, name, currency, topics)
+            for r, d in self.rules[name].items()
+        }
+        rules = checkrules.link_exceptions(self, name, rules)
         examples = tuple(self.check_example(e, name, currency, rules) for e in self.examples[name])
         defines = {
             dname: ir.CheckedDefine(dname, node, None, node.span)
@@ -734,21 +651,22 @@ class Checker:
                 if isinstance(body, ir.Node):
                     defines[dname] = ir.CheckedDefine(dname, body, None, node.span)
         return ir.CheckedRegime(
-            name,
-            header.title or name,
-            header.cite.text if header.cite else None,
-            header.in_force,
-            currency,
-            aggregate,
-            header.aggregate_cite.text if header.aggregate_cite else None,
-            tuple(applies),
-            rules,
-            fines,
-            parameters,
-            defines,
-            examples,
-            tuple(self.regime_files[name]),
-            header.notes,
+            name=name,
+            title=header.title or name,
+            cite=header.cite.text if header.cite else None,
+            in_force=header.in_force,
+            currency=currency,
+            aggregate=aggregate,
+            aggregate_cite=header.aggregate_cite.text if header.aggregate_cite else None,
+            applies=tuple(applies),
+            rules=rules,
+            fines=fines,
+            parameters=parameters,
+            defines=defines,
+            examples=examples,
+            files=tuple(self.regime_files[name]),
+            notes=header.notes,
+            topics=topics,
         )
 
 
@@ -770,85 +688,8 @@ def to_wire(value: object, wanted: Type, unit: str | None) -> object:
     return value
 
 
-def _replace(rule: ir.CheckedRule, **changes: object) -> ir.CheckedRule:
-    from dataclasses import replace
-
-    return replace(rule, **changes)  # type: ignore[arg-type]
-
-
 def _diagnostic_order(d: Diagnostic) -> tuple[str, int, int]:
     return (d.span.file, d.span.line, d.span.col)
-
-
-def _facts_read(
-    nodes: Iterable[ir.Node], defines: dict[tuple[str, str], ir.Node | str], regime: str
-) -> tuple[str, ...]:
-    """Every fact path an expression may read, through definitions; list fields as
-    `transfers[].mechanism`. Static, so the trace costs nothing at evaluation time."""
-    found: set[str] = set()
-
-    def walk(node: ir.Node, loops: dict[str, str], seen: frozenset[str]) -> None:
-        if isinstance(node, ir.Fact):
-            found.add(node.path)
-        elif isinstance(node, ir.Field):
-            path = _field_path(node, loops)
-            if path:
-                found.add(path)
-        elif isinstance(node, ir.Define):
-            body = defines.get((node.scope, node.name))
-            if isinstance(body, ir.Node) and node.name not in seen:
-                walk(body, loops, seen | {node.name})
-        elif isinstance(node, ir.Op):
-            for arg in node.args:
-                walk(arg, loops, seen)
-        elif isinstance(node, ir.Loop):
-            walk(node.collection, loops, seen)
-            inner = dict(loops)
-            if isinstance(node.collection, ir.Fact):
-                inner[node.variable] = node.collection.path + "[]"
-            for child in (node.condition, node.value):
-                if child is not None:
-                    walk(child, inner, seen)
-
-    for n in nodes:
-        walk(n, {}, frozenset())
-    return tuple(sorted(found))
-
-
-def _defines_read(
-    nodes: Iterable[ir.Node], defines: dict[tuple[str, str], ir.Node | str], regime: str
-) -> tuple[str, ...]:
-    """The definitions an expression reads, each after the ones it depends on, so a fine's
-    intermediate figures can be shown in the order a reader computes them."""
-    ordered: list[str] = []
-
-    def walk(node: ir.Node) -> None:
-        if isinstance(node, ir.Define):
-            body = defines.get((node.scope, node.name))
-            if node.name not in ordered and isinstance(body, ir.Node):
-                walk(body)
-                if node.name not in ordered:
-                    ordered.append(node.name)
-        elif isinstance(node, ir.Op):
-            for arg in node.args:
-                walk(arg)
-        elif isinstance(node, ir.Loop):
-            for child in (node.collection, node.condition, node.value):
-                if child is not None:
-                    walk(child)
-
-    for n in nodes:
-        walk(n)
-    return tuple(ordered)
-
-
-def _field_path(node: ir.Node, loops: dict[str, str]) -> str | None:
-    if isinstance(node, ir.Var):
-        return loops.get(node.name)
-    if isinstance(node, ir.Field):
-        base = _field_path(node.target, loops)
-        return f"{base}.{node.name}" if base else None
-    return None
 
 
 def check_modules(modules: list[ast.Module], sources: dict[str, str]) -> ir.CheckedBundle:

@@ -102,9 +102,14 @@ def check(
             err.print(f"\n[bold red]{len(error.diagnostics)} error(s)[/]")
         raise typer.Exit(EXIT_POLICY) from None
     summary = bundle.summary()
+    warnings = bundle.checked.warnings
     if output == OutputFormat.json:
+        summary["warnings"] = [w.to_dict() for w in warnings]
         print(json.dumps(summary, indent=2))
         return
+    if warnings:
+        sys.stderr.write(render_all(warnings, bundle.checked.sources) + "\n")
+        err.print(f"[yellow]{len(warnings)} warning(s)[/]\n")
     for regime in summary["regimes"]:
         out.print(
             f"[green]ok[/] {regime['name']}: {regime['rules']} rules, "

@@ -8,18 +8,41 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
+from enum import StrEnum
 from typing import Any
 
 from engine.values import UNKNOWN, Duration, Money, Percent, format_decimal
 
+
+class Status(StrEnum):
+    DENIED = "denied"
+    UNDETERMINED = "undetermined"
+    ALLOWED_WITH_OBLIGATIONS = "allowed_with_obligations"
+    ALLOWED = "allowed"
+    NOT_APPLICABLE = "not_applicable"
+
+
+class Outcome(StrEnum):
+    """What became of one rule in one decision (the trace)."""
+
+    VIOLATED = "violated"
+    COMPLIANT = "compliant"
+    NOT_TRIGGERED = "not_triggered"
+    EXCEPTED = "excepted"
+    DUTY_OPEN = "duty_open"  # no violation stated; the rule's duties stand as obligations
+    UNDETERMINED = "undetermined"
+    NOT_IN_FORCE = "not_in_force"
+    NOT_ASSESSED = "not_assessed"  # its topic is not described by the operation
+
+
 # most restrictive first
-STATUS_ORDER = ("denied", "undetermined", "allowed_with_obligations", "allowed", "not_applicable")
+STATUS_ORDER = tuple(Status)
 
 
-def most_restrictive(statuses: list[str]) -> str:
+def most_restrictive(statuses: list[str]) -> Status:
     if not statuses:
-        return "not_applicable"
-    return min(statuses, key=STATUS_ORDER.index)
+        return Status.NOT_APPLICABLE
+    return Status(min(statuses, key=STATUS_ORDER.index))
 
 
 def to_json_value(value: Any) -> Any:
@@ -143,12 +166,75 @@ class Obligation:
     text: str
     within: Duration | None  # the deadline, counted from the event the obligation names
     cite: str | None
+    # a duty the operation did not say is met: the facts that would confirm it (stated false,
+    # each would be a violation of the rule)
+    confirm: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "rule": self.rule,
             "text": self.text,
             "within": str(self.within) if self.within is not None else None,
+            "cite": self.cite,
+            "confirm": list(self.confirm),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class UndeterminedRule:
+    """A rule that some completion of the missing facts would violate and another would not."""
+
+    rule: str
+    title: str
+    cite: str | None
+    missing: tuple[str, ...]
+    note: str | None = None  # e.g. the completion budget was exceeded
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "rule": self.rule,
+            "title": self.title,
+            "cite": self.cite,
+            "missing": list(self.missing),
+            "note": self.note,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class NotAssessed:
+    """A topic (a breach, a rights request) the operation does not describe: its rules were not
+    assessed, and the decision says so instead of passing them silently."""
+
+    topic: str
+    title: str
+    reason: str
+    cite: str | None
+    rules: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "topic": self.topic,
+            "title": self.title,
+            "reason": self.reason,
+            "cite": self.cite,
+            "rules": list(self.rules),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class DerivedFact:
+    """A fact the operation did not state, filled in by a `derive` of the policies."""
+
+    path: str
+    value: Any
+    because: tuple[str, ...]  # the facts the derivation read
+    cite: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "value": to_json_value(self.value),
+            "because": list(self.because),
             "cite": self.cite,
         }
 
@@ -158,10 +244,11 @@ class RuleTrace:
     rule: str
     title: str
     cite: str | None
-    outcome: str  # violated | compliant | not_triggered | undetermined | excepted | not_in_force
+    outcome: Outcome
     facts: dict[str, Any]
     missing: tuple[str, ...] = ()
     exceptions: tuple[str, ...] = ()  # exceptions that applied
+    note: str | None = None  # how an unknown was settled (completions evaluated)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -172,23 +259,25 @@ class RuleTrace:
             "facts": {path: to_json_value(value) for path, value in self.facts.items()},
             "missing": list(self.missing),
             "exceptions": list(self.exceptions),
+            "note": self.note,
         }
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class RegimeDecision:
     regime: str
     title: str
-    status: str
+    status: Status
     reasons: tuple[str, ...]
-    violations: tuple[Violation, ...]
-    obligations: tuple[Obligation, ...]
-    missing: tuple[str, ...]
+    violations: tuple[Violation, ...] = ()
+    obligations: tuple[Obligation, ...] = ()
+    missing: tuple[str, ...] = ()
     exposure: dict[str, Amount]  # payer -> aggregated range in the regime currency
     currency: str
     aggregation: str
     aggregation_cite: str | None
-    undetermined_rules: tuple[str, ...] = ()
+    undetermined_rules: tuple[UndeterminedRule, ...] = ()
+    not_assessed: tuple[NotAssessed, ...] = ()
     trace: tuple[RuleTrace, ...] = ()
     notes: tuple[str, ...] = ()
 
@@ -205,7 +294,8 @@ class RegimeDecision:
             "violations": [v.to_dict() for v in self.violations],
             "obligations": [o.to_dict() for o in self.obligations],
             "missing": list(self.missing),
-            "undetermined_rules": list(self.undetermined_rules),
+            "undetermined_rules": [u.to_dict() for u in self.undetermined_rules],
+            "not_assessed": [n.to_dict() for n in self.not_assessed],
             "currency": self.currency,
             "aggregation": {"method": self.aggregation, "cite": self.aggregation_cite},
             "exposure": {payer: amount.to_dict() for payer, amount in self.exposure.items()},
@@ -216,15 +306,16 @@ class RegimeDecision:
         return data
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Decision:
-    status: str
+    status: Status
     as_of: dt.date
     currency: str
     regimes: dict[str, RegimeDecision]
     exposure: Amount  # organisations' exposure summed over regimes, in the reporting currency
     missing: tuple[str, ...]
     bundle_hash: str
+    derived: tuple[DerivedFact, ...] = ()
 
     def regime(self, name: str) -> RegimeDecision:
         return self.regimes[name]
@@ -241,5 +332,6 @@ class Decision:
                 "max_at_least": _money(self.exposure.reporting_max_at_least),
             },
             "missing": list(self.missing),
+            "derived": [d.to_dict() for d in self.derived],
             "regimes": {n: r.to_dict(explain) for n, r in self.regimes.items()},
         }

@@ -1,32 +1,46 @@
 """Stage 4: compiled regime + facts + as-of date -> `RegimeDecision`.
 
-Semantics (shared/DESIGN.md): a regime out of force or whose `applies when` is false is
-`not_applicable` (with the reason); any certain violation makes it `denied`; otherwise an
-unknown rule outcome makes it `undetermined` (naming the missing facts); otherwise duties make it
-`allowed_with_obligations`, else `allowed`. Exceptions override their rule the way statutes do
-(default logic): the rule is violated only if no exception to it applies, recursively.
+Semantics (shared/DESIGN.md, docs/LANGUAGE.md):
+- a regime out of force, or whose `applies when` is certainly false, is `not_applicable`;
+- a rule whose topic the operation does not describe is *not assessed*, and the decision lists
+  the topic (`not_assessed`) instead of passing it silently;
+- each other rule is evaluated with Kleene logic first; an unknown outcome is settled over the
+  completions of the missing finite facts (engine/completion.py), so a rule is unknown only if
+  two completions disagree;
+- a rule's `duty … met when C` is violated when C is false (a stated gap); when C is unknown the
+  duty stands as an obligation, naming the facts that would confirm it;
+- exceptions override their rule the way statutes do (default logic), recursively;
+- status: any certain violation -> `denied`; else any unknown rule (or an unknown scope) ->
+  `undetermined`; else duties and obligations -> `allowed_with_obligations`; else `allowed`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
 from engine import ir
-from engine.compiler import Compiler, Context, Fn, kleene_and, kleene_not, kleene_or
+from engine.compiler import Compiler, Context, Fn
+from engine.completion import UNDECIDED, Domains, Settled, settle, with_values
 from engine.decision import (
-    Amount,
-    ExposureLine,
+    NotAssessed,
     Obligation,
+    Outcome,
     RegimeDecision,
     RuleTrace,
+    Status,
+    UndeterminedRule,
     Violation,
 )
-from engine.values import UNKNOWN, ExchangeRates, MissingRate, Money
+from engine.exposure import FineLine, aggregate, monotone_floors
+from engine.fold import constant_value
+from engine.logic import and3, not3, or3
+from engine.values import UNKNOWN, ExchangeRates
+
+Derive = Callable[[Mapping[str, Any]], Mapping[str, Any]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,30 +49,29 @@ class CompiledRule:
     when: Fn | None
     violation: Fn | None
     obligations: tuple[tuple[ir.CheckedObligation, Fn | None], ...]
-
-    def in_force(self, day: dt.date) -> bool:
-        return not self.rule.periods or self.rule.in_force(day)
+    duties: tuple[tuple[ir.CheckedDuty, Fn], ...]
+    confirmations: frozenset[str]  # facts the duties read: never filled in by a completion
 
 
 @dataclass(frozen=True, slots=True)
-class CompiledFine:
-    fine: ir.CheckedFine
-    low: Fn | None
-    high: Fn
-    steps: tuple[tuple[str, Fn], ...] = ()
+class Verdict:
+    """One rule's outcome under one (possibly partial) set of facts. Hashable and comparable:
+    completions agree when their verdicts are equal."""
 
-
-def constant_value(node: ir.Node) -> Any:
-    """Evaluate a fact-free expression (a parameter value, an expected exposure) once."""
-    ctx = Context({}, dt.date.min, {}, ExchangeRates({}))
-    return Compiler({}).compile(node)(ctx)
+    outcome: Outcome
+    obligations: tuple[Obligation, ...] = ()
+    excepted: tuple[str, ...] = ()
 
 
 class CompiledRegime:
     def __init__(
-        self, regime: ir.CheckedRegime, common_parameters: Mapping[str, ir.CheckedParameter]
+        self,
+        regime: ir.CheckedRegime,
+        common_parameters: Mapping[str, ir.CheckedParameter],
+        domains: Domains,
     ):
         self.regime = regime
+        self.domains = domains
         compiler = Compiler(regime.defines)
         self.applies = tuple((a, compiler.compile(a.condition)) for a in regime.applies)
         self.rules: dict[str, CompiledRule] = {}
@@ -71,6 +84,8 @@ class CompiledRegime:
                     (o, compiler.compile(o.condition) if o.condition is not None else None)
                     for o in rule.obligations
                 ),
+                tuple((d, compiler.compile(d.met)) for d in rule.duties),
+                frozenset(path for d in rule.duties for path in d.facts_read),
             )
         self.base_rules = tuple(r for r in self.rules.values() if r.rule.exception_to is None)
         # answers that do not depend on the facts, built once
@@ -79,14 +94,15 @@ class CompiledRegime:
         )
         cites = ", ".join(dict.fromkeys(c.cite for c, _ in self.applies if c.cite)) or "its scope"
         self._out_of_scope = self._decision(
-            "not_applicable", (f"none of the scope conditions holds ({cites})",)
+            Status.NOT_APPLICABLE, (f"none of the scope conditions holds ({cites})",)
         )
         self.fines = {
-            name: CompiledFine(
+            name: FineLine(
                 fine,
                 compiler.compile(fine.low) if fine.low is not None else None,
                 compiler.compile(fine.high),
                 tuple((step, compiler.definition(step)) for step in fine.steps),
+                monotone_floors(fine.high, regime.defines, fine.currency),
             )
             for name, fine in regime.fines.items()
         }
@@ -94,11 +110,15 @@ class CompiledRegime:
             (name, [(period, constant_value(node)) for period, node, _ in p.values])
             for name, p in {**common_parameters, **regime.parameters}.items()
         ]
+        self._topic_rules = {
+            topic: tuple(r.rule.name for r in self.base_rules if r.rule.topic == topic)
+            for topic in regime.topics
+        }
 
     @lru_cache(maxsize=512)  # noqa: B019 - bounded; one entry per distinct as-of date
     def rules_on(self, day: dt.date) -> tuple[tuple[CompiledRule, bool], ...]:
         """The base rules, each with whether it is in force on `day`."""
-        return tuple((compiled, compiled.in_force(day)) for compiled in self.base_rules)
+        return tuple((compiled, compiled.rule.in_force(day)) for compiled in self.base_rules)
 
     @lru_cache(maxsize=512)  # noqa: B019 - bounded; one entry per distinct as-of date
     def parameters_on(self, day: dt.date) -> dict[str, Any]:
@@ -110,10 +130,11 @@ class CompiledRegime:
                     break
         return values
 
-    # ---- rules --------------------------------------------------------------------------------
+    # ---- one rule under one set of facts ------------------------------------------------------
 
-    def _exception_applies(self, name: str, ctx: Context) -> Any:
-        """An exception applies when its `when` holds and no exception to it applies."""
+    def _exception_applies(self, name: str, ctx: Context, obligations: list[Obligation]) -> Any:
+        """An exception applies when its `when` holds and no exception to it applies; the
+        obligations it carries are added when it certainly applies."""
         compiled = self.rules[name]
         if not compiled.rule.in_force(ctx.as_of):
             return False
@@ -121,8 +142,88 @@ class CompiledRegime:
         if active is False:
             return False
         for sub in compiled.rule.exceptions:
-            active = kleene_and(active, kleene_not(self._exception_applies(sub, ctx)))
+            active = and3(active, not3(self._exception_applies(sub, ctx, [])))
+        if active is True:
+            for obligation, condition in compiled.obligations:
+                if (condition(ctx) if condition is not None else True) is True:
+                    obligations.append(
+                        Obligation(name, obligation.text, obligation.within, obligation.cite)
+                    )
         return active
+
+    def _verdict(self, compiled: CompiledRule, ctx: Context) -> Verdict | None:
+        """The rule's verdict under `ctx`'s facts, or None when Kleene logic leaves it unknown."""
+        rule = compiled.rule
+        triggered = compiled.when(ctx) if compiled.when is not None else True
+        if triggered is False:
+            return Verdict(Outcome.NOT_TRIGGERED)
+        obligations: list[Obligation] = []
+        pending = False
+        for obligation, condition in compiled.obligations:
+            due = and3(triggered, condition(ctx) if condition is not None else True)
+            if due is True:
+                obligations.append(
+                    Obligation(rule.name, obligation.text, obligation.within, obligation.cite)
+                )
+            pending |= due is UNKNOWN
+        stated = compiled.violation(ctx) if compiled.violation is not None else False
+        open_duties = []
+        gap: Any = False
+        for duty, met in compiled.duties:
+            value = met(ctx)
+            gap = or3(gap, not3(value))
+            if value is UNKNOWN:
+                open_duties.append(duty)
+        violated = and3(triggered, or3(stated, gap))
+        applied: list[str] = []
+        exception_unknown = False
+        if violated is not False:
+            for name in rule.exceptions:
+                exception = self._exception_applies(name, ctx, obligations)
+                if exception is True:
+                    applied.append(name)
+                exception_unknown |= exception is UNKNOWN
+                violated = and3(violated, not3(exception))
+        if violated is True:
+            return Verdict(Outcome.VIOLATED)
+        if applied:
+            return Verdict(Outcome.EXCEPTED, tuple(obligations), tuple(applied))
+        if pending:
+            return None
+        if violated is False:
+            outcome = Outcome.COMPLIANT if triggered is True else Outcome.NOT_TRIGGERED
+            return Verdict(outcome, tuple(obligations))
+        # unknown: only the duties' confirmations missing, nothing else in doubt -> the duties
+        # stand as obligations (a duty not stated as met is owed, not a question of the law)
+        if triggered is True and stated is False and not exception_unknown and open_duties:
+            for duty in open_duties:
+                obligations.append(
+                    Obligation(rule.name, duty.text, duty.within, duty.cite, duty.facts_read)
+                )
+            return Verdict(Outcome.DUTY_OPEN, tuple(obligations))
+        return None
+
+    def _settled_verdict(
+        self, compiled: CompiledRule, ctx: Context, context: Callable[[Mapping[str, Any]], Context]
+    ) -> tuple[Verdict | None, tuple[str, ...], Settled | None]:
+        """(verdict or None if unknown, the missing facts it waited for, how it was settled)."""
+        ctx.missing = set()
+        verdict = self._verdict(compiled, ctx)
+        if verdict is not None:
+            return verdict, (), None
+        missing = set(ctx.missing)
+
+        def evaluate(assignment: Mapping[str, Any]) -> tuple[Any, set[str]]:
+            branch = context(assignment)
+            result = self._verdict(compiled, branch)
+            return (UNDECIDED if result is None else result), branch.missing
+
+        settled = settle(evaluate, (UNDECIDED, missing), self.domains, compiled.confirmations)
+        if settled.outcome is UNDECIDED:
+            return None, tuple(sorted(missing)), settled
+        return settled.outcome, (), settled
+
+    # ---- the regime ---------------------------------------------------------------------------
 
     def evaluate(
         self,
@@ -131,235 +232,180 @@ class CompiledRegime:
         rates: ExchangeRates,
         reporting_currency: str,
         explain: bool = False,
+        derive: Derive | None = None,
     ) -> RegimeDecision:
+        """Decide `facts` (validated, derivations applied). `derive` re-applies the bundle's
+        derivations to a completion, so a filled-in fact fills in the facts derived from it."""
         regime = self.regime
-        ctx = Context(facts, as_of, self.parameters_on(as_of), rates)
+        params = self.parameters_on(as_of)
+        ctx = Context(facts, as_of, params, rates)
+
+        def context(assignment: Mapping[str, Any]) -> Context:
+            completed = with_values(facts, assignment)
+            if derive is not None:
+                completed = dict(derive(completed))
+            return Context(completed, as_of, params, rates, given=facts)
+
         if regime.in_force is not None and not regime.in_force.contains(as_of):
             return self._decision(
-                "not_applicable",
+                Status.NOT_APPLICABLE,
                 (
                     f"{regime.name} is in force from {regime.in_force.start.isoformat()}"
                     + (f" until {regime.in_force.end.isoformat()}" if regime.in_force.end else "")
                     + f"; the operation is assessed as of {as_of.isoformat()}",
                 ),
             )
+        applies, reasons, scope_missing = self._applies(ctx, context)
+        if applies is False:
+            return self._out_of_scope
+
+        not_assessed, skipped = self._topics(facts)
+        violations: list[Violation] = []
+        obligations: list[Obligation] = []
+        undetermined: list[UndeterminedRule] = []
+        missing: set[str] = set(scope_missing)
+        trace: list[RuleTrace] = []
+        for compiled, in_force in self.rules_on(as_of):  # exceptions: inside their rule
+            rule = compiled.rule
+            if not in_force or rule.name in skipped:
+                if explain:
+                    outcome = Outcome.NOT_IN_FORCE if not in_force else Outcome.NOT_ASSESSED
+                    trace.append(self._trace(rule, outcome, facts))
+                continue
+            verdict, rule_missing, settled = self._settled_verdict(compiled, ctx, context)
+            note = _settle_note(settled)
+            if verdict is None:
+                undetermined.append(
+                    UndeterminedRule(rule.name, rule.title, rule.cite, rule_missing, note)
+                )
+                missing.update(rule_missing)
+                outcome = Outcome.UNDETERMINED
+            else:
+                outcome = verdict.outcome
+                obligations.extend(verdict.obligations)
+                if outcome is Outcome.VIOLATED:
+                    violations.append(self._violation(compiled, facts, context, reporting_currency))
+            if explain:
+                excepted = verdict.excepted if verdict is not None else ()
+                trace.append(self._trace(rule, outcome, facts, rule_missing, excepted, note))
+
+        if applies is UNKNOWN:
+            status = Status.UNDETERMINED
+            reasons.append("whether the regime applies depends on missing facts")
+        elif violations:
+            status = Status.DENIED
+        elif undetermined:
+            status = Status.UNDETERMINED
+        elif obligations:
+            status = Status.ALLOWED_WITH_OBLIGATIONS
+        else:
+            status = Status.ALLOWED
+        lines = [line for v in violations for line in v.exposure]
+        exposure = (
+            aggregate(lines, regime.aggregate, as_of, rates, reporting_currency) if lines else {}
+        )
+        return RegimeDecision(
+            regime=regime.name,
+            title=regime.title,
+            status=status,
+            reasons=tuple(reasons),
+            violations=tuple(violations),
+            obligations=tuple(obligations),
+            missing=tuple(sorted(missing)),
+            exposure=exposure,
+            currency=regime.currency,
+            aggregation=regime.aggregate,
+            aggregation_cite=regime.aggregate_cite,
+            undetermined_rules=tuple(undetermined),
+            not_assessed=not_assessed,
+            trace=tuple(trace),
+            notes=regime.notes,
+        )
+
+    def _applies(
+        self, ctx: Context, context: Callable[[Mapping[str, Any]], Context]
+    ) -> tuple[Any, list[str], tuple[str, ...]]:
+        """(whether the regime applies, the scope clauses that hold, facts it waits for)."""
         applies: Any = False
         reasons = []
         for index, (_, condition) in enumerate(self.applies):
             value = condition(ctx)
-            applies = kleene_or(applies, value)
+            applies = or3(applies, value)
             if value is True:
                 reasons.append(self._applies_reasons[index])
-        if applies is False:
-            return self._out_of_scope
+        if applies is not UNKNOWN:
+            return applies, reasons, ()
+        missing = set(ctx.missing)
 
-        violations: list[Violation] = []
-        obligations: list[Obligation] = []
-        undetermined: list[str] = []
-        missing: set[str] = set(ctx.missing) if applies is UNKNOWN else set()
-        trace: list[RuleTrace] = []
-        for compiled, in_force in self.rules_on(as_of):  # exceptions: inside their rule
-            rule = compiled.rule
-            if not in_force:
-                if explain:
-                    trace.append(self._trace(rule, "not_in_force", facts, ()))
+        def evaluate(assignment: Mapping[str, Any]) -> tuple[Any, set[str]]:
+            branch = context(assignment)
+            value: Any = False
+            for _, condition in self.applies:
+                value = or3(value, condition(branch))
+            return (UNDECIDED if value is UNKNOWN else value), branch.missing
+
+        settled = settle(evaluate, (UNDECIDED, missing), self.domains)
+        if settled.outcome is UNDECIDED:
+            return UNKNOWN, reasons, tuple(sorted(missing))
+        if settled.outcome is True:
+            reasons.append("applies whichever way the missing scope facts are answered")
+        return settled.outcome, reasons, ()
+
+    def _topics(self, facts: Mapping[str, Any]) -> tuple[tuple[NotAssessed, ...], set[str]]:
+        """The topics the operation does not describe, and the rules left unassessed."""
+        not_assessed, skipped = [], set()
+        for name, topic in self.regime.topics.items():
+            if any(facts.get(path) is not None for path in topic.described_by):
                 continue
-            ctx.missing = set()
-            when = compiled.when
-            triggered = when(ctx) if when is not None else True
-            if triggered is False:  # the commonest outcome, decided without a call
-                if explain:
-                    trace.append(self._trace(rule, "not_triggered", facts, ()))
-                continue
-            outcome, excepted = self._rule_outcome(compiled, ctx, obligations, triggered)
-            rule_missing = tuple(sorted(ctx.missing)) if outcome == "undetermined" else ()
-            if outcome == "violated":
-                violations.append(self._violation(compiled, ctx, facts, reporting_currency))
-            elif outcome == "undetermined":
-                undetermined.append(rule.name)
-                missing.update(rule_missing)
-            if explain:
-                trace.append(self._trace(rule, outcome, facts, rule_missing, excepted))
-
-        if applies is UNKNOWN:
-            status = "undetermined"
-            reasons.append("whether the regime applies depends on missing facts")
-        elif violations:
-            status = "denied"
-        elif undetermined:
-            status = "undetermined"
-        elif obligations:
-            status = "allowed_with_obligations"
-        else:
-            status = "allowed"
-        exposure = (
-            self._aggregate(violations, as_of, rates, reporting_currency) if violations else {}
-        )
-        return RegimeDecision(
-            regime.name,
-            regime.title,
-            status,
-            tuple(reasons),
-            tuple(violations),
-            tuple(obligations),
-            tuple(sorted(missing)),
-            exposure,
-            regime.currency,
-            regime.aggregate,
-            regime.aggregate_cite,
-            tuple(undetermined),
-            tuple(trace),
-            regime.notes,
-        )
-
-    def _rule_outcome(
-        self, compiled: CompiledRule, ctx: Context, obligations: list[Obligation], triggered: Any
-    ) -> tuple[str, tuple[str, ...]]:
-        """(outcome, exceptions that applied) of a rule whose `when` gave `triggered` (true or
-        unknown). Appends the obligations the rule imposes."""
-        rule = compiled.rule
-        pending = False
-        for obligation, condition in compiled.obligations:
-            due = kleene_and(triggered, condition(ctx) if condition is not None else True)
-            if due is True:
-                obligations.append(
-                    Obligation(rule.name, obligation.text, obligation.within, obligation.cite)
+            rules = self._topic_rules[name]
+            skipped.update(rules)
+            stated = ", ".join(f"`{path}`" for path in topic.described_by)
+            not_assessed.append(
+                NotAssessed(
+                    name, topic.title, f"the operation does not state {stated}", topic.cite, rules
                 )
-            pending |= due is UNKNOWN
-        if compiled.violation is None:
-            return ("undetermined" if pending or triggered is UNKNOWN else "compliant"), ()
-        violated = kleene_and(triggered, compiled.violation(ctx))
-        applied: list[str] = []
-        if violated is not False:
-            for name in rule.exceptions:
-                exception = self._exception_applies(name, ctx)
-                if exception is True:
-                    applied.append(name)
-                    self._exception_obligations(name, ctx, obligations)
-                violated = kleene_and(violated, kleene_not(exception))
-        if violated is True:
-            return "violated", ()
-        if applied:
-            return "excepted", tuple(applied)
-        if violated is UNKNOWN or pending:
-            return "undetermined", ()
-        return ("compliant" if triggered is True else "not_triggered"), ()
-
-    def _exception_obligations(
-        self, name: str, ctx: Context, obligations: list[Obligation]
-    ) -> None:
-        compiled = self.rules[name]
-        for obligation, condition in compiled.obligations:
-            if (condition(ctx) if condition is not None else True) is True:
-                obligations.append(
-                    Obligation(name, obligation.text, obligation.within, obligation.cite)
-                )
+            )
+        return tuple(not_assessed), skipped
 
     # ---- exposure -----------------------------------------------------------------------------
 
     def _violation(
-        self, compiled: CompiledRule, ctx: Context, facts: Mapping[str, Any], reporting: str
+        self,
+        compiled: CompiledRule,
+        facts: Mapping[str, Any],
+        context: Callable[[Mapping[str, Any]], Context],
+        reporting: str,
     ) -> Violation:
         rule = compiled.rule
-        lines = []
-        for fine_name in rule.fines:
-            fine = self.fines[fine_name]
-            ctx.missing = set()
-            high = fine.high(ctx)
-            if fine.fine.kind == "exactly":
-                low = high
-            elif fine.low is not None:
-                low = fine.low(ctx)
-            else:
-                low = Money(Decimal(0), fine.fine.currency)
-            low = None if low is UNKNOWN else low
-            high = None if high is UNKNOWN else high
-            amount = Amount(
-                low,
-                high,
-                _convert(low, reporting, ctx.rates, ctx.as_of),
-                _convert(high, reporting, ctx.rates, ctx.as_of),
-            )
-            line_missing = tuple(sorted(ctx.missing))
-            ctx.missing = set()  # steps are shown, not what the amount waited for
-            steps = tuple((name, step(ctx)) for name, step in fine.steps)
-            lines.append(
-                ExposureLine(
-                    fine.fine.name,
-                    fine.fine.title,
-                    fine.fine.payer,
-                    fine.fine.cite,
-                    amount,
-                    line_missing,
-                    fine.fine.notes,
-                    steps,
-                )
-            )
+        lines = tuple(
+            self.fines[name].line(context, facts, self.domains, reporting) for name in rule.fines
+        )
         return Violation(
-            rule.name,
-            rule.title,
-            rule.cite,
-            tuple(lines),
-            _facts_of(rule.facts_read, facts),
-            rule.notes,
+            rule.name, rule.title, rule.cite, lines, _facts_of(rule.facts_read, facts), rule.notes
         )
 
-    def _aggregate(
-        self, violations: list[Violation], as_of: dt.date, rates: ExchangeRates, reporting: str
-    ) -> dict[str, Amount]:
-        """Per payer: `gravest` caps the total at the gravest infringement's maximum (GDPR
-        Art. 83(3), same or linked processing operations); `sum` adds the lines up."""
-        by_payer: dict[str, list[ExposureLine]] = {}
-        for violation in violations:
-            for line in violation.exposure:
-                by_payer.setdefault(line.payer, []).append(line)
-        result = {}
-        for payer, lines in by_payer.items():
-            lows = [line.amount.min for line in lines]
-            highs = [line.amount.max for line in lines]
-            known = [h for h in highs if h is not None]
-            if self.regime.aggregate == "gravest":
-                low = None if None in lows else max(lows, key=_amount)  # type: ignore[arg-type]
-                floor = max(known, key=_amount) if known else None
-            else:
-                low = _sum(lows)
-                floor = _sum(known) if known else None  # type: ignore[arg-type]
-            high = floor if len(known) == len(highs) else None
-            at_least = floor if high is None else None
-            result[payer] = Amount(
-                low,
-                high,
-                _convert(low, reporting, rates, as_of),
-                _convert(high, reporting, rates, as_of),
-                at_least,
-                _convert(at_least, reporting, rates, as_of),
-            )
-        return result
-
-    def _decision(self, status: str, reasons: tuple[str, ...]) -> RegimeDecision:
+    def _decision(self, status: Status, reasons: tuple[str, ...]) -> RegimeDecision:
         regime = self.regime
         return RegimeDecision(
-            regime.name,
-            regime.title,
-            status,
-            reasons,
-            (),
-            (),
-            (),
-            {},
-            regime.currency,
-            regime.aggregate,
-            regime.aggregate_cite,
+            regime=regime.name,
+            title=regime.title,
+            status=status,
+            reasons=reasons,
+            exposure={},
+            currency=regime.currency,
+            aggregation=regime.aggregate,
+            aggregation_cite=regime.aggregate_cite,
             notes=regime.notes,
         )
 
     def _trace(
         self,
         rule: ir.CheckedRule,
-        outcome: str,
+        outcome: Outcome,
         facts: Mapping[str, Any],
-        missing: tuple[str, ...],
+        missing: tuple[str, ...] = (),
         excepted: tuple[str, ...] = (),
+        note: str | None = None,
     ) -> RuleTrace:
         return RuleTrace(
             rule.name,
@@ -369,31 +415,21 @@ class CompiledRegime:
             _facts_of(rule.facts_read, facts),
             missing,
             excepted,
+            note,
         )
 
 
-def _amount(money: Money) -> Decimal:
-    return money.amount
-
-
-def _sum(values: list[Money | None]) -> Money | None:
-    if any(v is None for v in values):
+def _settle_note(settled: Settled | None) -> str | None:
+    if settled is None:
         return None
-    total = values[0]
-    for value in values[1:]:
-        total = total + value  # type: ignore[operator]
-    return total
-
-
-def _convert(
-    value: Money | None, currency: str, rates: ExchangeRates, day: dt.date
-) -> Money | None:
-    if value is None or value.currency == currency:
-        return value
-    try:
-        return rates.convert(value, currency, day)
-    except MissingRate:
-        return None
+    if settled.over_budget:
+        return (
+            f"more than {settled.evaluations} completions of the missing facts: "
+            "three-valued logic's answer kept"
+        )
+    if settled.outcome is UNDECIDED:
+        return f"the missing facts decide it ({settled.evaluations} completions evaluated)"
+    return f"certain whichever way the missing facts are answered ({settled.evaluations} checked)"
 
 
 def _facts_of(paths: tuple[str, ...], facts: Mapping[str, Any]) -> dict[str, Any]:

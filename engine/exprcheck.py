@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from engine import ast, ir
 from engine.diagnostics import Diagnostic, Span, did_you_mean
+from engine.ir import OpCode
 from engine.types import (
     BOOL,
     CODE,
@@ -156,7 +157,7 @@ class ExprChecker:
         if define is not None:
             return define
         if path == "as_of":  # the date the law is applied at: deadlines counted from it
-            return ir.Op(DATE, expr.span, "as_of", ())
+            return ir.Op(DATE, expr.span, OpCode.AS_OF, ())
         if path in scope.parameters:
             return ir.Param(scope.parameters[path], expr.span, path, scope.regime)
         if path in scope.facts:
@@ -267,7 +268,7 @@ class ExprChecker:
             return ir.Const(
                 SetType("set", element), expr.span, frozenset(c.value for c in constants)
             )
-        return ir.Op(SetType("set", element), expr.span, "set", tuple(items))
+        return ir.Op(SetType("set", element), expr.span, OpCode.SET, tuple(items))
 
     def _ListLit(self, expr: ast.ListLit, scope: Scope, expected: Type | None) -> ir.Node:
         return self.error("E0206", "a list can only be given in an example's `given`", expr.span)
@@ -308,18 +309,18 @@ class ExprChecker:
 
     def _Not(self, expr: ast.Not, scope: Scope, expected: Type | None) -> ir.Node:
         return ir.Op(
-            BOOL, expr.span, "not", (self.condition(expr.operand, scope, "`not`'s operand"),)
+            BOOL, expr.span, OpCode.NOT, (self.condition(expr.operand, scope, "`not`'s operand"),)
         )
 
     def _Negate(self, expr: ast.Negate, scope: Scope, expected: Type | None) -> ir.Node:
         node = self.check(expr.operand, scope)
         if not (is_numeric(node.type) or isinstance(node.type, MoneyType) or node.type == ERROR):
             return self.error("E0208", f"cannot negate {node.type}", expr.span)
-        return ir.Op(NUMBER if node.type == COUNT else node.type, expr.span, "neg", (node,))
+        return ir.Op(NUMBER if node.type == COUNT else node.type, expr.span, OpCode.NEG, (node,))
 
     def _Knownness(self, expr: ast.Knownness, scope: Scope, expected: Type | None) -> ir.Node:
         node = self.check(expr.operand, scope)
-        return ir.Op(BOOL, expr.span, "known" if expr.known else "missing", (node,))
+        return ir.Op(BOOL, expr.span, OpCode.KNOWN if expr.known else OpCode.MISSING, (node,))
 
     def _pair(
         self,
@@ -449,7 +450,7 @@ class ExprChecker:
                 return self.error(
                     "E0202", f"`size` needs a set or list, not {node.type}", expr.args[0].span
                 )
-            return ir.Op(COUNT, expr.span, "size", (node,))
+            return ir.Op(COUNT, expr.span, OpCode.SIZE, (node,))
         return self.error(
             "E0105",
             f"unknown function `{name}`",
@@ -464,7 +465,7 @@ class ExprChecker:
         if expr.currency not in KNOWN_CURRENCIES:
             return self.error("E0204", f"unknown currency `{expr.currency}`", expr.span)
         return ir.Op(
-            MoneyType("money", expr.currency), expr.span, "convert", (node,), expr.currency
+            MoneyType("money", expr.currency), expr.span, OpCode.CONVERT, (node,), expr.currency
         )
 
     def _Index(self, expr: ast.Index, scope: Scope, expected: Type | None) -> ir.Node:
@@ -474,7 +475,7 @@ class ExprChecker:
         if not isinstance(target.type, MapType):
             return self.error("E0202", f"cannot look up a key in {target.type}", expr.span)
         key = self.expect(expr.key, scope, target.type.key, "the key")
-        return ir.Op(target.type.value, expr.span, "index", (target, key))
+        return ir.Op(target.type.value, expr.span, OpCode.INDEX, (target, key))
 
     def _IfThenElse(self, expr: ast.IfThenElse, scope: Scope, expected: Type | None) -> ir.Node:
         condition = self.condition(expr.condition, scope, "the `if` condition")
@@ -487,7 +488,7 @@ class ExprChecker:
         return ir.Op(
             then.type if then.type != ERROR else otherwise.type,
             expr.span,
-            "if",
+            OpCode.IF,
             (condition, then, otherwise),
         )
 

@@ -9,12 +9,61 @@ operation, so every rule can also be translated to solver formulas.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 from engine.ast import Citation, Period
 from engine.diagnostics import Span
 from engine.types import EnumType, RecordType, Type
+
+# ---- operators ------------------------------------------------------------------------------
+
+
+class OpCode(StrEnum):
+    """Every operator of the checked form. Each back end has one builder per code (a table), and
+    tests/engine/test_ir_contract.py fails when a code has none: adding an operator here does
+    not pass the tests until every back end implements it or declares it unsupported."""
+
+    AND = "and"
+    OR = "or"
+    NOT = "not"
+    NEG = "neg"
+    ADD = "+"
+    SUB = "-"
+    MUL = "*"
+    DIV = "/"
+    OF = "of"
+    EQ = "="
+    NE = "!="
+    LT = "<"
+    LE = "<="
+    GT = ">"
+    GE = ">="
+    MEETS = "meets"
+    IN = "in"
+    NOT_IN = "not_in"
+    CONTAINS = "contains"
+    MAX = "max"
+    MIN = "min"
+    SIZE = "size"
+    IF = "if"
+    KNOWN = "known"
+    MISSING = "missing"
+    CONVERT = "convert"
+    INDEX = "index"
+    SET = "set"
+    AS_OF = "as_of"
+
+
+LOGICAL = frozenset({OpCode.AND, OpCode.OR, OpCode.NOT})
+COMPARISONS = frozenset(
+    {OpCode.EQ, OpCode.NE, OpCode.LT, OpCode.LE, OpCode.GT, OpCode.GE, OpCode.MEETS, OpCode.IN,
+     OpCode.NOT_IN, OpCode.CONTAINS}
+)
+ARITHMETIC = frozenset({OpCode.ADD, OpCode.SUB, OpCode.MUL, OpCode.DIV, OpCode.OF})
+
 
 # ---- expressions ------------------------------------------------------------------------------
 
@@ -23,6 +72,11 @@ from engine.types import EnumType, RecordType, Type
 class Node:
     type: Type
     span: Span
+
+    def children(self) -> tuple[Node, ...]:
+        """The sub-expressions of this node, in evaluation order (none for a leaf). A `Define`
+        is a leaf here: its body is the definition's, reached through the definitions table."""
+        return ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +103,9 @@ class Field(Node):
     name: str
     currency: str | None = None
 
+    def children(self) -> tuple[Node, ...]:
+        return (self.target,)
+
 
 @dataclass(frozen=True, slots=True)
 class Param(Node):
@@ -64,15 +121,19 @@ class Define(Node):
 
 @dataclass(frozen=True, slots=True)
 class Op(Node):
-    """An operator whose implementation the checker chose from the operand types.
+    """An operator whose implementation the checker chose from the operand types."""
 
-    op: and or not neg + - * / of = != < <= > >= meets in not_in contains max min size
-        if known missing convert index
-    """
-
-    op: str
+    op: OpCode
     args: tuple[Node, ...]
     extra: Any = None  # convert: target currency
+
+    def __post_init__(self) -> None:
+        # the checker passes the operator it parsed (`"and"`, `">="`): stored as its OpCode, so
+        # an operator no back end knows is an error where the IR is built, not where it runs
+        object.__setattr__(self, "op", OpCode(self.op))
+
+    def children(self) -> tuple[Node, ...]:
+        return self.args
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +145,19 @@ class Loop(Node):
     collection: Node
     condition: Node | None
     value: Node | None = None  # for sum
+
+    def children(self) -> tuple[Node, ...]:
+        return tuple(n for n in (self.collection, self.condition, self.value) if n is not None)
+
+
+def walk(node: Node) -> Iterator[Node]:
+    """Every node of an expression, the node itself first (pre-order). The one walk every pass
+    uses, like Jinja's `Node.iter_child_nodes`."""
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        yield current
+        stack.extend(reversed(current.children()))
 
 
 # ---- checked declarations ---------------------------------------------------------------------
@@ -99,6 +173,19 @@ class CheckedObligation:
 
 
 @dataclass(frozen=True, slots=True)
+class CheckedDuty:
+    """A measure a rule requires: `met` false is a violation (a stated gap); `met` unknown
+    leaves the duty standing as an obligation, confirmed by the facts `met` reads."""
+
+    text: str
+    within: Any  # values.Duration | None
+    met: Node
+    cite: str | None
+    facts_read: tuple[str, ...]
+    span: Span
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CheckedRule:
     name: str
     title: str
@@ -113,6 +200,8 @@ class CheckedRule:
     facts_read: tuple[str, ...]
     span: Span
     exceptions: tuple[str, ...] = ()  # filled by the checker: rules that are exceptions to this
+    duties: tuple[CheckedDuty, ...] = ()
+    topic: str | None = None  # exceptions: their rule's topic
 
     def in_force(self, day: dt.date) -> bool:
         return not self.periods or any(p.contains(day) for p in self.periods)
@@ -171,6 +260,31 @@ class CheckedExample:
 
 
 @dataclass(frozen=True, slots=True)
+class CheckedTopic:
+    """Rules about an event an operation may not describe (a breach, a rights request). The
+    topic is described when the operation states any of `described_by`; otherwise its rules are
+    reported as not assessed."""
+
+    name: str
+    title: str
+    cite: str | None
+    described_by: tuple[str, ...]
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class CheckedDerivation:
+    """`derive path = value if condition`: fills a fact the operation did not state."""
+
+    path: str
+    value: Any  # the run-time value (a constant)
+    condition: Node
+    cite: str | None
+    facts_read: tuple[str, ...]
+    span: Span
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CheckedRegime:
     name: str
     title: str
@@ -187,6 +301,7 @@ class CheckedRegime:
     examples: tuple[CheckedExample, ...]
     files: tuple[str, ...]
     notes: tuple[str, ...] = ()
+    topics: dict[str, CheckedTopic] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,6 +329,8 @@ class CheckedBundle:
     rates: dict[tuple[str, str], tuple[tuple[Period, Node, str | None], ...]]
     sources: dict[str, str]  # file -> text
     hash: str
+    derivations: tuple[CheckedDerivation, ...] = ()  # in the order they are applied
+    warnings: tuple[Any, ...] = ()  # diagnostics.Diagnostic of severity "warning"
 
 
 def citation_text(cite: Citation | None) -> str | None:

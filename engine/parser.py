@@ -446,6 +446,36 @@ class _Builder(Transformer):
     def note_clause(self, meta, children):
         return self._item("note", meta, text=_string(children[0]))
 
+    def duty_clause(self, meta, children):
+        text, within, met, cite = children
+        return self._item(
+            "duty", meta, duty=ast.Duty(_string(text), within, met, cite, self._s(meta))
+        )
+
+    def topic_decl(self, meta, children):
+        name, title, *rest = children
+        cite = rest.pop() if rest and isinstance(rest[-1], ast.Citation) else None
+        rest = [r for r in rest if r is not None]
+        return self._item(
+            "topic",
+            meta,
+            name=str(name),
+            title=title and _string(title),
+            described_by=tuple((str(n), _span(self.file, n)) for n in rest),
+            cite=cite,
+        )
+
+    def topic_clause(self, meta, children):
+        return self._item(
+            "topic_ref", meta, name=str(children[0]), name_span=_span(self.file, children[0])
+        )
+
+    def derive_decl(self, meta, children):
+        path, value, condition, cite = children
+        return self._item(
+            "derive", meta, name=str(path), value=value, condition=condition, cite=cite
+        )
+
     def example_head(self, meta, children):
         return self._item("example", meta, name=_string(children[0]))
 
@@ -497,7 +527,7 @@ _CLAUSES = {
     "parameter": {"dated"},
     "rate": {"dated"},
     "fine": {"note"},
-    "rule": {"dated", "when", "violation", "obligation", "fine_ref", "note"},
+    "rule": {"dated", "when", "violation", "obligation", "duty", "topic_ref", "fine_ref", "note"},
     "exception": {"dated", "when", "obligation", "note"},
     "example": {"as_of", "given", "expect"},
 }
@@ -511,6 +541,8 @@ _CLAUSE_WORDS = {
     "when": "`when`",
     "violation": "`violation`",
     "obligation": "`obligation`",
+    "duty": "`duty`",
+    "topic_ref": "`topic`",
     "fine_ref": "`fine`",
     "as_of": "`as of`",
     "given": "`given`",
@@ -525,12 +557,18 @@ _OWNER_WORDS = {
     "when": "a rule or exception",
     "violation": "a rule",
     "obligation": "a rule or exception",
+    "duty": "a rule",
+    "topic_ref": "a rule",
     "fine_ref": "a rule",
     "note": "a regime, rule or fine",
     "as_of": "an example",
     "given": "an example",
     "expect": "an example",
 }
+
+
+# declarations that take no clauses
+_STANDALONE = {"enum", "fact", "define", "part_of", "topic", "derive"}
 
 
 def _group(file: str, items: list[_Item], diagnostics: list[Diagnostic]) -> ast.Module:
@@ -549,7 +587,7 @@ def _group(file: str, items: list[_Item], diagnostics: list[Diagnostic]) -> ast.
         head, clauses = None, []
 
     for item in items:
-        if item.kind in _CLAUSES or item.kind in {"enum", "fact", "define", "part_of"}:
+        if item.kind in _CLAUSES or item.kind in _STANDALONE:
             flush()
             if item.kind == "part_of" or item.kind == "regime":
                 if regime is not None:
@@ -642,6 +680,18 @@ def _build_decl(
         return ast.FactDecl(d["name"], head.span, d["type"], d["description"])
     if head.kind == "define":
         return ast.DefineDecl(d["name"], head.span, d["type"], d["value"], d["cite"])
+    if head.kind == "topic":
+        return ast.TopicDecl(
+            d["name"],
+            head.span,
+            title=d["title"],
+            described_by=d["described_by"],
+            cite=d["cite"],
+        )
+    if head.kind == "derive":
+        return ast.DeriveDecl(
+            d["name"], head.span, value=d["value"], condition=d["condition"], cite=d["cite"]
+        )
     if head.kind in ("parameter", "rate"):
         values = []
         for c in clauses:
@@ -698,20 +748,24 @@ def _build_decl(
         when = _single(head, clauses, "when", diagnostics)
         violation = _single(head, clauses, "violation", diagnostics)
         fines = tuple(n for c in clauses if c.kind == "fine_ref" for n in c.data["names"])
+        topic = _single(head, clauses, "topic_ref", diagnostics)
         return ast.RuleDecl(
             d["name"],
             head.span,
-            d["title"],
-            d["cite"],
-            tuple(periods),
-            when.data["condition"] if when else None,
-            violation.data["condition"] if violation else None,
-            bool(violation and violation.data["unless"]),
-            tuple(c.data["obligation"] for c in clauses if c.kind == "obligation"),
-            fines,
-            notes,
+            title=d["title"],
+            cite=d["cite"],
+            periods=tuple(periods),
+            when=when.data["condition"] if when else None,
+            violation=violation.data["condition"] if violation else None,
+            violation_unless=bool(violation and violation.data["unless"]),
+            obligations=tuple(c.data["obligation"] for c in clauses if c.kind == "obligation"),
+            fines=fines,
+            notes=notes,
             exception_to=d.get("target"),
             exception_to_span=d.get("target_span"),
+            duties=tuple(c.data["duty"] for c in clauses if c.kind == "duty"),
+            topic=topic.data["name"] if topic else None,
+            topic_span=topic.data["name_span"] if topic else None,
         )
     if head.kind == "example":
         as_of = _single(head, clauses, "as_of", diagnostics)

@@ -27,7 +27,7 @@ import pandas as pd
 from engine import ir
 from engine.bundle import Bundle
 from engine.decision import STATUS_ORDER, Decision
-from engine.evaluator import constant_value
+from engine.fold import constant_value
 from engine.sim_columns import Columns, is_null, iter_rows, row_to_operation
 from engine.sim_regime import NOT_APPLICABLE, RegimeColumns, VectorRegime
 from engine.types import CODE, SetType

@@ -17,7 +17,7 @@ from engine import ir
 from engine.bundle import Bundle
 from engine.decision import Decision
 from engine.diagnostics import LexgateError, Span
-from engine.evaluator import constant_value
+from engine.fold import constant_value
 from engine.values import Money
 
 EXERCISED = {"violated", "compliant", "excepted"}

@@ -403,7 +403,7 @@ class VectorCompiler:
             return Compiled(lambda env: env.params.get(name))  # read by `index` only
         scale = 0
         if is_numeric_type(t) and declared is not None:
-            from engine.evaluator import constant_value
+            from engine.fold import constant_value
 
             scale = max((decimal_scale(Decimal(number_of(constant_value(v))))
                          for _, v, _ in declared.values), default=0)
@@ -563,7 +563,7 @@ class VectorCompiler:
         declared = self._parameters.get(getattr(node.args[0], "name", ""))
         scale = 0
         if declared is not None and is_numeric_type(t):
-            from engine.evaluator import constant_value
+            from engine.fold import constant_value
 
             scale = max((decimal_scale(Decimal(number_of(v)))
                          for _, value_node, _ in declared.values
