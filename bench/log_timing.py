@@ -28,7 +28,7 @@ sys.path.insert(0, str(REPO))
 import uvicorn  # noqa: E402
 
 from api.app import create_app  # noqa: E402
-from api.decision_log import _SqlDecisionLog  # noqa: E402
+from api.decision_log import SqlDecisionLog  # noqa: E402
 from api.settings import Settings  # noqa: E402
 from api.testing import shipped_policies  # noqa: E402
 from bench.api_load import run_wrk  # noqa: E402
@@ -53,8 +53,8 @@ def main() -> None:
 
     commits: list[tuple[int, float, float]] = []  # batch size, wall s, writer CPU s
     waits: list[float] = []
-    original_commit = _SqlDecisionLog._commit_batch
-    original_append = _SqlDecisionLog.append_async
+    original_commit = SqlDecisionLog._commit_batch
+    original_append = SqlDecisionLog.append_async
 
     def timed_commit(self: Any, batch: list[Any]) -> None:
         wall, cpu = time.perf_counter(), time.thread_time()
@@ -68,8 +68,8 @@ def main() -> None:
         finally:
             waits.append(time.perf_counter() - start)
 
-    _SqlDecisionLog._commit_batch = timed_commit  # type: ignore[method-assign]
-    _SqlDecisionLog.append_async = timed_append  # type: ignore[method-assign]
+    SqlDecisionLog._commit_batch = timed_commit  # type: ignore[method-assign]
+    SqlDecisionLog.append_async = timed_append  # type: ignore[method-assign]
 
     with tempfile.TemporaryDirectory(prefix="lexgate-logtiming-") as tmp:
         settings = Settings(policies=shipped_policies(), log_url=f"sqlite:///{tmp}/log.db",
