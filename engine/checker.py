@@ -465,6 +465,22 @@ class Checker:
                     help=did_you_mean(str(e.value), self.facts),
                 )
                 continue
+            if e.kind == "not_assessed" and e.value not in self.topics[regime]:
+                self.error(
+                    "E0117",
+                    f"unknown topic `{e.value}` in {regime}",
+                    e.span,
+                    help=did_you_mean(str(e.value), self.topics[regime]),
+                )
+                continue
+            if e.kind == "exposure_min_at_least":
+                self.error(
+                    "E0119",
+                    "`at least` goes with `exposure max`",
+                    e.span,
+                    help="a floor is for an unknown maximum: `exposure max at least = …`",
+                )
+                continue
             if e.kind.startswith("exposure"):
                 assert isinstance(e.value, ast.Expr)
                 node = self.exprs.expect(e.value, scope, MoneyType("money", None), "an exposure")

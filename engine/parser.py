@@ -505,11 +505,16 @@ class _Builder(Transformer):
         text = str(path) if index is None else f"{path}[{index}].{field}"
         return ast.Expectation("missing", text, self._s(meta))
 
+    def at_least(self, meta, children):
+        return True
+
     def expect_exposure(self, meta, children):
-        bound, payer, value = children
-        return ast.Expectation(
-            f"exposure_{bound}", value, self._s(meta), _string(payer) if payer else None
-        )
+        bound, at_least, payer, value = children
+        kind = f"exposure_{bound}" + ("_at_least" if at_least else "")
+        return ast.Expectation(kind, value, self._s(meta), _string(payer) if payer else None)
+
+    def expect_not_assessed(self, meta, children):
+        return ast.Expectation("not_assessed", str(children[0]), self._s(meta))
 
     def expect_clause(self, meta, children):
         return self._item("expect", meta, expectations=tuple(children))

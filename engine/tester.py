@@ -20,7 +20,7 @@ from engine.diagnostics import LexgateError, Span
 from engine.fold import constant_value
 from engine.values import Money
 
-EXERCISED = {"violated", "compliant", "excepted"}
+EXERCISED = {"violated", "compliant", "excepted", "duty_open"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,11 +75,18 @@ def _check(example: ir.CheckedExample, decision: Decision) -> list[str]:
     failures = []
     for kind, expected, _span in example.expect:
         if kind == "status" and regime.status != expected:
-            detail = ""
-            if regime.missing:
-                detail = f" (missing: {', '.join(regime.missing)})"
-            elif regime.violations:
-                detail = f" (violations: {', '.join(sorted(violated))})"
+            details = []
+            if regime.violations:
+                details.append(f"violations: {', '.join(sorted(violated))}")
+            if regime.obligations:
+                details.append(f"obligations from: {', '.join(sorted(obliged))}")
+            if regime.undetermined_rules:
+                undecided = ", ".join(
+                    f"{u.rule} ({', '.join(u.missing) or 'missing facts'})"
+                    for u in regime.undetermined_rules
+                )
+                details.append(f"undetermined: {undecided}")
+            detail = f" ({'; '.join(details)})" if details else ""
             failures.append(f"expected {expected}, got {regime.status}{detail}")
         elif kind == "violation" and expected not in violated:
             failures.append(
@@ -98,13 +105,24 @@ def _check(example: ir.CheckedExample, decision: Decision) -> list[str]:
                 f"expected `{expected}` to be missing; missing: "
                 f"{', '.join(regime.missing) or 'nothing'}"
             )
+        elif kind == "not_assessed" and expected not in {n.topic for n in regime.not_assessed}:
+            failures.append(
+                f"expected topic `{expected}` not to be assessed; not assessed: "
+                f"{', '.join(n.topic for n in regime.not_assessed) or 'nothing'}"
+            )
         elif kind.startswith("exposure"):
             node, payer = expected
             want: Money = constant_value(node)
             amount = regime.exposure.get(payer)
-            got = None if amount is None else (amount.max if kind == "exposure_max" else amount.min)
+            got = None
+            if amount is not None:
+                got = {
+                    "exposure_max": amount.max,
+                    "exposure_min": amount.min,
+                    "exposure_max_at_least": amount.max_at_least,
+                }[kind]
             if got is None or got.currency != want.currency or got.amount != want.amount:
-                bound = kind.split("_")[1]
+                bound = kind.removeprefix("exposure_").replace("_", " ")
                 whose = "" if payer == "organisation" else f" for {payer}"
                 failures.append(f"expected exposure {bound}{whose} {want}, got {got or 'none'}")
     return failures
