@@ -35,39 +35,61 @@ def _settings(**given: Any) -> Settings:
         raise typer.Exit(2) from None
 
 
-def serve(
-    policies: Annotated[Path | None, typer.Option("--policies", "-p", show_default=False,
-                                                  help="Policy directory [default: policies]")]
-    = None,
-    host: Annotated[str | None, typer.Option(help="Bind address [default: 127.0.0.1]",
-                                             show_default=False)] = None,
-    port: Annotated[int | None, typer.Option(help="Port [default: 8080]", show_default=False)]
-    = None,
-    log: LogOption = None,
-    keys: KeysOption = None,
-    watch: Annotated[bool | None, typer.Option("--watch/--no-watch", show_default=False,
-                                               help="Reload when policy files change.")] = None,
-    max_body_bytes: Annotated[int | None, typer.Option(show_default=False)] = None,
-    max_batch: Annotated[int | None, typer.Option(show_default=False)] = None,
-    access_log: Annotated[bool, typer.Option(help="Log every request line.")] = False,
-    workers: Annotated[int | None, typer.Option(
-        min=1, show_default=False,
-        help="Server processes sharing the port [default: 1]. Each decides and appends to the "
-        "same decision log; a policy reload in one reaches the others within half a second. "
-        "/metrics then shows the counters of the worker that answers the scrape.")] = None,
-) -> None:
-    """Start the decision API (uvicorn). The first start creates and prints an admin key."""
-    import uvicorn
+def _help(name: str, text: str | None = None) -> str:
+    """An option's help: its text, its default and its environment variable (the settings)."""
+    field = Settings.model_fields[name]
+    default = field.default
+    shown = "none" if default is None else str(default).lower() if isinstance(default, bool) \
+        else str(default)
+    return f"{text or field.description} [default: {shown}; env: LEXGATE_{name.upper()}]"
 
+
+def _option(name: str, *flags: str, text: str | None = None, **more: Any) -> Any:
+    return typer.Option(*flags, help=_help(name, text), show_default=False, **more)
+
+
+def serve(
+    policies: Annotated[Path | None, _option("policies", "--policies", "-p")] = None,
+    host: Annotated[str | None, _option("host", "--host")] = None,
+    port: Annotated[int | None, _option("port", "--port")] = None,
+    log: Annotated[str | None, _option("log_url", "--log")] = None,
+    keys: Annotated[str | None, _option("keys_url", "--keys")] = None,
+    watch: Annotated[bool | None, _option("watch", "--watch/--no-watch")] = None,
+    max_body_bytes: Annotated[int | None, _option("max_body_bytes", "--max-body-bytes")] = None,
+    max_batch: Annotated[int | None, _option("max_batch", "--max-batch")] = None,
+    header_timeout: Annotated[float | None, _option("header_timeout_s", "--header-timeout")]
+    = None,
+    body_timeout: Annotated[float | None, _option("body_timeout_s", "--body-timeout")] = None,
+    decision_timeout: Annotated[float | None, _option("decision_timeout_s",
+                                                      "--decision-timeout")] = None,
+    signing_key: Annotated[Path | None, _option("signing_key", "--signing-key")] = None,
+    access_log: Annotated[bool, typer.Option(help="Log every request line.")] = False,
+    workers: Annotated[int | None, _option(
+        "workers", "--workers", min=1,
+        text="Server processes sharing the port. Each decides and appends to the same decision "
+        "log; a policy reload in one reaches the others within half a second. /metrics then "
+        "shows the counters of the worker that answers the scrape.")] = None,
+) -> None:
+    """Start the decision API (uvicorn). The first start creates and prints an admin key and
+    the decision log's signing key. Every option can also be set by its LEXGATE_* variable."""
     from api.app import create_app
+    from api.decision_log import ensure_signer
     from api.keys import open_key_store
     from api.policies import prepare
+    from api.server import PortInUse, claim_port
     from engine import PolicyError, render_all
 
     settings = _settings(
         policies=policies, host=host, port=port, log_url=log, keys_url=keys, watch=watch,
         max_body_bytes=max_body_bytes, max_batch=max_batch, workers=workers,
+        header_timeout_s=header_timeout, body_timeout_s=body_timeout,
+        decision_timeout_s=decision_timeout, signing_key=signing_key,
     )
+    try:
+        claim_port(settings.host, settings.port)  # before the slow part: fail fast and clearly
+    except PortInUse as error:
+        err.print(f"[bold red]error:[/] {error.strerror}", markup=True)
+        raise typer.Exit(2) from None
     try:
         loaded = prepare(settings.policies)
     except PolicyError as error:
@@ -85,58 +107,60 @@ def serve(
         out.print("[bold]First start: created an admin API key. It is shown only this once:[/]")
         out.print(f"\n    {admin_key}\n", markup=False)
         out.print("Create narrower keys with `lexgate keys create --scope decide`.")
-    if not settings.log_enabled:
+    if settings.log_enabled:
+        ensure_sqlite_parent(settings.log_url)
+        key_path = settings.resolved_signing_key
+        try:
+            signer, created = ensure_signer(key_path)
+        except ValueError as error:
+            err.print(f"[bold red]error:[/] {error}")
+            raise typer.Exit(2) from None
+        if created:
+            out.print(f"Created the decision log's signing key `{key_path}` (0600); keep a copy "
+                      "of its public key to verify checkpoints:", markup=False)
+            out.print(f"\n    {signer.public_key}\n", markup=False)
+    else:
         err.print("[bold yellow]warning:[/] the decision log is off; decisions are not recorded")
     out.print(f"serving bundle {loaded.hash[:12]} from `{settings.policies}` on "
               f"http://{settings.host}:{settings.port} (docs at /docs)")
     sys.stdout.flush()
-    if settings.workers > 1:
-        _serve_workers(settings, access_log)
-        return
-    uvicorn.run(
-        create_app(settings, initial=loaded),
-        host=settings.host,
-        port=settings.port,
-        access_log=access_log,
-        log_level="info",
-        timeout_graceful_shutdown=5,
-    )
+    try:
+        status = _run_server(settings, loaded, access_log, create_app)
+    except PortInUse as error:
+        err.print(f"[bold red]error:[/] {error.strerror}")
+        raise typer.Exit(2) from None
+    if status:
+        raise typer.Exit(status)
 
 
-def _serve_workers(settings: Settings, access_log: bool) -> None:
-    """uvicorn's process manager: N processes, each building the app from `LEXGATE_*`."""
-    import contextlib
+def _run_server(settings: Settings, loaded: Any, access_log: bool, create_app: Any) -> int:
+    """One process, or `--workers N` processes each building the app from `LEXGATE_*`
+    (api.server: sockets bound here, uvicorn's public Server.run in each worker)."""
     import os
     import tempfile
 
-    import uvicorn
-
-    from api import workers
+    from api import server
     from api.settings import to_environment
 
+    options: dict[str, Any] = dict(
+        access_log=access_log,
+        log_level="info",
+        timeout_graceful_shutdown=5,
+        timeout_keep_alive=settings.keep_alive_s,
+        header_timeout=settings.header_timeout_s,
+    )
+    if settings.workers == 1:
+        app = create_app(settings, initial=loaded)
+        server.serve_in_process(app, settings.host, settings.port, options)
+        return 0
     with tempfile.TemporaryDirectory(prefix="lexgate-serve-") as shared:
         if settings.reload_stamp is None:
             settings = settings.model_copy(update={"reload_stamp": Path(shared) / "bundle"})
         os.environ.update(to_environment(settings))
         out.print(f"{settings.workers} worker processes")
         sys.stdout.flush()
-        options: dict[str, Any] = dict(
-            factory=True,
-            workers=settings.workers,
-            host=settings.host,
-            port=settings.port,
-            access_log=access_log,
-            log_level="info",
-            timeout_graceful_shutdown=5,
-        )
-        config = uvicorn.Config("api.app:create_app_from_env", **options)
-        if not workers.supported(config):  # no SO_REUSEPORT: one socket the workers share
-            uvicorn.run("api.app:create_app_from_env", **options)
-            return
-        out.print("one socket per worker (SO_REUSEPORT)")
-        sys.stdout.flush()
-        with contextlib.suppress(KeyboardInterrupt):
-            workers.run(config)
+        return server.serve_workers("api.app:create_app_from_env", settings.host, settings.port,
+                                    settings.workers, options)
 
 
 keys_app = typer.Typer(help="Create, list and revoke API keys.", no_args_is_help=True)
@@ -221,21 +245,158 @@ def _open_log(log: str | None) -> Any:
     return open_decision_log(settings.log_url)
 
 
-@log_app.command("verify")
-def log_verify(log: LogOption = None) -> None:
-    """Check the hash chain; name the first altered, missing or reordered entry (exit 1)."""
-    decision_log = _open_log(log)
+PublicKeyOption = Annotated[
+    str | None,
+    typer.Option("--public-key", show_default=False,
+                 help="The trusted checkpoint key: 64 hex digits, or a file holding them or the "
+                 "private key [default: the signing key file, if readable]."),
+]
+SigningKeyOption = Annotated[
+    Path | None,
+    typer.Option("--signing-key", show_default=False,
+                 help="The log's Ed25519 signing key [default: next to an SQLite log, "
+                 "var/log-signing-key for PostgreSQL; env: LEXGATE_SIGNING_KEY]."),
+]
+
+
+def _trusted_key(settings: Settings, public_key: str | None) -> str | None:
+    from api.decision_log.checkpoints import KeyFileError, public_key_from
+
     try:
-        result = decision_log.verify()
-    finally:
-        decision_log.close()
-    if result.ok:
-        out.print(f"ok: {result.entries_checked} entries, hash chain intact")
-        return
+        if public_key is not None:
+            return public_key_from(public_key)
+        path = settings.resolved_signing_key
+        return public_key_from(str(path)) if path.exists() else None
+    except KeyFileError as error:
+        err.print(f"[bold red]error:[/] {error}")
+        raise typer.Exit(2) from None
+
+
+def _verified(log: str | None, public_key: str | None, signing_key: Path | None) -> Any:
+    """(snapshot context, chain result) for the log, read-only; exits 2 if there is no log."""
+    from api.decision_log.verify import LogUnavailable, read_only, verify_snapshot
+
+    settings = _settings(log_url=log, signing_key=signing_key)
+    if not settings.log_enabled:
+        err.print("[bold red]error:[/] --log none has no log to read")
+        raise typer.Exit(2)
+    trusted = _trusted_key(settings, public_key)
+    try:
+        context = read_only(settings.log_url)
+        snapshot = context.__enter__()
+    except LogUnavailable as error:
+        err.print(f"[bold red]error:[/] {error}")
+        raise typer.Exit(2) from None
+    return context, snapshot, verify_snapshot(snapshot, trusted)
+
+
+def _report_fault(result: Any) -> None:
     err.print(f"[bold red]tampered:[/] first bad entry is {result.first_bad_seq} "
               f"({result.fault}): {result.reason}; {result.entries_checked} entries before it "
               "are intact")
     raise typer.Exit(1)
+
+
+def _coverage(result: Any) -> str:
+    if result.checkpoints == 0:
+        return "no signed checkpoint yet"
+    uncovered = result.entries_checked - (result.last_checkpoint or 0)
+    trust = "the trusted key" if result.anchored else \
+        "the key they name (pass --public-key to check against yours)"
+    return (f"{result.checkpoints} signed checkpoint(s) verified with {trust}, the last at entry "
+            f"{result.last_checkpoint}; {uncovered} entries after it are not yet signed")
+
+
+@log_app.command("verify")
+def log_verify(
+    log: LogOption = None,
+    public_key: PublicKeyOption = None,
+    signing_key: SigningKeyOption = None,
+    expect_head: Annotated[str | None, typer.Option(
+        "--expect-head", show_default=False,
+        help="An entry hash published earlier (e.g. from `lexgate log checkpoint`): it must "
+        "still be an entry of the chain.")] = None,
+) -> None:
+    """Check the hash chain and the signed checkpoints, read-only; name the first altered,
+    missing or reordered entry (exit 1)."""
+    from api.decision_log.verify import find_entry
+
+    context, snapshot, result = _verified(log, public_key, signing_key)
+    try:
+        if not result.ok:
+            _report_fault(result)
+        if expect_head is not None:
+            seq = find_entry(snapshot, expect_head.strip().lower())
+            if seq is None:
+                err.print(f"[bold red]tampered:[/] the published head `{expect_head}` is not in "
+                          "the log: entries up to it were rewritten, or the tail was removed")
+                raise typer.Exit(1)
+            out.print(f"the published head is entry {seq}; "
+                      f"{result.entries_checked - seq} entries were appended after it")
+    finally:
+        context.__exit__(None, None, None)
+    out.print(f"ok: {result.entries_checked} entries, hash chain intact; {_coverage(result)}")
+
+
+@log_app.command("verify-receipt")
+def log_verify_receipt(
+    seq: Annotated[int, typer.Option("--seq", help="The receipt's `seq`.")],
+    entry_hash: Annotated[str, typer.Option("--entry-hash", help="The receipt's `entry_hash`.")],
+    log: LogOption = None,
+    public_key: PublicKeyOption = None,
+    signing_key: SigningKeyOption = None,
+) -> None:
+    """Check a receipt `{seq, entry_hash}` a client got with its decision: that entry must be in
+    the intact chain, unchanged (exit 1 if not)."""
+    from api.decision_log.verify import entry_hash_at
+
+    context, snapshot, result = _verified(log, public_key, signing_key)
+    try:
+        if not result.ok:
+            _report_fault(result)
+        stored = entry_hash_at(snapshot, seq)
+    finally:
+        context.__exit__(None, None, None)
+    if stored != entry_hash.strip().lower():
+        now = "is missing" if stored is None else f"now hashes to {stored}"
+        err.print(f"[bold red]receipt mismatch:[/] entry {seq} {now}, not {entry_hash}")
+        raise typer.Exit(1)
+    covered = result.last_checkpoint is not None and result.last_checkpoint >= seq
+    out.print(f"ok: entry {seq} is in the intact chain as the receipt says; "
+              + ("a signed checkpoint covers it" if covered else
+                 "no signed checkpoint covers it yet"))
+
+
+@log_app.command("checkpoint")
+def log_checkpoint(log: LogOption = None, signing_key: SigningKeyOption = None) -> None:
+    """Sign the current chain head now and print it as JSON, for publishing elsewhere (a
+    ticket, an e-mail, a transparency log); `log verify --expect-head` checks it later."""
+    import json
+
+    from api.decision_log import load_signer
+    from api.decision_log.checkpoints import KeyFileError
+
+    settings = _settings(log_url=log, signing_key=signing_key)
+    try:
+        signer = load_signer(settings.resolved_signing_key)
+    except KeyFileError as error:
+        err.print(f"[bold red]error:[/] {error}")
+        raise typer.Exit(2) from None
+    decision_log = _open_log(log)
+    try:
+        decision_log.signer = signer
+        decision_log.checkpoint()
+        from api.decision_log.verify import checkpoints, read_only
+
+        with read_only(settings.log_url) as snapshot:
+            signed = checkpoints(snapshot)
+    finally:
+        decision_log.signer = None  # signed above; close() need not sign again
+        decision_log.close()
+    if not signed:
+        err.print("[bold red]error:[/] the log is empty: nothing to sign")
+        raise typer.Exit(1)
+    print(json.dumps(signed[-1].to_dict(), indent=2))
 
 
 @log_app.command("export")

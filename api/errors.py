@@ -20,6 +20,10 @@ from engine.vocabulary import FieldError
 
 logger = logging.getLogger("lexgate.api")
 
+# An answer names at most this many fields (and how many more there were): a body with 100,000
+# bad items must not get a 30 MB answer.
+MAX_FIELD_ERRORS = 50
+
 _CODES = {
     400: "bad_request",
     401: "unauthenticated",
@@ -27,6 +31,7 @@ _CODES = {
     404: "not_found",
     405: "method_not_allowed",
     406: "not_acceptable",
+    408: "request_timeout",
     413: "payload_too_large",
     415: "unsupported_media_type",
     422: "invalid_request",
@@ -56,7 +61,9 @@ class ApiError(Exception):
     def body(self) -> dict[str, Any]:
         error: dict[str, Any] = {"code": self.code, "message": self.message}
         if self.fields:
-            error["fields"] = [f.to_dict() for f in self.fields]
+            error["fields"] = [f.to_dict() for f in self.fields[:MAX_FIELD_ERRORS]]
+            if len(self.fields) > MAX_FIELD_ERRORS:
+                error["more_fields"] = len(self.fields) - MAX_FIELD_ERRORS
         error.update(self.extra)
         return {"error": error}
 

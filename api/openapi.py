@@ -4,11 +4,12 @@ reload changes the bundle."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from starlette.routing import BaseRoute
 
 from api.deps import BEARER_SCHEME
 from api.policies import LoadedBundle
@@ -84,9 +85,15 @@ def _example_answer(loaded: LoadedBundle) -> dict[str, Any] | None:
     }
 
 
-def build_openapi(app: FastAPI, loaded: LoadedBundle | None, max_batch: int) -> dict[str, Any]:
+def build_openapi(
+    app: FastAPI, loaded: LoadedBundle | None, max_batch: int,
+    documented: Sequence[BaseRoute] = (),
+) -> dict[str, Any]:
+    """`documented`: declarations of routes the app serves with plain Starlette routes (which
+    FastAPI cannot describe), in the order they come first."""
     schema = get_openapi(
-        title=app.title, version=app.version, description=app.description, routes=app.routes
+        title=app.title, version=app.version, description=app.description,
+        routes=[*documented, *app.routes],
     )
     schema.setdefault("components", {})["securitySchemes"] = {"apiKey": BEARER_SCHEME}
     for path, methods in schema["paths"].items():
@@ -122,7 +129,8 @@ def _set_example(paths: dict[str, Any], path: str, example: dict[str, Any]) -> N
 
 
 def install_openapi(
-    app: FastAPI, current: Callable[[], LoadedBundle | None], max_batch: int
+    app: FastAPI, current: Callable[[], LoadedBundle | None], max_batch: int,
+    documented: Sequence[BaseRoute] = (),
 ) -> None:
     cache: dict[str | None, dict[str, Any]] = {}
 
@@ -131,7 +139,7 @@ def install_openapi(
         key = loaded.hash if loaded is not None else None
         if key not in cache:
             cache.clear()
-            cache[key] = build_openapi(app, loaded, max_batch)
+            cache[key] = build_openapi(app, loaded, max_batch, documented)
         app.openapi_schema = cache[key]
         return cache[key]
 

@@ -227,6 +227,7 @@ class ErrorDetail(BaseModel):
     message: str
     fields: list[FieldErrorOut] | None = None
     diagnostics: list[dict[str, Any]] | None = None
+    more_fields: int | None = None
 
 
 class ErrorResponse(BaseModel):
@@ -238,8 +239,11 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         401: "no API key, or an unknown or revoked one",
         403: "the key lacks the scope this route needs",
         404: "not found",
+        408: "the body did not arrive within the server's body timeout",
         413: "the request body is larger than the server's limit",
-        422: "the body does not fit its schema; `fields` names each offending path",
+        415: "the body is not declared as JSON (Content-Type: application/json)",
+        422: "the body does not fit its schema; `fields` names each offending path (at most 50,"
+             " and `more_fields` counts the rest)",
         503: "not ready",
     }
     return {s: {"model": ErrorResponse, "description": descriptions[s]} for s in statuses}

@@ -35,6 +35,33 @@ class Settings(BaseSettings):
         "so that a reload in one worker reaches the others",
     )
     reload_poll_ms: int = Field(500, gt=0, description="how often workers read reload_stamp")
+    header_timeout_s: float = Field(
+        10.0, gt=0, le=3600,
+        description="seconds a client has to send a request's headers (408 and close after)",
+    )
+    body_timeout_s: float = Field(
+        30.0, gt=0, le=3600,
+        description="seconds a client has to send a request's body once its headers are in "
+        "(408 after)",
+    )
+    keep_alive_s: float = Field(5.0, gt=0, le=3600,
+                                description="seconds an idle keep-alive connection stays open")
+    decision_timeout_s: float = Field(
+        2.0, gt=0, le=600,
+        description="time budget of one decision request; past it the answer is 503",
+    )
+    max_log_entry_bytes: int = Field(
+        1_048_576, gt=0,
+        description="largest decision log entry (operation and decision); larger is a 422",
+    )
+    checkpoint_every: int = Field(
+        1000, gt=0, description="entries between signed checkpoints of the decision log",
+    )
+    signing_key: Path | None = Field(
+        None,
+        description="Ed25519 key signing the log's checkpoints, kept outside the database; "
+        "default: `<log file>.signing-key` for SQLite, var/log-signing-key for PostgreSQL",
+    )
 
     @property
     def log_enabled(self) -> bool:
@@ -47,6 +74,15 @@ class Settings(BaseSettings):
         if self.log_enabled:
             return self.log_url
         return "sqlite:///var/keys.db"
+
+
+    @property
+    def resolved_signing_key(self) -> Path:
+        if self.signing_key is not None:
+            return self.signing_key
+        from api.decision_log import default_signing_key
+
+        return default_signing_key(self.log_url)
 
 
 def to_environment(settings: Settings) -> dict[str, str]:
@@ -65,4 +101,12 @@ def ensure_sqlite_parent(url: str) -> None:
 
     kind, target = parse_store_url(url)
     if kind == "sqlite" and target != ":memory:":
-        Path(target).parent.mkdir(parents=True, exist_ok=True)
+        private_directory(Path(target).parent)
+
+
+def private_directory(path: Path) -> None:
+    """Create `path` (and missing parents) readable by this user only (0700); an existing
+    directory is left as its owner set it."""
+    if not path.exists():
+        path.mkdir(parents=True, mode=0o700, exist_ok=True)
+        path.chmod(0o700)  # mkdir's mode is filtered by the umask

@@ -7,6 +7,8 @@ from typing import Any, TypeVar
 
 from fastapi import Request
 from pydantic import BaseModel, ValidationError
+from starlette.requests import ClientDisconnect
+from starlette.types import Receive
 
 from api.errors import ApiError, pydantic_field_errors
 from engine import OperationError, load_operation_json
@@ -21,7 +23,32 @@ Model = TypeVar("Model", bound=BaseModel)
 
 
 async def read_json(request: Request) -> Any:
+    require_json(request.headers.get("content-type", ""))
     return parse_json(await request.body())
+
+
+def require_json(content_type: str) -> None:
+    """415 unless the body is declared as JSON (`application/json`, or a `+json` type)."""
+    media = content_type.partition(";")[0].strip().lower()
+    if media != "application/json" and not (media.startswith("application/")
+                                             and media.endswith("+json")):
+        shown = f"`{media}`" if media else "no content type"
+        raise ApiError(415, f"the body must be JSON (Content-Type: application/json), not "
+                       f"{shown}", fields=[FieldError("$", "expected application/json")])
+
+
+async def read_body(receive: Receive) -> bytes:
+    """The whole body of a request, from a raw ASGI `receive` (ClientDisconnect if the client
+    leaves first). Its size limit and deadline come from api.middleware.BodyLimitMiddleware."""
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        if message["type"] == "http.request":
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        elif message["type"] == "http.disconnect":
+            raise ClientDisconnect()
 
 
 def parse_json(body: bytes) -> Any:

@@ -10,18 +10,21 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import APIRouter, Depends, Request, Response
+from starlette.requests import ClientDisconnect
+from starlette.routing import Match, Route
+from starlette.types import Receive, Scope, Send
 
 from api.decision_log import Canonical, DecisionRecord, LogEntry, canonical_bytes, utc_now
-from api.deps import AppState, StateDep, require
-from api.errors import ApiError, prefixed
-from api.keys import Scope
+from api.deps import AppState, StateDep, authorize, require
+from api.errors import ApiError, error_response, prefixed
+from api.keys import Scope as KeyScope
 from api.policies import LoadedBundle
-from api.routes._body import json_bytes, parse_json, read_json, validate
+from api.routes._body import json_bytes, parse_json, read_body, require_json, validate
 from api.schemas import (
     BatchRequest,
     BatchResponse,
@@ -36,13 +39,18 @@ from engine.vocabulary import FieldError
 logger = logging.getLogger("lexgate.api")
 JSON = "application/json"
 MAX_DECISION_ID = 128
+# Bodies up to this size are decided on the event loop: the vocabulary's list limits bound
+# their work to well under a millisecond, and a thread hop would cost every request ~50 µs.
+INLINE_BODY_BYTES = 16_384
+_JSON_HEADERS = [(b"content-type", b"application/json")]
+T = TypeVar("T")
 
 decide_router = APIRouter(
-    prefix="/v1", tags=["decisions"], dependencies=[Depends(require(Scope.DECIDE))],
-    responses=error_responses(401, 403, 413, 422, 503),
+    prefix="/v1", tags=["decisions"], dependencies=[Depends(require(KeyScope.DECIDE))],
+    responses=error_responses(401, 403, 408, 413, 415, 422, 503),
 )
 read_router = APIRouter(
-    prefix="/v1", tags=["decisions"], dependencies=[Depends(require(Scope.READ_LOG))],
+    prefix="/v1", tags=["decisions"], dependencies=[Depends(require(KeyScope.READ_LOG))],
     responses=error_responses(401, 403, 404),
 )
 
@@ -145,28 +153,114 @@ def _answer(
     ))
 
 
-@decide_router.post(
+# Documentation only: the OpenAPI document describes POST /v1/decisions from this declaration
+# (api.openapi adds it); the route itself is `decision_route()`, one handler and no other.
+documentation_router = APIRouter(
+    prefix="/v1", tags=["decisions"], responses=error_responses(401, 403, 408, 413, 415, 422, 503),
+)
+
+
+@documentation_router.post(
     "/decisions",
     summary="Decide one operation",
     response_class=Response,
     responses={200: {"model": DecisionResponse, "description": "the decision, once logged"}},
     openapi_extra=_body_doc("DecisionRequest"),
 )
-async def create_decision(request: Request, state: StateDep) -> Response:
-    # Normally answered by api.fastpath.DecisionFastPath before routing (the same checks and
-    # the same `decide_one`); this route documents it and serves any request that bypasses it.
-    return Response(await decide_one(state, await request.body()), media_type=JSON)
+async def _documented_create_decision() -> Response:  # pragma: no cover - never mounted
+    raise NotImplementedError
+
+
+class DecisionEndpoint:
+    """`POST /v1/decisions` as a plain ASGI endpoint of a Starlette `Route`: FastAPI's
+    per-request dependency solving and request objects cost about a third of a decision's
+    CPU, and this route needs none of it. It makes the same checks as every other route
+    (`api.deps.authorize`), reads the body under the same limits, and answers through
+    `decide_one`; errors are the app's `{"error": …}` answers."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            state = scope["app"].state.lexgate
+            authorization, content_type = "", ""
+            for name, value in scope["headers"]:
+                if name == b"authorization":
+                    authorization = value.decode("latin-1")
+                elif name == b"content-type":
+                    content_type = value.decode("latin-1")
+            await authorize(state, authorization, KeyScope.DECIDE)
+            require_json(content_type)
+            body = await read_body(receive)
+            answer = await decide_one(state, body)
+        except ApiError as error:
+            await error_response(error)(scope, receive, send)
+            return
+        except ClientDisconnect:
+            return  # no one to answer
+        await send({
+            "type": "http.response.start", "status": 200,
+            "headers": [(b"content-length", str(len(answer)).encode("ascii")), *_JSON_HEADERS],
+        })
+        await send({"type": "http.response.body", "body": answer})
+
+
+class _Route(Route):
+    """A Starlette route that, like FastAPI's, names itself in the scope once matched (the
+    metrics label requests by its path template)."""
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        match, child_scope = super().matches(scope)
+        if match != Match.NONE:
+            child_scope["route"] = self
+        return match, child_scope
+
+
+def decision_route() -> Route:
+    return _Route("/v1/decisions", DecisionEndpoint(), methods=["POST"], name="create_decision",
+                  include_in_schema=False)
+
+
+def _decide_body(loaded: LoadedBundle, body: bytes) -> tuple[DecisionRequest, Decision, Canonical]:
+    envelope = validate(DecisionRequest, parse_json(body))
+    _check_currency(envelope.currency, loaded)
+    decision = _decide(loaded, envelope.operation, envelope.currency, envelope.explain,
+                       "operation")
+    return envelope, decision, _serialise(decision, envelope.explain, "operation")
+
+
+async def run_budgeted(state: AppState, work: Callable[[], T], size: int) -> T:
+    """`work()` inline when the request is small (bounded by the vocabulary's limits: well
+    under a millisecond), else in a thread with the decision time budget, so that a large
+    request never holds the event loop (and /healthz, and every other client) while it is
+    decided. A thread cannot be stopped: past the budget the client gets 503 at once and the
+    thread finishes in the background."""
+    if size <= INLINE_BODY_BYTES:
+        return work()
+    budget = state.settings.decision_timeout_s
+    try:
+        return await asyncio.wait_for(asyncio.to_thread(work), timeout=budget)
+    except TimeoutError:
+        raise ApiError(503, f"the decision took longer than its time budget of {budget:g} s; "
+                       "send fewer items, or split the request", code="decision_timeout",
+                       headers={"Retry-After": "1"}) from None
+
+
+def _check_entry_size(state: AppState, body: bytes, data: bytes, path: str) -> None:
+    if state.log is None:
+        return
+    limit = state.settings.max_log_entry_bytes
+    if len(body) + len(data) > limit:
+        raise ApiError(422, "the decision is too large to record", fields=[FieldError(
+            path, f"operation and decision together take {len(body) + len(data)} bytes; a log "
+            f"entry holds at most {limit} (ask without `explain`, or send fewer items)")])
 
 
 async def decide_one(state: AppState, body: bytes) -> bytes:
     """The answer to one decision request's body, once its log entry is durable (or an
-    ApiError). The caller has authenticated the request with the `decide` scope."""
-    envelope = validate(DecisionRequest, parse_json(body))
+    ApiError). The caller has authorized the request with the `decide` scope."""
     loaded = state.policies.current  # one bundle for the whole request, even during a reload
-    _check_currency(envelope.currency, loaded)
-    decision = _decide(loaded, envelope.operation, envelope.currency, envelope.explain,
-                       "operation")
-    data = _serialise(decision, envelope.explain, "operation")
+    envelope, decision, data = await run_budgeted(
+        state, lambda: _decide_body(loaded, body), len(body))
+    _check_entry_size(state, body, data, "operation")
     state.metrics.decisions.labels(decision.status).inc()
     decision_id, time, entry = await _log(state, loaded, envelope.operation, data)
     return _answer(decision_id, time, loaded, data, entry)
@@ -182,16 +276,39 @@ async def decide_one(state: AppState, body: bytes) -> bytes:
     openapi_extra=_body_doc("BatchRequest"),
 )
 async def create_decisions(request: Request, state: StateDep) -> Response:
-    envelope = validate(BatchRequest, await read_json(request))
+    require_json(request.headers.get("content-type", ""))
+    body = await request.body()
+    loaded = state.policies.current
+    envelope, decisions, data = await run_budgeted(
+        state, lambda: _decide_batch(state, loaded, body), len(body))
+    _check_entry_size(state, body, b"".join(data), "operations")
+    for decision in decisions:
+        state.metrics.decisions.labels(decision.status).inc()
+    # Appended together, so the log's group commit writes the batch in one transaction.
+    logged = await asyncio.gather(
+        *(_log(state, loaded, op, d) for op, d in zip(envelope.operations, data, strict=True))
+    )
+    results = [
+        _answer(decision_id, time, loaded, d, entry)
+        for (decision_id, time, entry), d in zip(logged, data, strict=True)
+    ]
+    answer = b"".join((b'{"bundle_hash":', json_bytes(loaded.hash), b',"results":[',
+                       b",".join(results), b"]}"))
+    return Response(answer, media_type=JSON)
+
+
+def _decide_batch(state: AppState, loaded: LoadedBundle, body: bytes
+                  ) -> tuple[BatchRequest, list[Decision], list[Canonical]]:
+    envelope = validate(BatchRequest, parse_json(body))
     limit = state.settings.max_batch
     if len(envelope.operations) > limit:
         raise ApiError(422, "too many operations in one batch", fields=[
             FieldError("operations", f"at most {limit} operations per batch, "
                                      f"got {len(envelope.operations)}")
         ])
-    loaded = state.policies.current
     _check_currency(envelope.currency, loaded)
-    decisions, errors = [], []
+    decisions: list[Decision] = []
+    errors: list[FieldError] = []
     for index, operation in enumerate(envelope.operations):
         try:
             decisions.append(_decide(loaded, operation, envelope.currency, envelope.explain,
@@ -205,19 +322,7 @@ async def create_decisions(request: Request, state: StateDep) -> Response:
         _serialise(d, envelope.explain, f"operations[{index}]")
         for index, d in enumerate(decisions)
     ]
-    for decision in decisions:
-        state.metrics.decisions.labels(decision.status).inc()
-    # Appended together, so the log's group commit writes the batch in one transaction.
-    logged = await asyncio.gather(
-        *(_log(state, loaded, op, d) for op, d in zip(envelope.operations, data, strict=True))
-    )
-    results = [
-        _answer(decision_id, time, loaded, d, entry)
-        for (decision_id, time, entry), d in zip(logged, data, strict=True)
-    ]
-    body = b"".join((b'{"bundle_hash":', json_bytes(loaded.hash), b',"results":[',
-                     b",".join(results), b"]}"))
-    return Response(body, media_type=JSON)
+    return envelope, decisions, data
 
 
 @read_router.get(

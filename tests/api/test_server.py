@@ -29,7 +29,9 @@ class Running:
     client: httpx.Client
 
     def headers(self, role: str | None) -> dict[str, str]:
-        return {} if role is None else {"Authorization": f"Bearer {self.keys[role]}"}
+        if role is None:
+            return {}
+        return {"Authorization": f"Bearer {self.keys[role]}", "Content-Type": "application/json"}
 
 
 @pytest.fixture(scope="module")

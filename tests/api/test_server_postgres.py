@@ -36,7 +36,11 @@ def test_server_on_postgresql(postgres_server: PostgresServer, tmp_path: Path) -
                 assert entry.status_code == 200
                 assert entry.json()["decision"]["status"] == "denied"
             assert http.get("/readyz").json()["log"] == "ok"
-    assert not (tmp_path / "var").exists(), "nothing is written locally with a PostgreSQL log"
+    # Nothing is written locally with a PostgreSQL log but the checkpoint signing key, which
+    # must live outside the database (owner-only).
+    local = sorted(p.name for p in (tmp_path / "var").iterdir())
+    assert local == ["log-signing-key"], local
+    assert (tmp_path / "var" / "log-signing-key").stat().st_mode & 0o777 == 0o600
 
     # A second start on the same database keeps the keys and prints no new admin key.
     with ServerProcess(tmp_path / "again", policies=shipped_policies(), log_url=url) as again:
