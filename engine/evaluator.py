@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
@@ -56,11 +56,13 @@ class CompiledRule:
 @dataclass(frozen=True, slots=True)
 class Verdict:
     """One rule's outcome under one (possibly partial) set of facts. Hashable and comparable:
-    completions agree when their verdicts are equal."""
+    completions agree when their verdicts are equal. A violated rule's obligations are carried
+    for the decision but not compared: violated is violated, whatever else is owed."""
 
     outcome: Outcome
     obligations: tuple[Obligation, ...] = ()
-    excepted: tuple[str, ...] = ()
+    excepted: tuple[str, ...] = field(default=(), compare=False)
+    carried: tuple[Obligation, ...] = field(default=(), compare=False)
 
 
 class CompiledRegime:
@@ -185,7 +187,7 @@ class CompiledRegime:
                 exception_unknown |= exception is UNKNOWN
                 violated = and3(violated, not3(exception))
         if violated is True:
-            return Verdict(Outcome.VIOLATED)
+            return Verdict(Outcome.VIOLATED, carried=tuple(obligations))
         if applied:
             return Verdict(Outcome.EXCEPTED, tuple(obligations), tuple(applied))
         if pending:
@@ -221,7 +223,8 @@ class CompiledRegime:
         settled = settle(evaluate, (UNDECIDED, missing), self.domains, compiled.confirmations)
         if settled.outcome is UNDECIDED:
             return None, tuple(sorted(missing)), settled
-        return settled.outcome, (), settled
+        # settled over completions: what a branch carried need not hold for the operation
+        return Verdict(settled.outcome.outcome, settled.outcome.obligations), (), settled
 
     # ---- the regime ---------------------------------------------------------------------------
 
@@ -282,7 +285,7 @@ class CompiledRegime:
                 outcome = Outcome.UNDETERMINED
             else:
                 outcome = verdict.outcome
-                obligations.extend(verdict.obligations)
+                obligations.extend(verdict.obligations or verdict.carried)
                 if outcome is Outcome.VIOLATED:
                     violations.append(self._violation(compiled, facts, context, reporting_currency))
             if explain:

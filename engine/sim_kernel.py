@@ -29,6 +29,7 @@ from engine.bundle import Bundle
 from engine.decision import STATUS_ORDER, Decision
 from engine.fold import constant_value
 from engine.sim_columns import Columns, is_null, iter_rows, row_to_operation
+from engine.sim_derive import VectorDerivations
 from engine.sim_regime import NOT_APPLICABLE, RegimeColumns, VectorRegime
 from engine.types import CODE, SetType
 from engine.values import MINOR_UNITS, MissingRate, Money
@@ -71,6 +72,7 @@ class Kernel:
             (decimal_scale(constant_value(node)) for values in checked.rates.values()
              for _, node, _ in values), default=0)
         self.countries = bundle_countries(checked)
+        self.derivations = VectorDerivations(checked, self.rate_scale)
         self.regimes: dict[str, VectorRegime | None] = {}
         self.unsupported: dict[str, str] = {}  # regime -> why it runs on the scalar back end
         for name, compiled in bundle.regimes.items():
@@ -98,8 +100,12 @@ class Kernel:
         columns = Columns(frame, self.bundle.checked.vocabulary, self.countries, self.currency)
         fallback = np.zeros(n, dtype=bool)
         for day, rows in groups:
-            view = columns.view(None if len(groups) == 1 else rows)
             group_fallback = np.zeros(len(rows), dtype=bool)
+            view = self.derivations.view(
+                columns.view(None if len(groups) == 1 else rows),
+                Env(len(rows), lambda _: None, day, {}, self.bundle.rates, columns.countries,
+                    group_fallback, rate_scale=self.rate_scale),
+            )
             results: dict[str, RegimeColumns] = {}
             for name, regime in self.regimes.items():
                 if regime is None:

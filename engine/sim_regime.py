@@ -1,11 +1,19 @@
 """The evaluator's semantics (engine/evaluator.py) over columns: per row of a batch, a regime's
 status and its exposure per payer, computed exactly as `CompiledRegime.evaluate` would.
 
-The rule logic is the scalar evaluator's, restated with masks: a rule is violated where its
-`when` and its violation condition hold and no exception to it applies (default logic, the
-exception tree is static so the recursion is over rules, not rows); obligations make a regime
-`allowed_with_obligations`; an unknown scope makes it `undetermined` even when a violation is
-certain, and its exposure is still computed, as the scalar evaluator does.
+The rule logic is the scalar evaluator's `_verdict`, restated with masks: a rule is violated
+where its `when` holds and its violation condition holds or a duty is stated unmet, and no
+exception to it applies (default logic; the exception tree is static, so the recursion is over
+rules, not rows); a duty left unconfirmed, or an obligation, makes a regime
+`allowed_with_obligations`; a rule of a topic the row does not describe is not assessed; an
+unknown scope makes it `undetermined` even when a violation is certain, and its exposure is
+still computed, as the scalar evaluator does.
+
+What the masks cannot do, the scalar back end does for those rows (`env.flag`): a rule (or the
+scope) that Kleene logic leaves unknown while a finite fact it reads is missing in that row is
+settled over completions (engine/completion.py); a violated rule whose fine line is unknown gets
+its worst case and floors (engine/exposure.py). Rows that state every fact a rule reads never
+need either.
 """
 
 from __future__ import annotations
@@ -13,6 +21,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -25,6 +34,7 @@ from engine.vectorised import (
     BoolCol,
     Compiled,
     Env,
+    ListCol,
     NumCol,
     VectorCompiler,
     align_all,
@@ -62,6 +72,8 @@ class _Rule:
     when: Compiled | None
     violation: Compiled | None
     obligations: tuple[Compiled | None, ...]
+    duties: tuple[Compiled, ...]
+    finite_reads: tuple[str, ...]  # finite facts a completion would fill in (not confirmations)
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +94,11 @@ class VectorRegime:
         self.regime = regime
         compiler = VectorCompiler(regime.defines, {**common_parameters, **regime.parameters},
                                   rate_scale)
+        domains = compiled.domains
         self.applies = tuple(compiler.compile(a.condition) for a in regime.applies)
+        self.applies_reads = tuple(
+            p for a in regime.applies for p in a.facts_read if domains.of(_positioned(p))
+        )
         self.rules = {
             name: _Rule(
                 rule,
@@ -90,6 +106,10 @@ class VectorRegime:
                 compiler.compile(rule.violation) if rule.violation is not None else None,
                 tuple(compiler.compile(o.condition) if o.condition is not None else None
                       for o in rule.obligations),
+                tuple(compiler.compile(d.met) for d in rule.duties),
+                tuple(p for p in self._reads(rule, regime)
+                      if domains.of(_positioned(p))
+                      and p not in {f for d in rule.duties for f in d.facts_read}),
             )
             for name, rule in regime.rules.items()
         }
@@ -98,6 +118,17 @@ class VectorRegime:
                         compiler.compile(fine.high))
             for name, fine in regime.fines.items()
         }
+
+    @staticmethod
+    def _reads(rule: ir.CheckedRule, regime: ir.CheckedRegime) -> tuple[str, ...]:
+        """The facts a rule and its exceptions read (a completion fills in both)."""
+        found = set(rule.facts_read)
+        pending = list(rule.exceptions)
+        while pending:
+            exception = regime.rules[pending.pop()]
+            found.update(exception.facts_read)
+            pending.extend(exception.exceptions)
+        return tuple(sorted(found))
 
     def params_on(self, day: dt.date) -> dict[str, object]:
         return self.scalar.parameters_on(day)
@@ -113,7 +144,9 @@ class VectorRegime:
             applies = kleene_or(applies, clause.fn(env))
         applies_false = broadcast_known(n, is_false(applies))
         applies_unknown = broadcast_known(n, ~applies.known)
+        env.flag(applies_unknown & missing_any(self.applies_reads, env))
 
+        skipped = self._not_described(env)
         violated_any = np.zeros(n, dtype=bool)
         undetermined_any = np.zeros(n, dtype=bool)
         obliged_any = np.zeros(n, dtype=bool)
@@ -122,7 +155,12 @@ class VectorRegime:
             rule = compiled.rule
             if rule.exception_to is not None or not rule.in_force(env.as_of):
                 continue
+            assessed = ~skipped.get(rule.topic, np.zeros(n, dtype=bool))
             violated, undetermined, obliged = self._rule(compiled, env)
+            violated, undetermined, obliged = (
+                violated & assessed, undetermined & assessed, obliged & assessed
+            )
+            env.flag(undetermined & ~applies_false & missing_any(compiled.finite_reads, env))
             violated_any |= violated
             undetermined_any |= undetermined
             obliged_any |= obliged
@@ -135,8 +173,21 @@ class VectorRegime:
         payers = self._exposure(violations, env, ~applies_false)
         return RegimeColumns(status, payers)
 
+    def _not_described(self, env: Env) -> dict[str, np.ndarray]:
+        """Per topic: the rows that state none of its `described by` facts."""
+        result = {}
+        for name, topic in self.regime.topics.items():
+            described = np.zeros(env.n, dtype=bool)
+            for path in topic.described_by:
+                col = env.facts(path)
+                if col is not None:
+                    described |= broadcast_known(env.n, _known_of(col))
+            result[name] = ~described
+        return result
+
     def _rule(self, compiled: _Rule, env: Env) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(violated, undetermined, imposes an obligation) per row: `_rule_outcome`."""
+        """(violated, undetermined, imposes an obligation or an open duty) per row: the scalar
+        evaluator's `_verdict` with masks."""
         n = env.n
         triggered = compiled.when.fn(env) if compiled.when is not None else true_col()
         not_triggered = broadcast_known(n, is_false(triggered))
@@ -144,24 +195,40 @@ class VectorRegime:
         pending = np.zeros(n, dtype=bool)
         for condition in compiled.obligations:
             due = kleene_and(triggered, condition.fn(env) if condition is not None else true_col())
-            obliged |= is_true(due)
-            pending |= ~due.known
-        if compiled.violation is None:
-            undetermined = ~not_triggered & (pending | broadcast_known(n, ~triggered.known))
-            return np.zeros(n, dtype=bool), undetermined, obliged
-        violated = kleene_and(triggered, compiled.violation.fn(env))
+            obliged |= broadcast_known(n, is_true(due))
+            pending |= broadcast_known(n, ~due.known)
+        stated = (compiled.violation.fn(env) if compiled.violation is not None
+                  else BoolCol(ZERO, ONE))
+        gap = BoolCol(ZERO, ONE)
+        duty_open = np.zeros(n, dtype=bool)
+        for met in compiled.duties:
+            value = met.fn(env)
+            gap = kleene_or(gap, kleene_not(value))
+            duty_open |= broadcast_known(n, ~value.known)
+        violated = kleene_and(triggered, kleene_or(stated, gap))
         consulted = broadcast_known(n, ~is_false(violated))  # exceptions weighed only here
         applied = np.zeros(n, dtype=bool)
+        exception_unknown = np.zeros(n, dtype=bool)
         for name in compiled.rule.exceptions:
             exception = self._exception_applies(name, env)
-            applies_here = consulted & is_true(exception)
+            applies_here = consulted & broadcast_known(n, is_true(exception))
             applied |= applies_here
+            exception_unknown |= consulted & broadcast_known(n, ~exception.known)
             obliged |= applies_here & self._exception_obligations(name, env)
             violated = kleene_and(violated, kleene_not(exception))
         violated_rows = broadcast_known(n, is_true(violated))
         excepted = ~violated_rows & applied
-        undetermined = (~not_triggered & ~violated_rows & ~excepted
-                        & (broadcast_known(n, ~violated.known) | pending))
+        clear = broadcast_known(n, is_false(violated)) & ~excepted
+        # only the duties' confirmations missing: the duties stand as obligations
+        open_duties = (
+            broadcast_known(n, ~violated.known) & ~excepted & ~pending & ~exception_unknown
+            & broadcast_known(n, is_true(triggered)) & broadcast_known(n, is_false(stated))
+            & duty_open
+        )
+        undetermined = ~not_triggered & ~violated_rows & ~excepted & (
+            pending | (~clear & ~open_duties)
+        )
+        obliged = (obliged & ~violated_rows & ~undetermined) | open_duties
         return violated_rows, undetermined, obliged
 
     def _exception_applies(self, name: str, env: Env) -> BoolCol:
@@ -201,6 +268,10 @@ class VectorRegime:
                         low = NumCol(np.zeros(1, dtype=np.int64), ONE, 0)
                     amounts[fine_name] = (low, high)
                 low, high = amounts[fine_name]
+                # an unknown end: the worst case and floors come from the scalar back end
+                ends_known = (broadcast_known(env.n, low.known)
+                              & broadcast_known(env.n, high.known))
+                env.flag(violated & in_scope & ~ends_known)
                 lines.setdefault(fine.fine.payer, []).append((violated & in_scope, low, high))
         gravest = self.regime.aggregate == "gravest"
         result = {}
@@ -229,3 +300,36 @@ class VectorRegime:
                 ends.append(NumCol(total, has & ~unknown, scale))
             result[payer] = PayerExposure(has, ends[0], ends[1])
         return result
+
+
+def _positioned(path: str) -> str:
+    """`transfers[].mechanism` as a path the domains table understands."""
+    return path.replace("[]", "[0]")
+
+
+def _known_of(col: Any) -> np.ndarray:
+    known = getattr(col, "known", None)
+    if known is None:  # a money column: known where its amount is
+        known = col.amounts.known
+    return known
+
+
+def missing_any(paths: tuple[str, ...], env: Env) -> np.ndarray:
+    """Rows where any of `paths` (top-level facts or list fields) is missing."""
+    missing = np.zeros(env.n, dtype=bool)
+    for path in paths:
+        if "[]" not in path:
+            col = env.facts(path)
+            missing |= True if col is None else broadcast_known(env.n, ~_known_of(col))
+            continue
+        head, _, field = path.partition("[].")
+        coll = env.facts(head)
+        if not isinstance(coll, ListCol):
+            continue  # the list itself missing: nothing to fill in position by position
+        for i, element in enumerate(coll.elements):
+            present = broadcast_known(env.n, coll.known & (coll.length > i))
+            col = element.get(field)
+            field_known = np.zeros(env.n, dtype=bool) if col is None else broadcast_known(
+                env.n, _known_of(col))
+            missing |= present & ~field_known
+    return missing

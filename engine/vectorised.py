@@ -36,7 +36,8 @@ from typing import Any
 
 import numpy as np
 
-from engine import ir
+from engine import ir, logic
+from engine.ir import OpCode
 from engine.types import (
     BOOL,
     CODE,
@@ -119,17 +120,15 @@ def is_false(c: BoolCol) -> np.ndarray:
 
 
 def kleene_and(a: BoolCol, b: BoolCol) -> BoolCol:
-    false = is_false(a) | is_false(b)
-    return BoolCol(a.values & b.values, false | (a.known & b.known))
+    return BoolCol(*logic.and_masks(a.values, a.known, b.values, b.known))
 
 
 def kleene_or(a: BoolCol, b: BoolCol) -> BoolCol:
-    true = is_true(a) | is_true(b)
-    return BoolCol(true, true | (a.known & b.known))
+    return BoolCol(*logic.or_masks(a.values, a.known, b.values, b.known))
 
 
 def kleene_not(a: BoolCol) -> BoolCol:
-    return BoolCol(~a.values, a.known)
+    return BoolCol(*logic.not_masks(a.values, a.known))
 
 
 class Codebook:
@@ -352,10 +351,7 @@ class VectorCompiler:
         self._compiled_defines: dict[str, Compiled] = {}
 
     def compile(self, node: ir.Node) -> Compiled:
-        method = getattr(self, f"_{type(node).__name__}", None)
-        if method is None:
-            raise Unsupported(f"IR node {type(node).__name__}")
-        return method(node)
+        return _NODES[type(node)](self, node)
 
     # -- leaves --
 
@@ -434,11 +430,15 @@ class VectorCompiler:
     # -- operators --
 
     def _Op(self, node: ir.Op) -> Compiled:
-        op = node.op
-        handler = getattr(self, "_op_" + _OP_NAMES.get(op, op), None)
-        if handler is None:
-            raise Unsupported(f"operator `{op}`")
-        return handler(node)
+        builder = OPERATORS.get(node.op)
+        if builder is None:
+            raise Unsupported(f"operator `{node.op}`: {UNSUPPORTED[node.op]}")
+        return builder(self, node)
+
+    def _op_as_of(self, node: ir.Op) -> Compiled:
+        return Compiled(
+            lambda env: NumCol(np.array([env.as_of.toordinal()], dtype=np.int64), ONE, 0)
+        )
 
     def _op_and(self, node: ir.Op) -> Compiled:
         left, right = (self.compile(a).fn for a in node.args)
@@ -724,11 +724,47 @@ class VectorCompiler:
         return Compiled(loop, scale)
 
 
-_OP_NAMES = {
-    "max": "extreme", "min": "extreme", "+": "binary", "-": "binary", "*": "binary",
-    "/": "binary", "of": "binary", "=": "binary", "!=": "binary", "<": "binary",
-    "<=": "binary", ">": "binary", ">=": "binary", "meets": "binary", "in": "binary",
-    "not_in": "binary", "contains": "binary",
+_NODES: dict[type, Callable[[VectorCompiler, Any], Compiled]] = {
+    ir.Const: VectorCompiler._Const,
+    ir.Fact: VectorCompiler._Fact,
+    ir.Var: VectorCompiler._Var,
+    ir.Field: VectorCompiler._Field,
+    ir.Param: VectorCompiler._Param,
+    ir.Define: VectorCompiler._Define,
+    ir.Op: VectorCompiler._Op,
+    ir.Loop: VectorCompiler._Loop,
+}
+
+# one builder per OpCode, or a reason in UNSUPPORTED (the regime then runs on the scalar back
+# end); tests/engine/test_ir_contract.py checks that every code is in exactly one of the two
+OPERATORS: dict[OpCode, Callable[[VectorCompiler, ir.Op], Compiled]] = {
+    OpCode.AND: VectorCompiler._op_and,
+    OpCode.OR: VectorCompiler._op_or,
+    OpCode.NOT: VectorCompiler._op_not,
+    OpCode.KNOWN: VectorCompiler._op_known,
+    OpCode.MISSING: VectorCompiler._op_known,
+    OpCode.NEG: VectorCompiler._op_neg,
+    OpCode.IF: VectorCompiler._op_if,
+    OpCode.MAX: VectorCompiler._op_extreme,
+    OpCode.MIN: VectorCompiler._op_extreme,
+    OpCode.SIZE: VectorCompiler._op_size,
+    OpCode.SET: VectorCompiler._op_set,
+    OpCode.CONVERT: VectorCompiler._op_convert,
+    OpCode.INDEX: VectorCompiler._op_index,
+    OpCode.AS_OF: VectorCompiler._op_as_of,
+    **{
+        code: VectorCompiler._op_binary
+        for code in (
+            OpCode.ADD, OpCode.SUB, OpCode.MUL, OpCode.OF, OpCode.EQ, OpCode.NE, OpCode.LT,
+            OpCode.LE, OpCode.GT, OpCode.GE, OpCode.MEETS, OpCode.IN, OpCode.NOT_IN,
+            OpCode.CONTAINS,
+        )
+    },
+}
+UNSUPPORTED: dict[OpCode, str] = {
+    # `/` gives quotients with no finite decimal expansion (Decimal rounds them to 40 digits):
+    # the scalar back end stays the reference for it
+    OpCode.DIV: "division is exact only in the scalar back end",
 }
 _COMPARE = {"<": np.less, "<=": np.less_equal, ">": np.greater, ">=": np.greater_equal}
 

@@ -45,6 +45,10 @@ def test_bundle_simulate_matches_the_exact_caps(mini: Bundle) -> None:
         "controller.worldwide_turnover.amount": [1e9, 100e6, 1e9],
         "controller.worldwide_turnover.currency": ["EUR", "EUR", "EUR"],
         "legal_basis": ["none", "none", "none"],
+        # stated, so that no rule waits for a completion of a missing fact (those rows would be
+        # settled by the scalar back end, and this test is about the vectorised caps)
+        "data_categories": ["contact", "contact", "contact"],
+        "special_category_condition": ["none", "none", "none"],
     })
     result = mini.simulate(frame, as_of=AS_OF)
     assert list(result["status"].astype(str)) == ["denied", "denied", "not_applicable"]
