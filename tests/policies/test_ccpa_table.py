@@ -2,7 +2,9 @@
 
 Each case is the table's `base` operation with some facts set or removed, decided as of a date;
 the CCPA regime's status, its exact set of violated rules, and its exposure per payer (USD, to
-the dollar) must match the hand computation recorded beside the case.
+the dollar) must match the hand computation recorded beside the case. Where the maximum is not
+computable (null), `max_at_least` gives the floor the engine must report under it (issue 10: a
+certain violation is at least one violation, never "at least 0").
 """
 
 from __future__ import annotations
@@ -86,3 +88,9 @@ def test_ccpa_case(bundle: Bundle, case: dict[str, Any]) -> None:
         amount = ccpa.exposure[payer]
         assert _same(amount.min, _usd(low)), f"{hand}: {payer} min {amount.min}"
         assert _same(amount.max, _usd(high)), f"{hand}: {payer} max {amount.max}"
+    for payer, floor in case.get("max_at_least", {}).items():
+        amount = ccpa.exposure[payer]
+        assert amount.max is None, f"{hand}: {payer} max {amount.max} is known"
+        assert _same(amount.max_at_least, _usd(floor)), (
+            f"{hand}: {payer} max at least {amount.max_at_least}"
+        )
