@@ -4,7 +4,9 @@ it for decisions. Like Jinja's Environment, every stage stays reachable for debu
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import hashlib
 from collections.abc import Mapping
 from decimal import Decimal, localcontext
 from pathlib import Path
@@ -23,6 +25,8 @@ from engine.values import PRECISION, ExchangeRates, Money, RateEntry
 from engine.vocabulary import OperationSchema
 
 POLICY_SUFFIX = ".policy"
+# A policy file is a topic of a statute: 1 MB is far beyond any, and keeps a parse bounded.
+MAX_POLICY_BYTES = 1_048_576
 COMMON_DIR = "common"
 DEFAULT_CURRENCY = "EUR"
 
@@ -79,14 +83,40 @@ def load_bundle(path: str | Path = "policies") -> Bundle:
                 )
             ]
         )
-    sources = {}
+    problems = [
+        Diagnostic("E0002", f"`{_display_path(link)}` is a broken symbolic link (it points to "
+                   f"`{link.readlink()}`, which does not exist)", NO_SPAN,
+                   help="remove the link, or restore the file it points to")
+        for link in ([] if root.is_file() else sorted(root.rglob(f"*{POLICY_SUFFIX}")))
+        if link.is_symlink() and not link.exists()
+    ]
+    sources, relative = {}, {}
     for file in files:
         try:
-            sources[_display_path(file)] = file.read_text(encoding="utf-8")
+            size = file.stat().st_size
+            if size > MAX_POLICY_BYTES:
+                problems.append(Diagnostic(
+                    "E0002", f"`{_display_path(file)}` is {size:,} bytes; a policy file may "
+                    f"hold at most {MAX_POLICY_BYTES:,}", NO_SPAN,
+                    help="split it into files of one topic each"))
+                continue
+            text = file.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as error:
             message = f"cannot read `{file}`: {error}"
             raise PolicyError([Diagnostic("E0002", message, NO_SPAN)]) from None
-    return load_sources(sources)
+        sources[_display_path(file)] = text
+        relative[file.name if root.is_file() else file.relative_to(root).as_posix()] = text
+    if problems:
+        raise PolicyError(problems)
+    bundle = load_sources(sources)
+    # The hash names the bundle's contents, not where it was loaded from: the same files under
+    # another directory (a deployment, a snapshot) are the same bundle.
+    digest = hashlib.sha256()
+    for name in sorted(relative):
+        digest.update(name.encode() + b"\0" + relative[name].encode() + b"\0")
+    bundle.hash = digest.hexdigest()
+    bundle.checked = dataclasses.replace(bundle.checked, hash=bundle.hash)
+    return bundle
 
 
 class Bundle:
@@ -95,7 +125,11 @@ class Bundle:
     def __init__(self, checked: ir.CheckedBundle):
         self.checked = checked
         self.hash = checked.hash
-        self.schema = OperationSchema(checked.vocabulary)
+        # Money in an operation may be in a currency the bundle can convert: one with a
+        # declared rate, or a regime's own (GBP with no rate would silently count as nothing).
+        currencies = {c for pair in checked.rates for c in pair} | {DEFAULT_CURRENCY}
+        currencies |= {r.currency for r in checked.regimes.values() if r.currency}
+        self.schema = OperationSchema(checked.vocabulary, frozenset(currencies))
         self.rates = ExchangeRates(
             {
                 pair: tuple(

@@ -25,6 +25,7 @@ from pydantic import (
 )
 
 from engine.diagnostics import NO_SPAN, Diagnostic, LexgateError, did_you_mean
+from engine.geography_codes import PLACES
 from engine.ir import FactInfo, Vocabulary
 from engine.types import (
     BOOL,
@@ -166,16 +167,75 @@ CountValue = Annotated[
     PlainValidator(_whole_number),
     WithJsonSchema({"type": "integer", "minimum": 0, "maximum": MAX_COUNT}),
 ]
-CodeValue = Annotated[str, Field(pattern=CODE_PATTERN)]
+_CODE_HELP = "expected an ISO 3166 code such as DE or US-CA"
 
 
-class MoneyValue(BaseModel):
-    model_config = _FORBID
-    amount: NonNegativeDecimal
-    currency: Literal[tuple(sorted(KNOWN_CURRENCIES))]  # type: ignore[valid-type]
+def _place_code(value: Any) -> str:
+    """An ISO 3166-1 alpha-2 country code or a US state (US-CA): a code no rule knows would
+    silently make a regime not applicable, so it is an error at its path."""
+    if not isinstance(value, str) or not re.fullmatch(CODE_PATTERN, value):
+        raise ValueError(_CODE_HELP)
+    if value not in PLACES:
+        raise ValueError(f"`{value}` is not an ISO 3166-1 country code or a US state "
+                         "(US-CA); " + _CODE_HELP.removeprefix("expected ").replace(
+                             "an ISO", "use an ISO"))
+    return value
 
 
-def _annotation(t: Type, description: str | None, records: dict[str, type[BaseModel]]) -> Any:
+CodeValue = Annotated[
+    str,
+    PlainValidator(_place_code),
+    WithJsonSchema({"type": "string", "enum": sorted(PLACES),
+                    "description": "ISO 3166-1 alpha-2 country code, or a US state as US-CA"}),
+]
+
+_DATE_TEXT = r"^\d{4}-\d{2}-\d{2}$"
+
+
+def _iso_date(value: Any) -> dt.date:
+    """A date written as an ISO 8601 string (2025-06-01); a number is not a date (`0` would
+    otherwise be read as 1970-01-01)."""
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return value
+    if isinstance(value, str) and re.fullmatch(_DATE_TEXT, value):
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            raise ValueError(f"`{value}` is not a calendar date") from None
+    raise ValueError("expected a date as a string such as 2025-06-01")
+
+
+DateValue = Annotated[
+    dt.date,
+    PlainValidator(_iso_date),
+    WithJsonSchema({"type": "string", "format": "date", "pattern": _DATE_TEXT}),
+]
+
+# Limits on every list an operation may carry (shown as maxItems in the JSON Schema): a set
+# of codes or enum members never needs more than there are places (306); a record list
+# (transfers, disclosures) 256 records, decided in a few milliseconds. Without them one
+# request of 100,000 items held a server for seconds and wrote a 26 MB log entry.
+MAX_SET_ITEMS = 400
+MAX_RECORDS = 256
+
+
+def money_model(currencies: frozenset[str] | None = None) -> type[BaseModel]:
+    """The wire model of money: the currencies the bundle can convert (a declared rate, or a
+    regime's own); every currency lexgate knows when no bundle says."""
+    allowed = tuple(sorted(currencies or KNOWN_CURRENCIES))
+    return create_model(  # type: ignore[call-overload,no-any-return]
+        "Money", __config__=_FORBID, amount=(NonNegativeDecimal, ...),
+        currency=(Literal[allowed], ...),  # type: ignore[valid-type]
+    )
+
+
+MoneyValue = money_model()
+
+
+def _annotation(
+    t: Type, description: str | None, records: dict[str, type[BaseModel]],
+    money: type[BaseModel] = MoneyValue,
+) -> Any:
     if t == BOOL:
         return StrictBool
     if t == COUNT:
@@ -185,22 +245,23 @@ def _annotation(t: Type, description: str | None, records: dict[str, type[BaseMo
     if t == PERCENT:
         return PercentValue
     if t == DATE:
-        return dt.date
+        return DateValue
     if t == TEXT:
         return str
     if t == CODE:
         return CodeValue
     if isinstance(t, MoneyType):
-        return MoneyValue
+        return money
     if isinstance(t, DurationType):
         return NonNegativeDecimal
     if isinstance(t, EnumType):
         return Literal[t.members]  # type: ignore[valid-type]
     if isinstance(t, SetType):
-        return list[_annotation(t.element, None, records)]  # type: ignore[misc]
+        element = _annotation(t.element, None, records, money)
+        return Annotated[list[element], Field(max_length=MAX_SET_ITEMS)]  # type: ignore[valid-type]
     if isinstance(t, ListType):
         record_model = records[t.element.name]
-        return list[record_model]  # type: ignore[valid-type]
+        return Annotated[list[record_model], Field(max_length=MAX_RECORDS)]  # type: ignore[valid-type]
     raise TypeError(f"no wire format for {t}")  # pragma: no cover
 
 
@@ -212,13 +273,14 @@ class OperationSchema:
     """The pydantic model of an operation and the conversion to facts, built from a bundle's
     vocabulary once per bundle."""
 
-    def __init__(self, vocabulary: Vocabulary):
+    def __init__(self, vocabulary: Vocabulary, currencies: frozenset[str] | None = None):
         self.vocabulary = vocabulary
         self.units = {p: f.unit for p, f in vocabulary.facts.items()}
+        self.money = money_model(currencies) if currencies else MoneyValue
         records: dict[str, type[BaseModel]] = {}
         for record in vocabulary.records.values():
             fields = {
-                name: _field(_annotation(ftype, None, records), None)
+                name: _field(_annotation(ftype, None, records, self.money), None)
                 for name, ftype in record.fields
             }
             records[record.name] = create_model(  # type: ignore[call-overload]
@@ -244,14 +306,18 @@ class OperationSchema:
                 description = fact.description
                 if fact.unit:
                     description = f"{description or ''} (in {fact.unit})".strip()
-                fields[head] = _field(_annotation(fact.type, description, records), description)
+                fields[head] = _field(
+                    _annotation(fact.type, description, records, self.money), description
+                )
         for head, members in groups.items():
             fields[head] = _field(
                 self._group_model(_model_name(prefix + head), f"{prefix}{head}.", members, records),
                 None,
             )
         if not prefix:
-            fields["as_of"] = _field(dt.date, "the date the law is applied at (default: today)")
+            fields["as_of"] = _field(
+                DateValue, "the date the law is applied at, as 2025-06-01 (default: today)"
+            )
         return create_model(name, __config__=_FORBID, **fields)  # type: ignore[call-overload]
 
     def json_schema(self) -> dict[str, Any]:
@@ -383,11 +449,51 @@ def _model_name(name: str) -> str:
     return "".join(p.capitalize() for p in re.split(r"[._]", name))
 
 
+class _DuplicateKeys(dict):  # type: ignore[type-arg]
+    """An object that repeated a key: marked, so its path can be found and reported."""
+
+    duplicate: str = ""
+
+
+def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result = dict(pairs)
+    if len(result) == len(pairs):
+        return result
+    seen: set[str] = set()
+    marked = _DuplicateKeys(result)
+    marked.duplicate = next(k for k, _ in pairs if k in seen or seen.add(k))  # type: ignore[func-returns-value]
+    return marked
+
+
+def _find_duplicate(value: Any, path: str) -> FieldError | None:
+    if isinstance(value, _DuplicateKeys):
+        where = f"{path}.{value.duplicate}" if path else value.duplicate
+        return FieldError(where, "this key appears more than once in its object; JSON keys must "
+                          "be unique (which value was meant is ambiguous)")
+    items = (value.items() if isinstance(value, dict)
+             else enumerate(value) if isinstance(value, list) else ())
+    for key, item in items:
+        child = (f"{path}[{key}]" if isinstance(key, int)
+                 else f"{path}.{key}" if path else str(key))
+        found = _find_duplicate(item, child)
+        if found is not None:
+            return found
+    return None
+
+
+def _integer(text: str) -> int | Decimal:
+    # Python refuses to convert integers over 4,300 digits (with an interpreter-internal
+    # message); as a Decimal the value reaches the vocabulary, whose bound names its path.
+    return int(text) if len(text) <= 40 else Decimal(text)
+
+
 def load_operation_json(text: str | bytes) -> Any:
     """Parse operation JSON keeping numbers exact (a JSON number becomes the Decimal of its
-    text). Raises OperationError on malformed JSON."""
+    text). Raises OperationError on malformed JSON and on an object with a repeated key (the
+    last would silently win, and the log would keep only the parsed form)."""
     try:
-        return json.loads(text, parse_float=Decimal)
+        value = json.loads(text, parse_float=Decimal, parse_int=_integer,
+                           object_pairs_hook=_object)
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         line = getattr(error, "lineno", None)
         where = (
@@ -397,3 +503,7 @@ def load_operation_json(text: str | bytes) -> Any:
         )
         message = error.msg if isinstance(error, json.JSONDecodeError) else str(error)
         raise OperationError([FieldError("$", f"not valid JSON{where}: {message}")]) from None
+    duplicate = _find_duplicate(value, "")
+    if duplicate is not None:
+        raise OperationError([duplicate])
+    return value
