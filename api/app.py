@@ -23,8 +23,9 @@ from api.policies import (
     PolicyService,
     follow_reloads,
     prepare,
+    publish,
+    read_reload_stamp,
     watch_policies,
-    write_reload_stamp,
 )
 from api.routes import decisions, health, policies, schema
 from api.settings import Settings, ensure_sqlite_parent
@@ -68,10 +69,16 @@ def create_app(
         keys = open_key_store(keys_url)
         stamp = settings.reload_stamp
 
+        # A worker restarted while the others serve a published bundle follows that bundle
+        # (follow_reloads) instead of publishing whatever the directory holds now.
+        follow_at_start = stamp is not None and read_reload_stamp(stamp) is not None
+        first_call = [True]
+
         def on_swap(bundle: LoadedBundle) -> None:
             metrics.set_bundle(bundle.hash, bundle.loaded_at)
-            if stamp is not None:
-                write_reload_stamp(stamp, bundle.hash)
+            starting, first_call[0] = first_call[0], False
+            if stamp is not None and not (starting and follow_at_start):
+                publish(stamp, bundle, settings.policies)
 
         service = PolicyService(settings.policies, loaded, on_swap)
         app.state.lexgate = AppState(

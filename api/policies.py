@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,6 +22,8 @@ from engine.bundle import DEFAULT_CURRENCY
 from engine.diagnostics import NO_SPAN, Diagnostic
 
 logger = logging.getLogger("lexgate.policies")
+# A worker that could not load the bundle the others serve tries again this often.
+RETRY_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -80,13 +83,21 @@ class PolicyService:
         self._lock = asyncio.Lock()
         on_swap(initial)
 
-    async def reload(self) -> ReloadOutcome:
-        """Raises PolicyError when the bundle on disk is broken; the old one stays."""
+    async def reload(self, source: Path | None = None, expect: str | None = None
+                     ) -> ReloadOutcome:
+        """Load the policy directory (or `source`, a published snapshot; `expect`: the hash it
+        must have) and swap it in. Raises PolicyError when the bundle is broken; the old one
+        stays. An unchanged bundle is published again (`on_swap`), so that a worker that
+        could not follow the last reload is asked again."""
         async with self._lock:
             previous = self.current
             try:
                 # Loading takes a while; a thread keeps the event loop answering meanwhile.
-                candidate = await asyncio.to_thread(prepare, self.path)
+                candidate = await asyncio.to_thread(prepare, source or self.path)
+                if expect is not None and candidate.hash != expect:
+                    raise PolicyError([Diagnostic(
+                        "E0002", f"the snapshot `{source}` hashes to {candidate.hash[:12]}, "
+                        f"not {expect[:12]}", NO_SPAN)])
             except PolicyError:
                 raise
             except Exception as error:  # an unreadable tree must not take the server down
@@ -94,6 +105,7 @@ class PolicyService:
                 message = f"cannot load `{self.path}`: {error}"
                 raise PolicyError([Diagnostic("E0002", message, NO_SPAN)]) from error
             if candidate.hash == previous.hash:
+                self._on_swap(previous)
                 return ReloadOutcome(False, previous.hash, previous)
             self.current = candidate  # the atomic swap
             self._on_swap(candidate)
@@ -119,6 +131,39 @@ async def watch_policies(service: PolicyService, debounce_ms: int, on_result: Ca
         on_result("swapped" if outcome.swapped else "unchanged")
 
 
+def snapshot_dir(stamp: Path, bundle_hash: str) -> Path:
+    return stamp.parent / "bundles" / bundle_hash
+
+
+def publish(stamp: Path, loaded: LoadedBundle, root: Path) -> None:
+    """Make `loaded` the bundle every worker serves: copy its exact policy texts (as loaded, not
+    as the directory holds them now) to a snapshot named by its hash, then point the stamp at
+    it (atomic replace). Another worker loads the snapshot, so a file edited or broken right
+    after this reload cannot make the workers disagree."""
+    target = snapshot_dir(stamp, loaded.hash)
+    if not target.exists():
+        partial = target.with_name(f".{loaded.hash}.{os.getpid()}")
+        shutil.rmtree(partial, ignore_errors=True)
+        base = root.resolve()
+        for shown, text in loaded.bundle.checked.sources.items():
+            file = Path(shown).resolve()
+            relative = file.name if base.is_file() else file.relative_to(base)
+            (partial / relative).parent.mkdir(parents=True, exist_ok=True)
+            (partial / relative).write_text(text, encoding="utf-8")
+        try:
+            partial.rename(target)
+        except OSError:  # another worker published the same bundle first
+            shutil.rmtree(partial, ignore_errors=True)
+    write_reload_stamp(stamp, loaded.hash)
+
+
+def read_reload_stamp(stamp: Path) -> str | None:
+    try:
+        return stamp.read_text(encoding="utf-8").strip() or None
+    except OSError:
+        return None
+
+
 def write_reload_stamp(stamp: Path, bundle_hash: str) -> None:
     """Record the bundle this worker now serves, for the other workers (atomic replace)."""
     temporary = stamp.with_name(f"{stamp.name}.{os.getpid()}")
@@ -130,26 +175,27 @@ async def follow_reloads(
     service: PolicyService, stamp: Path, poll_ms: int, on_result: Callable[[str], None]
 ) -> None:
     """With several workers (`lexgate serve --workers N`): a reload in any worker (the admin
-    route or --watch) writes the new bundle hash to `stamp`; every other worker sees it within
-    `poll_ms` and reloads the same directory. A worker that cannot load it keeps its bundle and
-    says so in the log at ERROR, naming both hashes (and tries again when the stamp changes)."""
-    attempted = None
+    route or --watch) publishes the new bundle's snapshot and hash (`publish`); every other
+    worker sees it within `poll_ms` and loads that same snapshot. A worker that cannot load it
+    keeps its bundle, says so in the log at ERROR naming both hashes, tries again every
+    RETRY_SECONDS, and meanwhile answers /readyz with 503 (api.routes.health)."""
+    attempted, attempted_at = None, 0.0
     while True:
         await asyncio.sleep(poll_ms / 1000)
-        try:
-            wanted = stamp.read_text(encoding="utf-8").strip()
-        except OSError:
+        wanted = read_reload_stamp(stamp)
+        if not wanted or wanted == service.current.hash:
             continue
-        if not wanted or wanted == service.current.hash or wanted == attempted:
+        if wanted == attempted and time.monotonic() - attempted_at < RETRY_SECONDS:
             continue
-        attempted = wanted
+        attempted, attempted_at = wanted, time.monotonic()
+        source = snapshot_dir(stamp, wanted)
         try:
-            outcome = await service.reload()
+            outcome = await service.reload(source if source.is_dir() else None, expect=wanted)
         except PolicyError as error:
             on_result("rejected")
             logger.error(
-                "another worker serves bundle %s; this worker (pid %d) cannot load the policies "
-                "and still serves %s:\n%s", wanted[:12], os.getpid(), service.current.hash[:12],
+                "another worker serves bundle %s; this worker (pid %d) cannot load it and still "
+                "serves %s:\n%s", wanted[:12], os.getpid(), service.current.hash[:12],
                 "\n".join(f"{d.code} {d.span}: {d.message}" for d in error.diagnostics),
             )
             continue

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from typing import Any
 
 from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 
 from api.deps import StateDep
+from api.policies import read_reload_stamp
 from api.schemas import HealthResponse, error_responses
 
 router = APIRouter(tags=["operations"])
@@ -39,7 +41,17 @@ async def readyz(state: StateDep) -> Any:
                 {"error": {"code": "unavailable", "message": f"decision log: {error}"}},
                 status_code=503,
             )
-    return {"status": "ready", "bundle_hash": state.policies.current.hash, "log": log}
+    serving = state.policies.current.hash
+    stamp = state.settings.reload_stamp
+    wanted = read_reload_stamp(stamp) if stamp is not None else None
+    if wanted is not None and wanted != serving:
+        # `serve --workers N`: this worker has not (yet) loaded the bundle the others serve.
+        return JSONResponse({"error": {
+            "code": "bundle_mismatch",
+            "message": f"this worker (pid {os.getpid()}) serves bundle {serving} while the "
+                       f"service serves {wanted}; it is loading it, or cannot (see its log)",
+        }}, status_code=503)
+    return {"status": "ready", "bundle_hash": serving, "log": log}
 
 
 @router.get(
