@@ -338,66 +338,70 @@ class ExprChecker:
         return node, self.check(right, scope, context(node.type))
 
     def _Binary(self, expr: ast.Binary, scope: Scope, expected: Type | None) -> ir.Node:
-        op = expr.op
-        if op in ("=", "!="):
-            left, right = self._pair(expr.left, expr.right, scope, lambda t: t, lambda t: t)
-            if not compatible(left.type, right.type):
-                return self._mismatch(expr, "compare", left.type, right.type)
-            return ir.Op(BOOL, expr.span, op, (left, right))
-        if op in ("in", "not_in"):
-            left, right = self._pair(
-                expr.left,
-                expr.right,
-                scope,
-                lambda t: SetType("set", t),
-                lambda t: t.element if isinstance(t, SetType) else None,
-            )
-            if right.type == ERROR or left.type == ERROR:
-                return ir.Op(BOOL, expr.span, op, (left, right))
-            if not isinstance(right.type, SetType):
-                return self.error(
-                    "E0209",
-                    f"`in` needs a set on its right, not {right.type}",
-                    expr.right.span,
-                    help="to compare two values use `=` or `is`",
-                )
-            if not compatible(left.type, right.type.element):
-                return self._mismatch(expr, "look for", left.type, right.type)
-            return ir.Op(BOOL, expr.span, op, (left, right))
-        if op in ("meets", "contains"):
-            elem = (
-                (lambda t: t)
-                if op == "meets"
-                else (lambda t: t.element if isinstance(t, SetType) else None)
-            )
-            back = (lambda t: t) if op == "meets" else (lambda t: SetType("set", t))
-            left, right = self._pair(expr.left, expr.right, scope, elem, back)
-            if ERROR in (left.type, right.type):
-                return ir.Op(BOOL, expr.span, op, (left, right))
-            if not isinstance(left.type, SetType):
-                return self.error(
-                    "E0209",
-                    f"`{op}` needs a set on its left, not {left.type}",
-                    expr.left.span,
-                    help="`meets` asks whether two sets share a member, e.g. "
-                    "`subjects.locations meets eea`",
-                )
-            wanted = left.type if op == "meets" else left.type.element
-            if not compatible(right.type, wanted):
-                return self._mismatch(expr, "match", left.type, right.type)
-            return ir.Op(BOOL, expr.span, op, (left, right))
+        code = OpCode(expr.op)
+        if code in (OpCode.EQ, OpCode.NE):
+            return self._equality(expr, code, scope)
+        if code in (OpCode.IN, OpCode.NOT_IN):
+            return self._membership(expr, code, scope)
+        if code in _SET_RELATIONS:
+            return self._set_relation(expr, code, scope)
         left = self.check(expr.left, scope)
         right = self.check(expr.right, scope)
         if ERROR in (left.type, right.type):
-            return ir.Op(ERROR, expr.span, op, (left, right))
-        if op in ("<", "<=", ">", ">="):
+            return ir.Op(ERROR, expr.span, code, (left, right))
+        if code in (OpCode.LT, OpCode.LE, OpCode.GT, OpCode.GE):
             if not compatible(left.type, right.type) or not _ordered(left.type):
                 return self._mismatch(expr, "compare", left.type, right.type)
-            return ir.Op(BOOL, expr.span, op, (left, right))
-        result = _arithmetic(op, left.type, right.type)
+            return ir.Op(BOOL, expr.span, code, (left, right))
+        result = _ARITHMETIC[code](left.type, right.type)
         if result is None:
-            return self._mismatch(expr, _VERBS[op], left.type, right.type)
-        return ir.Op(result, expr.span, op, (left, right))
+            return self._mismatch(expr, _VERBS[code], left.type, right.type)
+        return ir.Op(result, expr.span, code, (left, right))
+
+    def _equality(self, expr: ast.Binary, code: OpCode, scope: Scope) -> ir.Node:
+        left, right = self._pair(expr.left, expr.right, scope, lambda t: t, lambda t: t)
+        if not compatible(left.type, right.type):
+            return self._mismatch(expr, "compare", left.type, right.type)
+        return ir.Op(BOOL, expr.span, code, (left, right))
+
+    def _membership(self, expr: ast.Binary, code: OpCode, scope: Scope) -> ir.Node:
+        left, right = self._pair(
+            expr.left,
+            expr.right,
+            scope,
+            lambda t: SetType("set", t),
+            lambda t: t.element if isinstance(t, SetType) else None,
+        )
+        if right.type == ERROR or left.type == ERROR:
+            return ir.Op(BOOL, expr.span, code, (left, right))
+        if not isinstance(right.type, SetType):
+            return self.error(
+                "E0209",
+                f"`in` needs a set on its right, not {right.type}",
+                expr.right.span,
+                help="to compare two values use `=` or `is`",
+            )
+        if not compatible(left.type, right.type.element):
+            return self._mismatch(expr, "look for", left.type, right.type)
+        return ir.Op(BOOL, expr.span, code, (left, right))
+
+    def _set_relation(self, expr: ast.Binary, code: OpCode, scope: Scope) -> ir.Node:
+        """`meets` (two sets share a member) and `contains` (a set holds a value)."""
+        right_from_left, left_from_right, wanted = _SET_RELATIONS[code]
+        left, right = self._pair(expr.left, expr.right, scope, right_from_left, left_from_right)
+        if ERROR in (left.type, right.type):
+            return ir.Op(BOOL, expr.span, code, (left, right))
+        if not isinstance(left.type, SetType):
+            return self.error(
+                "E0209",
+                f"`{code}` needs a set on its left, not {left.type}",
+                expr.left.span,
+                help="`meets` asks whether two sets share a member, e.g. "
+                "`subjects.locations meets eea`",
+            )
+        if not compatible(right.type, wanted(left.type)):
+            return self._mismatch(expr, "match", left.type, right.type)
+        return ir.Op(BOOL, expr.span, code, (left, right))
 
     def _mismatch(self, expr: ast.Binary, verb: str, a: Type, b: Type) -> ir.Node:
         help_text = None
@@ -556,55 +560,87 @@ def _ordered(t: Type) -> bool:
     return is_numeric(t) or isinstance(t, MoneyType | DurationType) or t in (PERCENT, DATE, ERROR)
 
 
-def _arithmetic(op: str, a: Type, b: Type) -> Type | None:
-    """The result type of `a op b`, or None when the units do not allow it."""
-    money_a, money_b = isinstance(a, MoneyType), isinstance(b, MoneyType)
-    if op in ("+", "-"):
-        if a == DATE and isinstance(b, DurationType) and b.dimension != "business_days":
-            return DATE
-        if op == "-" and a == b == DATE:
-            return DURATION_TYPES["hours"]
-        if is_numeric(a) and is_numeric(b):
-            return COUNT if a == b == COUNT else NUMBER
-        if money_a and money_b and compatible(a, b):
-            return a
-        if isinstance(a, DurationType) and a == b:
-            return a
-        if a == b == PERCENT:
-            return PERCENT
-        return None
-    if op == "*":
-        if is_numeric(a) and is_numeric(b):
-            return COUNT if a == b == COUNT else NUMBER
-        if money_a and (is_numeric(b) or b == PERCENT):
-            return a
-        if money_b and (is_numeric(a) or a == PERCENT):
-            return b
-        if isinstance(a, DurationType) and is_numeric(b):
-            return a
-        if isinstance(b, DurationType) and is_numeric(a):
-            return b
-        if PERCENT in (a, b) and (is_numeric(a) or is_numeric(b)):
-            return NUMBER
-        return None
-    if op == "/":
-        if is_numeric(a) and is_numeric(b):
-            return NUMBER
-        if money_a and is_numeric(b):
-            return a
-        if money_a and money_b and compatible(a, b):
-            return NUMBER
-        if isinstance(a, DurationType) and is_numeric(b):
-            return a
-        return None
-    if op == "of":
-        if a != PERCENT:
-            return None
-        if money_b:
-            return b
-        if is_numeric(b):
-            return NUMBER
-        if b == PERCENT:
-            return PERCENT
-        return None
+def _element(t: Type) -> Type | None:
+    return t.element if isinstance(t, SetType) else None
+
+
+# (the right side's type from the left's, the left's from the right's, what the right must be)
+_SET_RELATIONS: dict[OpCode, tuple[Callable[[Type], Type | None], Callable[[Type], Type | None],
+                                   Callable[[Type], Type | None]]] = {
+    OpCode.MEETS: (lambda t: t, lambda t: t, lambda t: t),
+    OpCode.CONTAINS: (_element, lambda t: SetType("set", t), _element),
+}
+
+
+# The result type of `a op b` per arithmetic operator, or None when the units do not allow it.
+
+
+def _additive(a: Type, b: Type) -> Type | None:
+    if a == DATE and isinstance(b, DurationType) and b.dimension != "business_days":
+        return DATE
+    if is_numeric(a) and is_numeric(b):
+        return COUNT if a == b == COUNT else NUMBER
+    if isinstance(a, MoneyType) and isinstance(b, MoneyType) and compatible(a, b):
+        return a
+    if isinstance(a, DurationType) and a == b:
+        return a
+    if a == b == PERCENT:
+        return PERCENT
     return None
+
+
+def _difference(a: Type, b: Type) -> Type | None:
+    if a == b == DATE:
+        return DURATION_TYPES["hours"]
+    return _additive(a, b)
+
+
+def _product(a: Type, b: Type) -> Type | None:
+    money_a, money_b = isinstance(a, MoneyType), isinstance(b, MoneyType)
+    if is_numeric(a) and is_numeric(b):
+        return COUNT if a == b == COUNT else NUMBER
+    if money_a and (is_numeric(b) or b == PERCENT):
+        return a
+    if money_b and (is_numeric(a) or a == PERCENT):
+        return b
+    if isinstance(a, DurationType) and is_numeric(b):
+        return a
+    if isinstance(b, DurationType) and is_numeric(a):
+        return b
+    if PERCENT in (a, b) and (is_numeric(a) or is_numeric(b)):
+        return NUMBER
+    return None
+
+
+def _quotient(a: Type, b: Type) -> Type | None:
+    money_a, money_b = isinstance(a, MoneyType), isinstance(b, MoneyType)
+    if is_numeric(a) and is_numeric(b):
+        return NUMBER
+    if money_a and is_numeric(b):
+        return a
+    if money_a and money_b and compatible(a, b):
+        return NUMBER
+    if isinstance(a, DurationType) and is_numeric(b):
+        return a
+    return None
+
+
+def _share(a: Type, b: Type) -> Type | None:
+    if a != PERCENT:
+        return None
+    if isinstance(b, MoneyType):
+        return b
+    if is_numeric(b):
+        return NUMBER
+    if b == PERCENT:
+        return PERCENT
+    return None
+
+
+_ARITHMETIC: dict[OpCode, Callable[[Type, Type], Type | None]] = {
+    OpCode.ADD: _additive,
+    OpCode.SUB: _difference,
+    OpCode.MUL: _product,
+    OpCode.DIV: _quotient,
+    OpCode.OF: _share,
+}

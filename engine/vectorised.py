@@ -598,48 +598,43 @@ class VectorCompiler:
 
         return Compiled(index, scale)
 
-    def _op_binary(self, node: ir.Op) -> Compiled:
-        op = node.op
+    def _op_compare(self, node: ir.Op) -> Compiled:
+        left, right = (self.compile(a) for a in node.args)
+        compare = _COMPARE[node.op]
+
+        def comparison(env: Env) -> BoolCol:
+            a, b = aligned(left.fn(env), right.fn(env), env)
+            return BoolCol(compare(a.values, b.values), a.known & b.known)
+
+        return Compiled(comparison)
+
+    def _op_add(self, node: ir.Op) -> Compiled:
+        left, right = (self.compile(a) for a in node.args)
+        scale = max(left.scale, right.scale)
+        sign = _SIGN[node.op]
+
+        def add(env: Env) -> NumCol:
+            a, b = aligned(left.fn(env), right.fn(env), env)
+            known = a.known & b.known
+            return NumCol(checked_add(a.values, b.values, known, env, sign), known, a.scale)
+
+        return Compiled(add, scale)
+
+    def _op_multiply(self, node: ir.Op) -> Compiled:
         left, right = (self.compile(a) for a in node.args)
         lt, rt = node.args[0].type, node.args[1].type
-        if op in ("=", "!="):
-            return self._equality(op, left, right, lt)
-        if op in ("<", "<=", ">", ">="):
-            compare = _COMPARE[op]
+        if not (is_numeric_type(lt) and is_numeric_type(rt)):
+            raise Unsupported(f"`{node.op}` of {lt} and {rt}")
 
-            def comparison(env: Env) -> BoolCol:
-                a, b = aligned(left.fn(env), right.fn(env), env)
-                return BoolCol(compare(a.values, b.values), a.known & b.known)
+        def multiply(env: Env) -> NumCol:
+            return multiplied(left.fn(env), right.fn(env), env)
 
-            return Compiled(comparison)
-        if op in ("meets", "in", "not_in", "contains"):
-            return self._membership(op, left, right)
-        if op in ("+", "-"):
-            scale = max(left.scale, right.scale)
-            sign = 1 if op == "+" else -1
+        return Compiled(multiply, left.scale + right.scale)
 
-            def add(env: Env) -> NumCol:
-                a, b = aligned(left.fn(env), right.fn(env), env)
-                known = a.known & b.known
-                return NumCol(checked_add(a.values, b.values, known, env, sign), known, a.scale)
-
-            return Compiled(add, scale)
-        if op in ("*", "of"):
-            if not (is_numeric_type(lt) and is_numeric_type(rt)):
-                raise Unsupported(f"`{op}` of {lt} and {rt}")
-            scale = left.scale + right.scale
-
-            def multiply(env: Env) -> NumCol:
-                return multiplied(left.fn(env), right.fn(env), env)
-
-            return Compiled(multiply, scale)
-        # `/` gives quotients with no finite decimal expansion (Decimal rounds them to 28
-        # digits); the scalar back end stays the reference for it
-        raise Unsupported(f"operator `{op}`")
-
-    def _equality(self, op: str, left: Compiled, right: Compiled, t: Type) -> Compiled:
-        negate = op == "!="
-        numeric = is_numeric_type(t)
+    def _op_equality(self, node: ir.Op) -> Compiled:
+        left, right = (self.compile(a) for a in node.args)
+        negate = node.op is OpCode.NE
+        numeric = is_numeric_type(node.args[0].type)
 
         def equal(env: Env) -> BoolCol:
             a, b = left.fn(env), right.fn(env)
@@ -653,15 +648,26 @@ class VectorCompiler:
 
         return Compiled(equal)
 
-    def _membership(self, op: str, left: Compiled, right: Compiled) -> Compiled:
+    def _op_meets(self, node: ir.Op) -> Compiled:
+        left, right = (self.compile(a) for a in node.args)
+
+        def meets(env: Env) -> BoolCol:
+            a, b = left.fn(env), right.fn(env)
+            return BoolCol(np.any((a.words & b.words) != 0, axis=1), a.known & b.known)
+
+        return Compiled(meets)
+
+    def _op_member(self, node: ir.Op) -> Compiled:
+        """`x in s`, `x not in s`, `s contains x`: one bit of a bitset."""
+        left, right = (self.compile(a) for a in node.args)
+        set_first = node.op is OpCode.CONTAINS
+        negate = node.op is OpCode.NOT_IN
+
         def member(env: Env) -> BoolCol:
             a, b = left.fn(env), right.fn(env)
-            known = a.known & b.known
-            if op == "meets":
-                return BoolCol(np.any((a.words & b.words) != 0, axis=1), known)
-            element, collection = (a, b) if op in ("in", "not_in") else (b, a)
+            element, collection = (b, a) if set_first else (a, b)
             inside = _has_bit(collection.words, element.values)
-            return BoolCol(~inside if op == "not_in" else inside, known)
+            return BoolCol(~inside if negate else inside, a.known & b.known)
 
         return Compiled(member)
 
@@ -752,21 +758,29 @@ OPERATORS: dict[OpCode, Callable[[VectorCompiler, ir.Op], Compiled]] = {
     OpCode.CONVERT: VectorCompiler._op_convert,
     OpCode.INDEX: VectorCompiler._op_index,
     OpCode.AS_OF: VectorCompiler._op_as_of,
-    **{
-        code: VectorCompiler._op_binary
-        for code in (
-            OpCode.ADD, OpCode.SUB, OpCode.MUL, OpCode.OF, OpCode.EQ, OpCode.NE, OpCode.LT,
-            OpCode.LE, OpCode.GT, OpCode.GE, OpCode.MEETS, OpCode.IN, OpCode.NOT_IN,
-            OpCode.CONTAINS,
-        )
-    },
+    OpCode.ADD: VectorCompiler._op_add,
+    OpCode.SUB: VectorCompiler._op_add,
+    OpCode.MUL: VectorCompiler._op_multiply,
+    OpCode.OF: VectorCompiler._op_multiply,
+    OpCode.EQ: VectorCompiler._op_equality,
+    OpCode.NE: VectorCompiler._op_equality,
+    OpCode.LT: VectorCompiler._op_compare,
+    OpCode.LE: VectorCompiler._op_compare,
+    OpCode.GT: VectorCompiler._op_compare,
+    OpCode.GE: VectorCompiler._op_compare,
+    OpCode.MEETS: VectorCompiler._op_meets,
+    OpCode.IN: VectorCompiler._op_member,
+    OpCode.NOT_IN: VectorCompiler._op_member,
+    OpCode.CONTAINS: VectorCompiler._op_member,
 }
 UNSUPPORTED: dict[OpCode, str] = {
     # `/` gives quotients with no finite decimal expansion (Decimal rounds them to 40 digits):
     # the scalar back end stays the reference for it
     OpCode.DIV: "division is exact only in the scalar back end",
 }
-_COMPARE = {"<": np.less, "<=": np.less_equal, ">": np.greater, ">=": np.greater_equal}
+_COMPARE = {OpCode.LT: np.less, OpCode.LE: np.less_equal, OpCode.GT: np.greater,
+            OpCode.GE: np.greater_equal}
+_SIGN = {OpCode.ADD: 1, OpCode.SUB: -1}
 
 
 def _supported_type(t: Type) -> None:
