@@ -62,7 +62,7 @@ def simulate(
     import pandas as pd
 
     from engine import simulate as sim
-    from engine.cli import EXIT_USAGE, _fail, _load, parse_as_of
+    from engine.cli.common import EXIT_USAGE, _fail, _load, parse_as_of
     from engine.sim_columns import TableError, unknown_columns
     from engine.sim_inputs import (
         InputError,

@@ -1,0 +1,68 @@
+"""The `lexgate` command line (typer + rich), one module per subcommand (as OPA's `cmd/`).
+
+The engine's own commands are registered here; the service's (serve, keys, log) come from the
+`lexgate.commands` entry point group that the `api` package declares in pyproject.toml, so the
+engine never imports the service. Exit codes: engine/cli/common.py.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from importlib.metadata import entry_points
+
+import typer
+from rich.markup import escape
+
+from engine.cli.check import check
+from engine.cli.common import EXIT_INTERNAL, EXIT_USAGE, err, print_diagnostics
+from engine.cli.eval import evaluate
+from engine.cli.examples import test
+from engine.cli.inspect import inspect
+from engine.cli.schema import schema
+from engine.diagnostics import LexgateError
+
+app = typer.Typer(
+    name="lexgate", no_args_is_help=True, add_completion=False,
+    help="Policy-as-code engine for data-protection law (GDPR, PIPL, CCPA/CPRA).",
+    pretty_exceptions_enable=False,  # main() turns a crash into one line, not a traceback
+)
+app.command()(check)
+app.command("eval")(evaluate)
+app.command()(test)
+app.command()(schema)
+app.command()(inspect)
+
+
+def _simulate() -> None:
+    from engine.sim_cli import simulate  # heavy imports stay inside it
+
+    app.command("simulate")(simulate)
+
+
+def _register_plugins() -> None:
+    """Subcommands of other installed packages (the decision service's serve, keys, log)."""
+    for entry in entry_points(group="lexgate.commands"):
+        entry.load()(app)
+
+
+_simulate()
+_register_plugins()
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    try:
+        app()
+    except LexgateError as error:
+        print_diagnostics(error.diagnostics)
+        sys.exit(EXIT_USAGE)
+    except Exception as error:
+        if os.environ.get("LEXGATE_DEBUG"):
+            raise
+        err.print(f"[bold red]internal error:[/] {escape(f'{type(error).__name__}: {error}')}")
+        err.print("this is a bug in lexgate; run again with LEXGATE_DEBUG=1 for the traceback "
+                  "and report it")
+        sys.exit(EXIT_INTERNAL)
+
+
+__all__ = ["app", "main"]

@@ -1,0 +1,140 @@
+"""`lexgate eval`: decide one operation and show why.
+
+The text layout reads top-down as counsel would answer: per regime the status, the violations
+with their exposure, the duties and obligations (with the facts that would confirm a duty), the
+rules still undetermined with the facts each waits for, the topics the operation does not
+describe, then the total. Lines are never wrapped or cut, so numbers survive a pipe.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from engine.cli.common import (
+    EXIT_OK,
+    EXIT_USAGE,
+    STATUS_EXIT,
+    STATUS_STYLE,
+    OutputFormat,
+    PoliciesOption,
+    err,
+    fail,
+    load,
+    out,
+    parse_as_of,
+)
+from engine.decision import Decision, RegimeDecision, to_json_value
+from engine.vocabulary import OperationError, load_operation_json
+
+
+def _read_operation(path: Path) -> object:
+    import sys
+
+    try:
+        text = sys.stdin.read() if str(path) == "-" else path.read_text(encoding="utf-8")
+    except OSError as error:
+        fail(EXIT_USAGE, f"cannot read `{path}`: {error.strerror}")
+    return load_operation_json(text)
+
+
+def evaluate(
+    operation: Annotated[Path, typer.Argument(help="Operation JSON file, or - for stdin.")],
+    policies: PoliciesOption = Path("policies"),
+    explain: Annotated[bool, typer.Option(help="Show every rule's outcome and facts.")] = False,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="Apply the law as of DATE (YYYY-MM-DD).")
+    ] = None,
+    currency: Annotated[str, typer.Option(help="Reporting currency.")] = "EUR",
+    output: Annotated[OutputFormat, typer.Option("--format")] = OutputFormat.text,
+) -> None:
+    """Decide one operation: status per regime, violations, exposure, obligations."""
+    day = parse_as_of(as_of)
+    bundle = load(policies)
+    if currency not in {c for pair in bundle.rates.pairs() for c in pair} | {"EUR"}:
+        fail(EXIT_USAGE, f"--currency: no exchange rates for `{currency}` in the policies")
+    try:
+        decision = bundle.decide(_read_operation(operation), as_of=day, currency=currency,  # type: ignore[arg-type]
+                                 explain=explain)
+    except OperationError as error:
+        for field_error in error.errors:
+            err.print(f"[bold red]error:[/] {field_error.path}: {field_error.message}")
+        raise typer.Exit(EXIT_USAGE) from None
+    if output == OutputFormat.json:
+        print(json.dumps(decision.to_dict(explain=explain), indent=2, ensure_ascii=False))
+    else:
+        print_decision(decision, explain)
+    raise typer.Exit(STATUS_EXIT.get(decision.status, EXIT_OK))
+
+
+def money_range(low: object, high: object, at_least: object = None) -> str:
+    if high is None and at_least is not None:
+        return f"{low or '?'} – unknown, at least {at_least}"
+    return f"{low or '?'} – {high or 'unknown (a fact is missing)'}"
+
+
+def print_decision(decision: Decision, explain: bool) -> None:
+    out.print(
+        f"[{STATUS_STYLE[decision.status]}]{decision.status.upper()}[/] as of "
+        f"{decision.as_of.isoformat()} · bundle {decision.bundle_hash[:12]}"
+    )
+    for regime in decision.regimes.values():
+        _print_regime(regime, explain)
+    for derived in decision.derived:
+        value = json.dumps(to_json_value(derived.value), ensure_ascii=False)
+        out.print(f"\n[dim]derived: {derived.path} = {value} from "
+                  f"{', '.join(derived.because)} ({derived.cite})[/]")
+    exposure = decision.exposure
+    out.print(f"\ntotal exposure ({decision.currency}): "
+              + money_range(exposure.reporting_min, exposure.reporting_max,
+                            exposure.reporting_max_at_least))
+
+
+def _print_regime(regime: RegimeDecision, explain: bool) -> None:
+    out.print(f"\n[{STATUS_STYLE[regime.status]}]{regime.regime}: {regime.status}[/]"
+              f"  [dim]{regime.title}[/]")
+    for reason in regime.reasons:
+        out.print(f"  [dim]{reason}[/]")
+    for violation in regime.violations:
+        out.print(f"  [red]violated:[/] {violation.title}  [dim]({violation.cite})[/]")
+        for line in violation.exposure:
+            amount = line.amount
+            out.print(f"      {line.payer}: "
+                      f"{money_range(amount.min, amount.max, amount.max_at_least)}"
+                      f"  [dim]{line.cite}[/]")
+            if explain:
+                for name, value in line.steps:
+                    shown = json.dumps(to_json_value(value), ensure_ascii=False)
+                    out.print(f"        [dim]{name} = {shown}[/]")
+                for note in line.notes:
+                    out.print(f"        [dim]note: {note}[/]")
+            if line.missing:
+                out.print(f"      [yellow]the amount waits for:[/] {', '.join(line.missing)}")
+    for obligation in regime.obligations:
+        within = f" within {obligation.within}" if obligation.within else ""
+        confirm = (f"  [yellow](not stated as done: {', '.join(obligation.confirm)})[/]"
+                   if obligation.confirm else "")
+        out.print(f"  [cyan]obligation:[/] {obligation.text}{within}  "
+                  f"[dim]({obligation.cite})[/]{confirm}")
+    for rule in regime.undetermined_rules:
+        out.print(f"  [yellow]undetermined:[/] {rule.title}  [dim]({rule.cite})[/]")
+        out.print(f"      waits for: {', '.join(rule.missing) or 'missing facts'}")
+        if explain and rule.note:
+            out.print(f"      [dim]{rule.note}[/]")
+    for topic in regime.not_assessed:
+        out.print(f"  [dim]not assessed: {topic.title} ({topic.cite}): {topic.reason}[/]")
+    for payer, amount in regime.exposure.items():
+        out.print(f"  exposure, {payer} ({regime.aggregation}"
+                  f"{', ' + regime.aggregation_cite if regime.aggregation_cite else ''}): "
+                  f"{money_range(amount.min, amount.max, amount.max_at_least)}")
+    if explain:
+        if regime.missing:
+            out.print(f"  [dim]missing facts read: {', '.join(regime.missing)}[/]")
+        for trace in regime.trace:
+            facts = ", ".join(f"{k}={json.dumps(to_json_value(v), ensure_ascii=False)}"
+                              for k, v in trace.facts.items())
+            out.print(f"    [dim]{trace.outcome:<14}[/] {trace.rule} [dim]({trace.cite})"
+                      f"{'  ' + facts if facts else ''}[/]")
