@@ -64,7 +64,7 @@ ORDERS = {58}  # 83(5)(e) and 83(6): orders under Art. 58(2)
 
 
 def _first_article(cite: str) -> int:
-    match = re.search(r"Arts?\. (\d+)", cite)
+    match = re.search(r"Arts?\.? (\d+)", cite)
     assert match, cite
     return int(match.group(1))
 
