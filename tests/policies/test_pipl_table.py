@@ -4,6 +4,9 @@ Each case gives an operation and an as-of date; the PIPL regime's status, its ex
 rules, and the exposure range per payer ("organisation", "responsible individuals") in CNY, to the
 yuan, must match the hand computation recorded beside the case. `null` for a payer means the range
 cannot be computed (a figure the pack does not encode); an empty exposure means no fine line.
+`{"max": null, "max_at_least": X, "min": Y}` means the maximum is unknown (a missing turnover) and
+X is its floor (the fixed RMB 50 million of Art. 66(2)). `"not_assessed": [...]` lists the topics
+the decision must report as not assessed (issue 10: no silent gates).
 
 The table covers the same 50,000-person export before and after the CAC 2024 Provisions (and on
 the eve and the day of 22 March 2024), sensitive PI of 9,999 / 10,000 / 10,001 people, the
@@ -57,8 +60,17 @@ def test_case(bundle: Bundle, case: dict[str, Any]) -> None:
         if want is None:
             assert got.max is None, (context, payer, got)
             continue
-        assert _yuan(got.max) == Decimal(want["max"]), (context, payer, got.max)
+        if want.get("max") is None:
+            assert got.max is None, (context, payer, got)
+            assert _yuan(got.max_at_least) == Decimal(want["max_at_least"]), (context, payer, got)
+        else:
+            assert _yuan(got.max) == Decimal(want["max"]), (context, payer, got.max)
         assert _yuan(got.min) == Decimal(want["min"]), (context, payer, got.min)
+    if "not_assessed" in expect:
+        assert sorted(n.topic for n in pipl.not_assessed) == sorted(expect["not_assessed"]), (
+            context,
+            pipl.not_assessed,
+        )
 
 
 def test_every_violation_is_cited_and_every_fine_line_has_a_payer(bundle: Bundle) -> None:
