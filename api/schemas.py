@@ -89,6 +89,36 @@ class ObligationOut(BaseModel):
     text: str
     within: str | None
     cite: str | None
+    confirm: list[str] = Field(
+        description="a duty the operation did not state as met: the facts that would confirm "
+        "it (stated false, each is a violation of the rule)"
+    )
+
+
+class UndeterminedRuleOut(BaseModel):
+    model_config = _OPEN
+    rule: str
+    title: str
+    cite: str | None
+    missing: list[str] = Field(description="the missing facts that would decide it")
+    note: str | None = Field(None, description="how the engine tried to settle it")
+
+
+class NotAssessedOut(BaseModel):
+    model_config = _OPEN
+    topic: str
+    title: str
+    reason: str
+    cite: str | None
+    rules: list[str]
+
+
+class DerivedFactOut(BaseModel):
+    model_config = _OPEN
+    path: str
+    value: Any
+    because: list[str] = Field(description="the facts the derivation read")
+    cite: str | None
 
 
 class RuleTraceOut(BaseModel):
@@ -100,6 +130,7 @@ class RuleTraceOut(BaseModel):
     facts: dict[str, Any]
     missing: list[str]
     exceptions: list[str]
+    note: str | None = None
 
 
 class AggregationOut(BaseModel):
@@ -125,7 +156,12 @@ class RegimeDecisionOut(BaseModel):
     violations: list[ViolationOut]
     obligations: list[ObligationOut]
     missing: list[str]
-    undetermined_rules: list[str]
+    undetermined_rules: list[UndeterminedRuleOut] = Field(
+        description="rules some completion of the missing facts would violate and another not"
+    )
+    not_assessed: list[NotAssessedOut] = Field(
+        description="topics (a breach, a request) the operation does not describe: not assessed"
+    )
     currency: str
     aggregation: AggregationOut
     exposure: dict[str, AmountOut]
@@ -141,6 +177,9 @@ class DecisionOut(BaseModel):
     bundle_hash: str
     exposure: ReportingRange
     missing: list[str]
+    derived: list[DerivedFactOut] = Field(
+        description="facts the operation did not state, filled in by the policies' derivations"
+    )
     regimes: dict[str, RegimeDecisionOut]
 
 
