@@ -12,9 +12,8 @@ import hashlib
 import itertools
 from collections import defaultdict
 from collections.abc import Iterable
-from typing import Any
 
-from engine import ast, checkrules, ir
+from engine import ast, checkexamples, checkrules, ir
 from engine.diagnostics import Diagnostic, PolicyError, Span, did_you_mean
 from engine.exprcheck import ExprChecker, Scope
 from engine.fold import fold_bundle
@@ -25,7 +24,6 @@ from engine.types import (
     ERROR,
     NUMBER,
     UNITS,
-    DurationType,
     EnumType,
     ListType,
     MapType,
@@ -34,11 +32,10 @@ from engine.types import (
     SetType,
     Type,
 )
-from engine.values import Duration
 
 COMMON = ""  # scope name of the bundle-wide files (policies/common)
 AGGREGATIONS = {"gravest", "sum"}
-DEFAULT_PAYER = "organisation"
+from engine.checkexamples import DEFAULT_PAYER  # noqa: E402 - one definition
 
 
 class Checker:
@@ -428,126 +425,6 @@ class Checker:
             defines_read(formula, self._define_nodes),
         )
 
-    def check_example(
-        self, decl: ast.ExampleDecl, regime: str, currency: str, rules: dict[str, ir.CheckedRule]
-    ) -> ir.CheckedExample:
-        scope = self.scope(regime, currency, constant=True)
-        given = []
-        for assignment in decl.given:
-            info = self.facts.get(assignment.path)
-            if info is None:
-                self.error(
-                    "E0101",
-                    f"unknown fact `{assignment.path}`",
-                    assignment.span,
-                    help=did_you_mean(assignment.path, self.facts),
-                )
-                continue
-            value = self.example_value(assignment.value, info.type, info.unit, scope)
-            given.append((assignment.path, value))
-        expect: list[tuple[str, Any, Span]] = []
-        for e in decl.expect:
-            if e.kind in ("violation", "no_violation", "obligation") and e.value not in rules:
-                self.error(
-                    "E0114",
-                    f"unknown rule `{e.value}` in {regime}",
-                    e.span,
-                    help=did_you_mean(str(e.value), rules),
-                )
-                continue
-            if e.kind == "missing" and not any(
-                str(e.value) == p or str(e.value).startswith(p + "[") for p in self.facts
-            ):
-                self.error(
-                    "E0101",
-                    f"unknown fact `{e.value}`",
-                    e.span,
-                    help=did_you_mean(str(e.value), self.facts),
-                )
-                continue
-            if e.kind == "not_assessed" and e.value not in self.topics[regime]:
-                self.error(
-                    "E0117",
-                    f"unknown topic `{e.value}` in {regime}",
-                    e.span,
-                    help=did_you_mean(str(e.value), self.topics[regime]),
-                )
-                continue
-            if e.kind == "exposure_min_at_least":
-                self.error(
-                    "E0119",
-                    "`at least` goes with `exposure max`",
-                    e.span,
-                    help="a floor is for an unknown maximum: `exposure max at least = …`",
-                )
-                continue
-            if e.kind.startswith("exposure"):
-                assert isinstance(e.value, ast.Expr)
-                node = self.exprs.expect(e.value, scope, MoneyType("money", None), "an exposure")
-                payers = {f.payer or DEFAULT_PAYER for f in self.fines[regime].values()}
-                if e.payer is not None and e.payer not in payers:
-                    self.error(
-                        "E0116",
-                        f"no fine of {regime} is payable by `{e.payer}`",
-                        e.span,
-                        help=did_you_mean(e.payer, payers)
-                        or "payers: " + ", ".join(f"`{p}`" for p in sorted(payers)),
-                    )
-                expect.append((e.kind, (node, e.payer or DEFAULT_PAYER), e.span))
-                continue
-            expect.append((e.kind, e.value, e.span))
-        if not any(kind == "status" for kind, _, _ in expect):
-            self.error(
-                "E0313",
-                "this example expects no status",
-                decl.span,
-                help="add `expect denied` (or allowed, undetermined, …)",
-            )
-        return ir.CheckedExample(
-            decl.name, regime, decl.as_of, tuple(given), tuple(expect), decl.span
-        )
-
-    def example_value(self, expr: ast.Expr, wanted: Type, unit: str | None, scope: Scope) -> object:
-        """An example's literal as the operation JSON a CRM would send (validated later by the
-        same vocabulary model as a real request)."""
-        if isinstance(wanted, ListType):
-            if not isinstance(expr, ast.ListLit):
-                self.error(
-                    "E0201",
-                    f"expected a list of `{wanted.element.name}` records",
-                    expr.span,
-                    help="write `[{field: value, …}, …]`",
-                )
-                return None
-            records = []
-            for item in expr.items:
-                if not isinstance(item, ast.MapLit):
-                    self.error("E0201", "expected a record `{field: value, …}`", item.span)
-                    continue
-                record = {}
-                for key, key_span, value in item.entries:
-                    field_type = wanted.element.field(key)
-                    if field_type is None:
-                        self.error(
-                            "E0102",
-                            f"record `{wanted.element.name}` has no field `{key}`",
-                            key_span,
-                            help=did_you_mean(key, dict(wanted.element.fields)),
-                        )
-                        continue
-                    field_unit = None
-                    if isinstance(field_type, DurationType):
-                        field_unit = next(u for u in UNITS if UNITS[u][0] == field_type.dimension)
-                    record[key] = self.example_value(value, field_type, field_unit, scope)
-                records.append(record)
-            return records
-        node = self.exprs.expect(expr, scope, wanted, "the example value")
-        if not isinstance(node, ir.Const):
-            if node.type != ERROR:
-                self.error("E0203", "an example value must be a literal", expr.span)
-            return None
-        return to_wire(node.value, wanted, unit)
-
     # ---- the whole bundle --------------------------------------------------------------------
 
     def check(self) -> ir.CheckedBundle:
@@ -654,7 +531,10 @@ class Checker:
             for r, d in self.rules[name].items()
         }
         rules = checkrules.link_exceptions(self, name, rules)
-        examples = tuple(self.check_example(e, name, currency, rules) for e in self.examples[name])
+        examples = tuple(
+            checkexamples.check_example(self, e, name, currency, rules)
+            for e in self.examples[name]
+        )
         defines = {
             dname: ir.CheckedDefine(dname, node, None, node.span)
             for (regime, dname), node in self._define_nodes.items()
@@ -686,24 +566,6 @@ class Checker:
         )
 
 
-def to_wire(value: object, wanted: Type, unit: str | None) -> object:
-    """A checked constant as operation JSON: what a CRM would send for it."""
-    from engine.values import Money, Percent, format_decimal
-
-    if isinstance(value, frozenset):
-        return sorted(value)
-    if isinstance(value, Money):
-        return {"amount": format_decimal(value.amount), "currency": value.currency}
-    if isinstance(value, Percent):
-        return value.fraction  # a JSON number: the fraction
-    if isinstance(value, Duration):
-        factor = UNITS[unit][1] if unit else 1
-        return format_decimal(value.amount / factor)
-    if hasattr(value, "isoformat"):
-        return value.isoformat()  # type: ignore[union-attr]
-    return value
-
-
 def _diagnostic_order(d: Diagnostic) -> tuple[str, int, int]:
     return (d.span.file, d.span.line, d.span.col)
 
@@ -712,4 +574,4 @@ def check_modules(modules: list[ast.Module], sources: dict[str, str]) -> ir.Chec
     return Checker(modules, sources).check()
 
 
-__all__ = ["COMMON", "Checker", "check_modules", "to_wire"]
+__all__ = ["COMMON", "Checker", "check_modules"]

@@ -1,0 +1,161 @@
+"""Checking `example` blocks (part of stage 2): the facts an example gives, as the operation JSON
+a CRM would send, and the expectations it states. Split from checker.py."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from engine import ast, ir
+from engine.diagnostics import Span, did_you_mean
+from engine.exprcheck import Scope
+from engine.types import ERROR, UNITS, DurationType, ListType, MoneyType, Type
+from engine.values import Duration
+
+if TYPE_CHECKING:
+    from engine.checker import Checker
+
+DEFAULT_PAYER = "organisation"
+
+
+def check_example(
+    checker: Checker,
+    decl: ast.ExampleDecl,
+    regime: str,
+    currency: str,
+    rules: dict[str, ir.CheckedRule],
+) -> ir.CheckedExample:
+    scope = checker.scope(regime, currency, constant=True)
+    given = []
+    for assignment in decl.given:
+        info = checker.facts.get(assignment.path)
+        if info is None:
+            checker.error(
+                "E0101",
+                f"unknown fact `{assignment.path}`",
+                assignment.span,
+                help=did_you_mean(assignment.path, checker.facts),
+            )
+            continue
+        value = example_value(checker, assignment.value, info.type, info.unit, scope)
+        given.append((assignment.path, value))
+    expect: list[tuple[str, Any, Span]] = []
+    for e in decl.expect:
+        if e.kind in ("violation", "no_violation", "obligation") and e.value not in rules:
+            checker.error(
+                "E0114",
+                f"unknown rule `{e.value}` in {regime}",
+                e.span,
+                help=did_you_mean(str(e.value), rules),
+            )
+            continue
+        if e.kind == "missing" and not any(
+            str(e.value) == p or str(e.value).startswith(p + "[") for p in checker.facts
+        ):
+            checker.error(
+                "E0101",
+                f"unknown fact `{e.value}`",
+                e.span,
+                help=did_you_mean(str(e.value), checker.facts),
+            )
+            continue
+        if e.kind == "not_assessed" and e.value not in checker.topics[regime]:
+            checker.error(
+                "E0117",
+                f"unknown topic `{e.value}` in {regime}",
+                e.span,
+                help=did_you_mean(str(e.value), checker.topics[regime]),
+            )
+            continue
+        if e.kind == "exposure_min_at_least":
+            checker.error(
+                "E0119",
+                "`at least` goes with `exposure max`",
+                e.span,
+                help="a floor is for an unknown maximum: `exposure max at least = …`",
+            )
+            continue
+        if e.kind.startswith("exposure"):
+            assert isinstance(e.value, ast.Expr)
+            node = checker.exprs.expect(e.value, scope, MoneyType("money", None), "an exposure")
+            payers = {f.payer or DEFAULT_PAYER for f in checker.fines[regime].values()}
+            if e.payer is not None and e.payer not in payers:
+                checker.error(
+                    "E0116",
+                    f"no fine of {regime} is payable by `{e.payer}`",
+                    e.span,
+                    help=did_you_mean(e.payer, payers)
+                    or "payers: " + ", ".join(f"`{p}`" for p in sorted(payers)),
+                )
+            expect.append((e.kind, (node, e.payer or DEFAULT_PAYER), e.span))
+            continue
+        expect.append((e.kind, e.value, e.span))
+    if not any(kind == "status" for kind, _, _ in expect):
+        checker.error(
+            "E0313",
+            "this example expects no status",
+            decl.span,
+            help="add `expect denied` (or allowed, undetermined, …)",
+        )
+    return ir.CheckedExample(decl.name, regime, decl.as_of, tuple(given), tuple(expect), decl.span)
+
+
+def example_value(
+    checker: Checker, expr: ast.Expr, wanted: Type, unit: str | None, scope: Scope
+) -> object:
+    """An example's literal as the operation JSON a CRM would send (validated later by the
+    same vocabulary model as a real request)."""
+    if isinstance(wanted, ListType):
+        if not isinstance(expr, ast.ListLit):
+            checker.error(
+                "E0201",
+                f"expected a list of `{wanted.element.name}` records",
+                expr.span,
+                help="write `[{field: value, …}, …]`",
+            )
+            return None
+        records = []
+        for item in expr.items:
+            if not isinstance(item, ast.MapLit):
+                checker.error("E0201", "expected a record `{field: value, …}`", item.span)
+                continue
+            record = {}
+            for key, key_span, value in item.entries:
+                field_type = wanted.element.field(key)
+                if field_type is None:
+                    checker.error(
+                        "E0102",
+                        f"record `{wanted.element.name}` has no field `{key}`",
+                        key_span,
+                        help=did_you_mean(key, dict(wanted.element.fields)),
+                    )
+                    continue
+                field_unit = None
+                if isinstance(field_type, DurationType):
+                    field_unit = next(u for u in UNITS if UNITS[u][0] == field_type.dimension)
+                record[key] = example_value(checker, value, field_type, field_unit, scope)
+            records.append(record)
+        return records
+    node = checker.exprs.expect(expr, scope, wanted, "the example value")
+    if not isinstance(node, ir.Const):
+        if node.type != ERROR:
+            checker.error("E0203", "an example value must be a literal", expr.span)
+        return None
+    return to_wire(node.value, wanted, unit)
+
+
+def to_wire(value: object, wanted: Type, unit: str | None) -> object:
+    """A checked constant as operation JSON: what a CRM would send for it."""
+    from engine.values import Money, Percent, format_decimal
+
+    if isinstance(value, frozenset):
+        return sorted(value)
+    if isinstance(value, Money):
+        return {"amount": format_decimal(value.amount), "currency": value.currency}
+    if isinstance(value, Percent):
+        return value.fraction  # a JSON number: the fraction
+    if isinstance(value, Duration):
+        factor = UNITS[unit][1] if unit else 1
+        return format_decimal(value.amount / factor)
+    if hasattr(value, "isoformat"):
+        return value.isoformat()  # type: ignore[union-attr]
+    return value
