@@ -12,8 +12,8 @@ from rich.console import Console
 
 from api.settings import Settings, ensure_sqlite_parent
 
-out = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 LogOption = Annotated[
     str | None,

@@ -278,6 +278,12 @@ def prepare(record: DecisionRecord) -> Pending:
     )
 
 
+def stored_bytes(value: Any) -> bytes:
+    """A stored JSON column as bytes: the log writes BLOBs, but someone editing the database
+    may have written text (SQLite keeps either), which verification must read, not crash on."""
+    return value.encode("utf-8") if isinstance(value, str) else bytes(value)
+
+
 def entry_from_row(row: Sequence[Any]) -> LogEntry:
     seq, decision_id, time, bundle_hash, operation, decision, prev_hash, entry_hash = row
     return LogEntry(
@@ -285,8 +291,8 @@ def entry_from_row(row: Sequence[Any]) -> LogEntry:
         decision_id=decision_id,
         time=time,
         bundle_hash=bundle_hash,
-        operation=json.loads(bytes(operation)),
-        decision=json.loads(bytes(decision)),
+        operation=json.loads(stored_bytes(operation)),
+        decision=json.loads(stored_bytes(decision)),
         prev_hash=prev_hash,
         entry_hash=entry_hash,
     )
@@ -299,7 +305,7 @@ def check_row(row: Sequence[Any]) -> LogEntry | str:
     except (ValueError, UnicodeDecodeError) as error:
         return f"stored JSON is unreadable ({error})"
     for name in ("operation", "decision"):
-        stored = bytes(row[4 if name == "operation" else 5])
+        stored = stored_bytes(row[4 if name == "operation" else 5])
         if canonical_json(getattr(entry, name)).encode("utf-8") != stored:
             return f"stored `{name}` is not in canonical form"
     if compute_entry_hash(entry.to_dict()) != entry.entry_hash:
