@@ -181,7 +181,7 @@ class Bundle:
             derive = self.derivations.fill if self.derivations else None
             decisions = {
                 name: self.regimes[name].evaluate(
-                    facts, as_of, self.rates, currency, explain, derive
+                    facts, as_of, self.rates, currency, explain, derive, self.derivations.inputs
                 )
                 for name in (regimes or self.regimes)
             }

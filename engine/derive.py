@@ -25,6 +25,8 @@ class Derivations:
         compiler = Compiler({})
         self._rules = tuple((d, compiler.compile(d.condition)) for d in derivations)
         self._rates = rates
+        # the facts a derivation reads: filling one in may derive another
+        self.inputs = frozenset(p for d in derivations for p in d.facts_read)
 
     def __bool__(self) -> bool:
         return bool(self._rules)

@@ -38,6 +38,7 @@ from engine.decision import (
 from engine.exposure import FineLine, aggregate, monotone_floors
 from engine.fold import constant_value
 from engine.logic import and3, not3, or3
+from engine.reads import kleene_exact
 from engine.values import UNKNOWN, ExchangeRates
 
 Derive = Callable[[Mapping[str, Any]], Mapping[str, Any]]
@@ -51,18 +52,33 @@ class CompiledRule:
     obligations: tuple[tuple[ir.CheckedObligation, Fn | None], ...]
     duties: tuple[tuple[ir.CheckedDuty, Fn], ...]
     confirmations: frozenset[str]  # facts the duties read: never filled in by a completion
+    kleene_exact: bool  # read-once over finite facts: completions cannot settle more
+
+
+_KIND = {
+    Outcome.VIOLATED: "violated",
+    Outcome.DUTY_OPEN: "duty",
+    Outcome.COMPLIANT: "clear",
+    Outcome.NOT_TRIGGERED: "clear",
+    Outcome.EXCEPTED: "clear",
+}
 
 
 @dataclass(frozen=True, slots=True)
 class Verdict:
-    """One rule's outcome under one (possibly partial) set of facts. Hashable and comparable:
-    completions agree when their verdicts are equal. A violated rule's obligations are carried
-    for the decision but not compared: violated is violated, whatever else is owed."""
+    """One rule's outcome under one (possibly partial) set of facts. Completions agree when
+    their verdicts are equal: the same kind (violated, a duty left open, clear — not triggered,
+    compliant and excepted are all clear) and the same obligations. A violated rule's
+    obligations are carried for the decision but not compared: violated is violated."""
 
-    outcome: Outcome
+    outcome: Outcome = field(compare=False)
     obligations: tuple[Obligation, ...] = ()
     excepted: tuple[str, ...] = field(default=(), compare=False)
     carried: tuple[Obligation, ...] = field(default=(), compare=False)
+    kind: str = field(init=False, default="")
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "kind", _KIND[self.outcome])
 
 
 class CompiledRegime:
@@ -75,6 +91,11 @@ class CompiledRegime:
         self.regime = regime
         self.domains = domains
         compiler = Compiler(regime.defines)
+        defines = {name: d.value for name, d in regime.defines.items()}
+
+        def finite(path: str) -> bool:
+            return domains.of(path.replace("[]", "[0]")) is not None
+
         self.applies = tuple((a, compiler.compile(a.condition)) for a in regime.applies)
         self.rules: dict[str, CompiledRule] = {}
         for name, rule in regime.rules.items():
@@ -88,6 +109,7 @@ class CompiledRegime:
                 ),
                 tuple((d, compiler.compile(d.met)) for d in rule.duties),
                 frozenset(path for d in rule.duties for path in d.facts_read),
+                kleene_exact(self._rule_nodes(rule, regime), defines, finite),
             )
         self.base_rules = tuple(r for r in self.rules.values() if r.rule.exception_to is None)
         # answers that do not depend on the facts, built once
@@ -116,6 +138,16 @@ class CompiledRegime:
             topic: tuple(r.rule.name for r in self.base_rules if r.rule.topic == topic)
             for topic in regime.topics
         }
+
+    @staticmethod
+    def _rule_nodes(rule: ir.CheckedRule, regime: ir.CheckedRegime) -> list[ir.Node]:
+        """What a rule's verdict reads besides its duties: its own conditions and, recursively,
+        its exceptions'."""
+        nodes = [n for n in (rule.when, rule.violation) if n is not None]
+        nodes += [o.condition for o in rule.obligations if o.condition is not None]
+        for name in rule.exceptions:
+            nodes += CompiledRegime._rule_nodes(regime.rules[name], regime)
+        return nodes
 
     @lru_cache(maxsize=512)  # noqa: B019 - bounded; one entry per distinct as-of date
     def rules_on(self, day: dt.date) -> tuple[tuple[CompiledRule, bool], ...]:
@@ -213,7 +245,9 @@ class CompiledRegime:
         verdict = self._verdict(compiled, ctx)
         if verdict is not None:
             return verdict, (), None
-        missing = set(ctx.missing)
+        missing = ctx.missing
+        if compiled.kleene_exact:
+            return None, tuple(sorted(missing)), None
 
         def evaluate(assignment: Mapping[str, Any]) -> tuple[Any, set[str]]:
             branch = context(assignment)
@@ -236,18 +270,33 @@ class CompiledRegime:
         reporting_currency: str,
         explain: bool = False,
         derive: Derive | None = None,
+        derive_inputs: frozenset[str] = frozenset(),
     ) -> RegimeDecision:
         """Decide `facts` (validated, derivations applied). `derive` re-applies the bundle's
-        derivations to a completion, so a filled-in fact fills in the facts derived from it."""
+        derivations to a completion that fills in one of `derive_inputs`, so a filled-in fact
+        fills in the facts derived from it."""
         regime = self.regime
         params = self.parameters_on(as_of)
         ctx = Context(facts, as_of, params, rates)
 
         def context(assignment: Mapping[str, Any]) -> Context:
+            """A context for the facts with `assignment` filled in. Definitions the first pass
+            evaluated without reading any filled-in fact keep their values (a definition reads
+            the same facts whatever the others are), so a completion re-evaluates only what
+            the assignment can change."""
+            if not assignment:
+                return ctx
             completed = with_values(facts, assignment)
-            if derive is not None:
-                completed = dict(derive(completed))
-            return Context(completed, as_of, params, rates, given=facts)
+            changed = set(assignment)
+            if derive is not None and not changed.isdisjoint(derive_inputs):
+                derived = dict(derive(completed))
+                changed.update(p for p, v in derived.items() if completed.get(p) is not v)
+                completed = derived
+            branch = Context(completed, as_of, params, rates, given=facts)
+            for name, (value, read_missing) in ctx.defined.items():
+                if changed.isdisjoint(read_missing):
+                    branch.defined[name] = (value, read_missing)
+            return branch
 
         if regime.in_force is not None and not regime.in_force.contains(as_of):
             return self._decision(

@@ -132,8 +132,9 @@ class FineLine:
         """The line for a certain violation. `context(assignment)` makes an evaluation context
         for the operation's facts with `assignment` filled in (`{}`: the facts as given)."""
         ctx = context({})
+        ctx.missing = set()
         low, high = self.ends(ctx)
-        missing = set(ctx.missing)
+        missing = ctx.missing
         floor = None
         if high is UNKNOWN or low is UNKNOWN:
             low, high, floor = self._bounds(context, facts, domains, missing)
@@ -145,8 +146,8 @@ class FineLine:
             floor,
             convert(floor, reporting, ctx.rates, ctx.as_of),
         )
-        step_ctx = context({})  # steps are shown, not what the amount waited for
-        steps = tuple((name, step(step_ctx)) for name, step in self.steps)
+        ctx.missing = set()  # steps are shown, not what the amount waited for
+        steps = tuple((name, step(ctx)) for name, step in self.steps)
         fine = self.fine
         return ExposureLine(
             fine.name,
