@@ -853,25 +853,48 @@ def _blank_item(text: str, error_line: int) -> str:
     return "\n".join(lines)
 
 
+# Deeper parse trees than this are refused with a located error: the checker and both back
+# ends walk expressions recursively, and 247 nested `and`s exhausted Python's stack.
+MAX_NESTING = 100
+
+
+def _too_deep(file: str, tree: Tree) -> Diagnostic | None:
+    """A located error for the first subtree nested deeper than MAX_NESTING (an iterative
+    walk: the check itself must not recurse)."""
+    stack: list[tuple[Any, int]] = [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_NESTING:
+            return Diagnostic(
+                "E0001", f"this expression is nested more than {MAX_NESTING} levels deep",
+                _span(file, node),
+                help="name parts of it with `define …` and combine the names",
+            )
+        stack.extend((child, depth + 1) for child in node.children if isinstance(child, Tree))
+    return None
+
+
 def parse_module(text: str, file: str = "<policy>") -> tuple[ast.Module, list[Diagnostic]]:
     """Parse one policy file. Returns the module (possibly partial) and every diagnostic found."""
     diagnostics: list[Diagnostic] = []
     comments: list[ast.Comment] = []
-    for match in re.finditer(r"#[^\n]*", text):
-        # cheap comment scan that ignores `#` inside strings (strings never contain newlines)
-        line_start = text.rfind("\n", 0, match.start()) + 1
-        prefix = text[line_start : match.start()]
-        if prefix.count('"') % 2 == 0:
-            line = text.count("\n", 0, match.start()) + 1
-            col = match.start() - line_start + 1
-            comments.append(
-                ast.Comment(match.group(), Span(file, line, col, line, col + len(match.group())))
-            )
+    # One pass over the lines (counting newlines from the start for each comment was
+    # quadratic: 1 MB of comments took 15 s). A line's comment starts at its first `#` outside
+    # a string (strings never contain newlines).
+    for line, source_line in enumerate(text.split("\n"), start=1):
+        hash_at = source_line.find("#")
+        if hash_at >= 0 and source_line.count('"', 0, hash_at) % 2 == 0:
+            comment, col = source_line[hash_at:], hash_at + 1
+            comments.append(ast.Comment(comment, Span(file, line, col, line, col + len(comment))))
     current = text
     tree = None
     for _ in range(MAX_ERRORS_PER_FILE):
         try:
             tree = _lark().parse(current)
+            too_deep = _too_deep(file, tree)
+            if too_deep is not None:
+                diagnostics.append(too_deep)
+                tree = None
             break
         except UnexpectedInput as error:
             diagnostic = _syntax_diagnostic(file, text, error)

@@ -18,9 +18,12 @@ from engine.bundle import Bundle
 from engine.decision import Decision
 from engine.diagnostics import LexgateError, Span
 from engine.fold import constant_value
+from engine.timebox import TimeLimitExceeded, run_limited
 from engine.values import Money
 
 EXERCISED = {"violated", "compliant", "excepted", "duty_open"}
+# Examples decide in milliseconds; one that takes seconds has facts a rule's work explodes on.
+EXAMPLE_TIME_LIMIT = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,7 +131,11 @@ def _check(example: ir.CheckedExample, decision: Decision) -> list[str]:
     return failures
 
 
-def run_examples(bundle: Bundle, regime: str | None = None) -> TestReport:
+def run_examples(
+    bundle: Bundle, regime: str | None = None, time_limit: float = EXAMPLE_TIME_LIMIT
+) -> TestReport:
+    """Run the examples (each within `time_limit` seconds: an example that takes longer fails,
+    so neither `lexgate test` nor a reload can hang on one)."""
     results = []
     exercised: dict[str, set[str]] = defaultdict(set)
     for checked in bundle.checked.regimes.values():
@@ -152,9 +159,27 @@ def run_examples(bundle: Bundle, regime: str | None = None) -> TestReport:
                     )
                 )
                 continue
-            decision = bundle.decide_facts(
-                facts, as_of, checked.currency, explain=True, regimes=[checked.name]
-            )
+            try:
+                decision = run_limited(
+                    time_limit,
+                    lambda f=facts, d=as_of, r=checked: bundle.decide_facts(
+                        f, d, r.currency, explain=True, regimes=[r.name]
+                    ),
+                )
+            except TimeLimitExceeded:
+                results.append(
+                    ExampleResult(
+                        checked.name,
+                        example.description,
+                        example.span,
+                        (
+                            f"the example took longer than its time limit of {time_limit:g} s "
+                            "(a rule's work grows too fast with the example's facts)",
+                        ),
+                        None,
+                    )
+                )
+                continue
             for trace in decision.regimes[checked.name].trace:
                 if trace.outcome in EXERCISED:
                     exercised[checked.name].add(trace.rule)
