@@ -54,7 +54,23 @@ def measure(policies: Path, repeats: int, loops: int) -> dict[str, object]:
 
     evaluate = per_call(lambda f: bundle.decide_facts(f, AS_OF), validated)
     whole = per_call(lambda op: bundle.decide(op, as_of=AS_OF), operations)
+    kleene_only = None
+    try:
+        from engine import completion
+    except ImportError:  # an engine from before exact unknowns
+        completion = None
+    if completion is not None:
+        # the same engine and policies with completions off (three-valued logic alone): what
+        # exactness costs, measured apart from everything else that changed
+        saved, completion.BUDGET = completion.BUDGET, 1
+        try:
+            kleene_only = statistics.median(
+                per_call(lambda f: bundle.decide_facts(f, AS_OF), validated)
+            )
+        finally:
+            completion.BUDGET = saved
     return {
+        "decide_facts_kleene_only_median_us": kleene_only,
         "engine": str(Path(engine.__file__).parent),
         "statuses": statuses,
         "decide_facts_median_us": statistics.median(evaluate),
@@ -67,18 +83,37 @@ def measure(policies: Path, repeats: int, loops: int) -> dict[str, object]:
 def baseline(ref: str, repeats: int, loops: int) -> dict[str, object]:
     with tempfile.TemporaryDirectory() as tmp:
         tree = Path(tmp) / "baseline"
-        subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(tree), ref],
-                       check=True, capture_output=True)
+        subprocess.run(
+            ["git", "-C", str(ROOT), "worktree", "add", "--detach", str(tree), ref],
+            check=True,
+            capture_output=True,
+        )
         try:
             env = {**os.environ, "PYTHONPATH": str(tree)}
             out = subprocess.run(
-                [sys.executable, __file__, "--json", "--policies", str(tree / "policies"),
-                 "--repeats", str(repeats), "--loops", str(loops)],
-                check=True, capture_output=True, text=True, env=env, cwd=tree,
+                [
+                    sys.executable,
+                    __file__,
+                    "--json",
+                    "--policies",
+                    str(tree / "policies"),
+                    "--repeats",
+                    str(repeats),
+                    "--loops",
+                    str(loops),
+                ],
+                check=True,
+                capture_output=True,
+                text=True,
+                env=env,
+                cwd=tree,
             ).stdout
         finally:
-            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)],
-                           check=False, capture_output=True)
+            subprocess.run(
+                ["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)],
+                check=False,
+                capture_output=True,
+            )
     return json.loads(out)
 
 
@@ -95,20 +130,34 @@ def main() -> None:
         print(json.dumps(now))
         return
     cases = json.loads((ROOT / "bench" / "crm_operations.json").read_text())
-    print(f"full bundle, {len(cases)} CRM operations, as of {AS_OF}, "
-          f"{args.repeats} repeats x {args.loops} loops per operation")
+    print(
+        f"full bundle, {len(cases)} CRM operations, as of {AS_OF}, "
+        f"{args.repeats} repeats x {args.loops} loops per operation"
+    )
     rows = [("now", now)]
     if args.baseline:
-        rows.append((f"baseline {args.baseline}", baseline(args.baseline, args.repeats, args.loops)))
+        rows.append(
+            (f"baseline {args.baseline}", baseline(args.baseline, args.repeats, args.loops))
+        )
     for label, figures in rows:
-        print(f"  {label:<24} decide_facts median {figures['decide_facts_median_us']:8.1f} us"
-              f"  p99 {figures['decide_facts_p99_us']:8.1f} us | decide (with validation) median"
-              f" {figures['decide_median_us']:8.1f} us  p99 {figures['decide_p99_us']:8.1f} us")
+        print(
+            f"  {label:<24} decide_facts median {figures['decide_facts_median_us']:8.1f} us"
+            f"  p99 {figures['decide_facts_p99_us']:8.1f} us | decide (with validation) median"
+            f" {figures['decide_median_us']:8.1f} us  p99 {figures['decide_p99_us']:8.1f} us"
+        )
+    if now["decide_facts_kleene_only_median_us"]:
+        kleene = now["decide_facts_kleene_only_median_us"]
+        print(
+            f"  now, completions off (three-valued logic only): decide_facts median "
+            f"{kleene:8.1f} us; exact unknowns cost {now['decide_facts_median_us'] / kleene:.2f}x"
+        )
     if args.baseline:
         base = rows[1][1]
-        print(f"  ratio now/baseline: decide_facts median "
-              f"{now['decide_facts_median_us'] / base['decide_facts_median_us']:.2f}x, "
-              f"decide median {now['decide_median_us'] / base['decide_median_us']:.2f}x")
+        print(
+            f"  ratio now/baseline: decide_facts median "
+            f"{now['decide_facts_median_us'] / base['decide_facts_median_us']:.2f}x, "
+            f"decide median {now['decide_median_us'] / base['decide_median_us']:.2f}x"
+        )
         print("  statuses (now vs baseline):")
         for case, a, b in zip(cases, now["statuses"], base["statuses"], strict=True):
             mark = "" if a == b else "   <- changed"

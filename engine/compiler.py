@@ -37,8 +37,8 @@ class Context:
     applied at, the parameter values in force that day, and exchange rates."""
 
     __slots__ = (
-        "as_of", "bindings", "conversions", "defined", "facts", "given", "missing", "params",
-        "rates",
+        "as_of", "bindings", "changed", "conversions", "defined", "facts", "given", "inherited",
+        "missing", "params", "rates",
     )
 
     def __init__(
@@ -60,6 +60,17 @@ class Context:
         # definition name -> (value, the facts it found missing): a definition reads no loop
         # variable (it is checked in a scope of its own), so its value is one per context
         self.defined: dict[str, tuple[Any, set[str]]] = {}
+        # a completion's context (engine/completion.py) reuses the first pass's definitions
+        # that read none of the facts it filled in (`changed`)
+        self.inherited: dict[str, tuple[Any, set[str]]] | None = None
+        self.changed: set[str] = set()
+
+    def completion(self, facts: Mapping[str, Any], changed: set[str]) -> Context:
+        """A context for `facts`, this context's facts with the `changed` paths filled in."""
+        branch = Context(facts, self.as_of, self.params, self.rates, given=self.given)
+        branch.inherited = self.defined
+        branch.changed = changed
+        return branch
 
 
 def _convert(ctx: Context, value: Money, currency: str, label: str) -> Any:
@@ -173,6 +184,10 @@ def _memoised(name: str, body: Fn) -> Fn:
 
     def define(ctx: Context) -> Any:
         known = ctx.defined.get(name)
+        if known is None and ctx.inherited is not None:
+            earlier = ctx.inherited.get(name)
+            if earlier is not None and ctx.changed.isdisjoint(earlier[1]):
+                known = ctx.defined[name] = earlier
         if known is not None:
             if known[1]:
                 ctx.missing |= known[1]

@@ -93,7 +93,7 @@ def settle(
     first: tuple[Hashable, set[str]],
     domains: Domains,
     keep_unknown: frozenset[str] = frozenset(),
-    budget: int = BUDGET,
+    budget: int | None = None,
 ) -> Settled:
     """The outcome over every completion of the missing finite facts.
 
@@ -104,6 +104,7 @@ def settle(
     outcome, missing = first
     if outcome is not UNDECIDED:
         return Settled(outcome, 1)
+    budget = BUDGET if budget is None else budget
     seen: Any = UNDECIDED
     stack: list[tuple[dict[str, Any], set[str]]] = [({}, missing)]
     evaluations = 1

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -64,21 +64,42 @@ _KIND = {
 }
 
 
-@dataclass(frozen=True, slots=True)
 class Verdict:
     """One rule's outcome under one (possibly partial) set of facts. Completions agree when
     their verdicts are equal: the same kind (violated, a duty left open, clear — not triggered,
     compliant and excepted are all clear) and the same obligations. A violated rule's
-    obligations are carried for the decision but not compared: violated is violated."""
+    obligations are carried for the decision but not compared: violated is violated.
+    (A plain class: one is made per rule per decision, so it is kept cheap.)"""
 
-    outcome: Outcome = field(compare=False)
-    obligations: tuple[Obligation, ...] = ()
-    excepted: tuple[str, ...] = field(default=(), compare=False)
-    carried: tuple[Obligation, ...] = field(default=(), compare=False)
-    kind: str = field(init=False, default="")
+    __slots__ = ("carried", "excepted", "kind", "obligations", "outcome")
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "kind", _KIND[self.outcome])
+    def __init__(
+        self,
+        outcome: Outcome,
+        obligations: tuple[Obligation, ...] = (),
+        excepted: tuple[str, ...] = (),
+        carried: tuple[Obligation, ...] = (),
+    ):
+        self.outcome = outcome
+        self.obligations = obligations
+        self.excepted = excepted
+        self.carried = carried
+        self.kind = _KIND[outcome]
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, Verdict)
+            and self.kind == other.kind
+            and self.obligations == other.obligations
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.kind, self.obligations))
+
+
+_NOT_TRIGGERED = Verdict(Outcome.NOT_TRIGGERED)
+_COMPLIANT = Verdict(Outcome.COMPLIANT)
+_VIOLATED = Verdict(Outcome.VIOLATED)
 
 
 class CompiledRegime:
@@ -97,6 +118,7 @@ class CompiledRegime:
             return domains.of(path.replace("[]", "[0]")) is not None
 
         self.applies = tuple((a, compiler.compile(a.condition)) for a in regime.applies)
+        self._applies_exact = kleene_exact([a.condition for a in regime.applies], defines, finite)
         self.rules: dict[str, CompiledRule] = {}
         for name, rule in regime.rules.items():
             self.rules[name] = CompiledRule(
@@ -187,10 +209,16 @@ class CompiledRegime:
 
     def _verdict(self, compiled: CompiledRule, ctx: Context) -> Verdict | None:
         """The rule's verdict under `ctx`'s facts, or None when Kleene logic leaves it unknown."""
-        rule = compiled.rule
         triggered = compiled.when(ctx) if compiled.when is not None else True
         if triggered is False:
-            return Verdict(Outcome.NOT_TRIGGERED)
+            return _NOT_TRIGGERED
+        return self._triggered_verdict(compiled, ctx, triggered)
+
+    def _triggered_verdict(
+        self, compiled: CompiledRule, ctx: Context, triggered: Any
+    ) -> Verdict | None:
+        """`_verdict` once the rule's `when` gave `triggered` (true or unknown)."""
+        rule = compiled.rule
         obligations: list[Obligation] = []
         pending = False
         for obligation, condition in compiled.obligations:
@@ -203,12 +231,15 @@ class CompiledRegime:
         stated = compiled.violation(ctx) if compiled.violation is not None else False
         open_duties = []
         gap: Any = False
-        for duty, met in compiled.duties:
-            value = met(ctx)
-            gap = or3(gap, not3(value))
-            if value is UNKNOWN:
-                open_duties.append(duty)
-        violated = and3(triggered, or3(stated, gap))
+        if compiled.duties:
+            for duty, met in compiled.duties:
+                value = met(ctx)
+                gap = or3(gap, not3(value))
+                if value is UNKNOWN:
+                    open_duties.append(duty)
+            violated = and3(triggered, or3(stated, gap))
+        else:
+            violated = and3(triggered, stated)
         applied: list[str] = []
         exception_unknown = False
         if violated is not False:
@@ -219,12 +250,16 @@ class CompiledRegime:
                 exception_unknown |= exception is UNKNOWN
                 violated = and3(violated, not3(exception))
         if violated is True:
-            return Verdict(Outcome.VIOLATED, carried=tuple(obligations))
+            return (
+                Verdict(Outcome.VIOLATED, carried=tuple(obligations)) if obligations else _VIOLATED
+            )
         if applied:
             return Verdict(Outcome.EXCEPTED, tuple(obligations), tuple(applied))
         if pending:
             return None
         if violated is False:
+            if not obligations:
+                return _COMPLIANT if triggered is True else _NOT_TRIGGERED
             outcome = Outcome.COMPLIANT if triggered is True else Outcome.NOT_TRIGGERED
             return Verdict(outcome, tuple(obligations))
         # unknown: only the duties' confirmations missing, nothing else in doubt -> the duties
@@ -237,14 +272,11 @@ class CompiledRegime:
             return Verdict(Outcome.DUTY_OPEN, tuple(obligations))
         return None
 
-    def _settled_verdict(
+    def _settle(
         self, compiled: CompiledRule, ctx: Context, context: Callable[[Mapping[str, Any]], Context]
     ) -> tuple[Verdict | None, tuple[str, ...], Settled | None]:
-        """(verdict or None if unknown, the missing facts it waited for, how it was settled)."""
-        ctx.missing = set()
-        verdict = self._verdict(compiled, ctx)
-        if verdict is not None:
-            return verdict, (), None
+        """A rule the first pass left unknown, over the completions of the missing facts:
+        (verdict or None if still unknown, the missing facts it waits for, how it went)."""
         missing = ctx.missing
         if compiled.kleene_exact:
             return None, tuple(sorted(missing)), None
@@ -292,11 +324,7 @@ class CompiledRegime:
                 derived = dict(derive(completed))
                 changed.update(p for p, v in derived.items() if completed.get(p) is not v)
                 completed = derived
-            branch = Context(completed, as_of, params, rates, given=facts)
-            for name, (value, read_missing) in ctx.defined.items():
-                if changed.isdisjoint(read_missing):
-                    branch.defined[name] = (value, read_missing)
-            return branch
+            return ctx.completion(completed, changed)
 
         if regime.in_force is not None and not regime.in_force.contains(as_of):
             return self._decision(
@@ -324,8 +352,19 @@ class CompiledRegime:
                     outcome = Outcome.NOT_IN_FORCE if not in_force else Outcome.NOT_ASSESSED
                     trace.append(self._trace(rule, outcome, facts))
                 continue
-            verdict, rule_missing, settled = self._settled_verdict(compiled, ctx, context)
-            note = _settle_note(settled)
+            ctx.missing = set()
+            when = compiled.when
+            triggered = when(ctx) if when is not None else True
+            if triggered is False:  # the commonest outcome, decided without a call
+                if explain:
+                    trace.append(self._trace(rule, Outcome.NOT_TRIGGERED, facts))
+                continue
+            verdict = self._triggered_verdict(compiled, ctx, triggered)
+            rule_missing: tuple[str, ...] = ()
+            note = None
+            if verdict is None:
+                verdict, rule_missing, settled = self._settle(compiled, ctx, context)
+                note = _settle_note(settled)
             if verdict is None:
                 undetermined.append(
                     UndeterminedRule(rule.name, rule.title, rule.cite, rule_missing, note)
@@ -388,6 +427,8 @@ class CompiledRegime:
         if applies is not UNKNOWN:
             return applies, reasons, ()
         missing = set(ctx.missing)
+        if self._applies_exact:
+            return UNKNOWN, reasons, tuple(sorted(missing))
 
         def evaluate(assignment: Mapping[str, Any]) -> tuple[Any, set[str]]:
             branch = context(assignment)
