@@ -157,8 +157,13 @@ class Columns:
                     return values
                 except TypeError:
                     pass  # a list further down
-            return np.array([tuple(v) if isinstance(v, list | np.ndarray) else v
-                             for v in values], dtype=object)
+            # Filled cell by cell: np.array() of equal-length tuples (a pandas-written Parquet
+            # list column with one item in every row) builds a 2-D array, and pd.unique then
+            # fails with "Buffer has wrong number of dimensions".
+            cells = np.empty(len(values), dtype=object)
+            for index, value in enumerate(values):
+                cells[index] = tuple(value) if isinstance(value, list | np.ndarray) else value
+            return cells
         return column.to_numpy()
 
     # -- public --
