@@ -28,6 +28,7 @@ from api.policies import (
     watch_policies,
 )
 from api.routes import decisions, health, policies, schema
+from api.routes.docs import install_docs
 from api.settings import Settings, ensure_sqlite_parent
 
 logger = logging.getLogger("lexgate.api")
@@ -115,7 +116,7 @@ def create_app(
         version="1",
         description=DESCRIPTION,
         lifespan=lifespan,
-        docs_url="/docs",
+        docs_url=None,  # served by api.routes.docs, with local assets
         openapi_url="/openapi.json",
         redoc_url=None,
     )
@@ -132,6 +133,7 @@ def create_app(
     app.include_router(policies.admin_router)
     app.include_router(schema.router)
     app.include_router(health.router)
+    install_docs(app)
 
     def current() -> LoadedBundle | None:
         state: AppState | None = app.state.lexgate

@@ -41,7 +41,7 @@ def _help(name: str, text: str | None = None) -> str:
     default = field.default
     shown = "none" if default is None else str(default).lower() if isinstance(default, bool) \
         else str(default)
-    return f"{text or field.description} [default: {shown}; env: LEXGATE_{name.upper()}]"
+    return f"{text or field.description} (default: {shown}; env: LEXGATE_{name.upper()})"
 
 
 def _option(name: str, *flags: str, text: str | None = None, **more: Any) -> Any:
@@ -249,13 +249,13 @@ PublicKeyOption = Annotated[
     str | None,
     typer.Option("--public-key", show_default=False,
                  help="The trusted checkpoint key: 64 hex digits, or a file holding them or the "
-                 "private key [default: the signing key file, if readable]."),
+                 "private key (default: the signing key file, if readable)."),
 ]
 SigningKeyOption = Annotated[
     Path | None,
     typer.Option("--signing-key", show_default=False,
-                 help="The log's Ed25519 signing key [default: next to an SQLite log, "
-                 "var/log-signing-key for PostgreSQL; env: LEXGATE_SIGNING_KEY]."),
+                 help="The log's Ed25519 signing key (default: next to an SQLite log, "
+                 "var/log-signing-key for PostgreSQL; env: LEXGATE_SIGNING_KEY)."),
 ]
 
 

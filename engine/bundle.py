@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
+import posixpath
 from collections.abc import Mapping
 from decimal import Decimal, localcontext
 from pathlib import Path
@@ -63,7 +64,24 @@ def load_sources(sources: Mapping[str, str]) -> Bundle:
         diagnostics.extend(found)
     if diagnostics:
         raise PolicyError(diagnostics)
-    return Bundle(check_modules(modules, dict(sources)))
+    checked = check_modules(modules, dict(sources))
+    return Bundle(dataclasses.replace(checked, hash=content_hash(sources)))
+
+
+def content_hash(sources: Mapping[str, str]) -> str:
+    """The bundle hash: SHA-256 over each file's path relative to the directory all the files
+    share, and its text. It names the contents, not where they were loaded from: the same
+    files under another folder (a deployment, a snapshot, a Dask worker) are the same bundle."""
+    names = {name.replace("\\", "/"): text for name, text in sources.items()}
+    try:
+        base = posixpath.commonpath([posixpath.dirname(name) for name in names])
+    except ValueError:  # absolute and relative names mixed: keep them as given
+        base = ""
+    digest = hashlib.sha256()
+    for name in sorted(names):
+        relative = posixpath.relpath(name, base) if base else name
+        digest.update(relative.encode() + b"\0" + names[name].encode() + b"\0")
+    return digest.hexdigest()
 
 
 def load_bundle(path: str | Path = "policies") -> Bundle:
@@ -90,7 +108,7 @@ def load_bundle(path: str | Path = "policies") -> Bundle:
         for link in ([] if root.is_file() else sorted(root.rglob(f"*{POLICY_SUFFIX}")))
         if link.is_symlink() and not link.exists()
     ]
-    sources, relative = {}, {}
+    sources = {}
     for file in files:
         try:
             size = file.stat().st_size
@@ -105,18 +123,9 @@ def load_bundle(path: str | Path = "policies") -> Bundle:
             message = f"cannot read `{file}`: {error}"
             raise PolicyError([Diagnostic("E0002", message, NO_SPAN)]) from None
         sources[_display_path(file)] = text
-        relative[file.name if root.is_file() else file.relative_to(root).as_posix()] = text
     if problems:
         raise PolicyError(problems)
-    bundle = load_sources(sources)
-    # The hash names the bundle's contents, not where it was loaded from: the same files under
-    # another directory (a deployment, a snapshot) are the same bundle.
-    digest = hashlib.sha256()
-    for name in sorted(relative):
-        digest.update(name.encode() + b"\0" + relative[name].encode() + b"\0")
-    bundle.hash = digest.hexdigest()
-    bundle.checked = dataclasses.replace(bundle.checked, hash=bundle.hash)
-    return bundle
+    return load_sources(sources)
 
 
 class Bundle:

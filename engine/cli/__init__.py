@@ -27,6 +27,27 @@ app = typer.Typer(
     help="Policy-as-code engine for data-protection law (GDPR, PIPL, CCPA/CPRA).",
     pretty_exceptions_enable=False,  # main() turns a crash into one line, not a traceback
 )
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            print(f"lexgate {version('lexgate')}")
+        except PackageNotFoundError:  # pragma: no cover - run from a source tree
+            print("lexgate (not installed)")
+        raise typer.Exit()
+
+
+@app.callback()
+def _global_options(
+    show_version: bool = typer.Option(False, "--version", callback=_print_version,
+                                      is_eager=True, help="Print the version and exit."),
+) -> None:
+    """Policy-as-code engine for data-protection law (GDPR, PIPL, CCPA/CPRA)."""
+
+
 app.command()(check)
 app.command("eval")(evaluate)
 app.command()(test)

@@ -200,3 +200,16 @@ def test_the_log_key_store_and_signing_key_are_owner_only(target: Target) -> Non
     assert {"lexgate.db", "lexgate.db.signing-key"} <= {p.name for p in files}
     for path in files:
         assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+
+
+# --- item 16: docs offline --------------------------------------------------------------------
+
+
+def test_docs_and_redoc_load_their_assets_from_this_server(target: Target) -> None:
+    for page in ("/docs", "/redoc"):
+        html = httpx.get(f"{target.url}{page}", timeout=30)
+        assert html.status_code == 200, page
+        assert "cdn.jsdelivr.net" not in html.text and "fonts.googleapis" not in html.text
+    for asset in ("swagger-ui-bundle.js", "swagger-ui.css", "redoc.standalone.js"):
+        response = httpx.get(f"{target.url}/docs-assets/{asset}", timeout=30)
+        assert response.status_code == 200 and len(response.content) > 10_000, asset
