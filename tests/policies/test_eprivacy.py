@@ -249,8 +249,8 @@ CASES: list[dict[str, Any]] = [
         },
         "status": "denied",
         "violations": ["consent_required"],
-        "max": "5000000",
-        "hand": "push read as electronic mail; Tw 15.4: max(EUR 900,000, 10% x 50m) = 5m",
+        "max": "450000",
+        "hand": "push read as electronic mail; ACM: up to EUR 450,000 per infringement",
     },
     {
         "id": "ie-sms-objected",
