@@ -70,7 +70,8 @@ class ServerProcess:
             command += ["--keys", self.keys_url]
         return command
 
-    def start(self, timeout: float = 30.0) -> Self:
+    # Generous: a server that loads the full bundle on a busy 2-core machine can take a while.
+    def start(self, timeout: float = 180.0) -> Self:
         self.workdir.mkdir(parents=True, exist_ok=True)
         env = {**os.environ, **(self.env or {}), "PYTHONUNBUFFERED": "1"}
         with self.output.open("ab") as sink:
@@ -82,7 +83,7 @@ class ServerProcess:
             if self.process.poll() is not None:
                 raise RuntimeError(f"server exited with {self.process.returncode}:\n{self.log()}")
             try:
-                if httpx.get(f"{self.url}/readyz", timeout=1.0).status_code == 200:
+                if httpx.get(f"{self.url}/readyz", timeout=5.0).status_code == 200:
                     break
             except httpx.HTTPError:
                 pass

@@ -57,7 +57,7 @@ def server(tmp_path: Path, policies: Path) -> Iterator[ServerProcess]:
 
 
 def reload(server: ServerProcess) -> httpx.Response:
-    return httpx.post(f"{server.url}/v1/policies:reload", headers=admin(server), timeout=30)
+    return httpx.post(f"{server.url}/v1/policies:reload", headers=admin(server), timeout=180)
 
 
 def test_reload_swaps_a_good_bundle_and_rejects_broken_ones(
@@ -104,7 +104,7 @@ def test_reload_never_mixes_bundles_under_load(server: ServerProcess, policies: 
     target = policy_file(policies)
     target.write_text(target.read_text() + "\n# another review\n")
     seen: set[str] = set()
-    with httpx.Client(base_url=server.url, headers=admin(server), timeout=30) as client:
+    with httpx.Client(base_url=server.url, headers=admin(server), timeout=180) as client:
         pending = client.build_request("POST", "/v1/policies:reload")
         result: dict[str, httpx.Response] = {}
         thread = threading.Thread(target=lambda: result.update(r=client.send(pending)))
@@ -132,7 +132,7 @@ def test_watch_reloads_on_change_and_keeps_serving_on_breakage(
         new_hash = wait_for_hash_change(server, original)
         assert decided_with(server) == new_hash
         target.write_text(good_text + BROKEN_SYNTAX)
-        deadline = time.monotonic() + 15
+        deadline = time.monotonic() + 120
         metrics = ""
         while time.monotonic() < deadline:
             metrics = httpx.get(f"{server.url}/metrics").text
@@ -144,7 +144,7 @@ def test_watch_reloads_on_change_and_keeps_serving_on_breakage(
         assert "policy change rejected" in server.log()
 
 
-def wait_for_hash_change(server: ServerProcess, old: str, timeout: float = 15) -> str:
+def wait_for_hash_change(server: ServerProcess, old: str, timeout: float = 120) -> str:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         current = serving_hash(server)
@@ -166,7 +166,7 @@ def test_a_reload_reaches_every_worker(tmp_path: Path, policies: Path) -> None:
         new_hash = swapped.json()["hash"]
         assert new_hash != original
         # Each httpx.post opens a new connection, which either worker may accept.
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 120
         streak = 0
         while streak < 40:
             assert time.monotonic() < deadline, "a worker kept serving the old bundle"
