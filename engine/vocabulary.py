@@ -97,6 +97,10 @@ def _exact_decimal(value: Any) -> Any:
 
 def _whole_number(value: Any) -> int:
     # JSON Schema's "integer" admits 14453.0; so do we, but not 14453.5 and not true/false
+    if isinstance(value, Decimal) and value.is_finite() and value.adjusted() > 15:
+        # Before int(): int(Decimal("1e999999")) builds a million-digit integer, holding the
+        # interpreter for tens of seconds.
+        raise ValueError("must be at most 1,000,000,000,000,000")
     if (
         isinstance(value, Decimal) and value.is_finite() and value == value.to_integral_value()
     ) or (isinstance(value, float) and value.is_integer()):
@@ -217,6 +221,8 @@ DateValue = Annotated[
 # request of 100,000 items held a server for seconds and wrote a 26 MB log entry.
 MAX_SET_ITEMS = 400
 MAX_RECORDS = 256
+# Field errors reported for one operation: enough to fix a request, bounded for a hostile one.
+MAX_FIELD_ERRORS = 100
 
 
 def money_model(currencies: frozenset[str] | None = None) -> type[BaseModel]:
@@ -373,7 +379,15 @@ class OperationSchema:
 
     def _errors(self, error: ValidationError) -> list[FieldError]:
         errors = []
-        for item in error.errors(include_url=False):
+        items = error.errors(include_url=False)
+        if len(items) > MAX_FIELD_ERRORS:
+            # 10,000 unknown keys are 10,000 errors, each with a did-you-mean: name the first
+            # ones and count the rest.
+            rest = len(items) - MAX_FIELD_ERRORS
+            items = items[:MAX_FIELD_ERRORS]
+        else:
+            rest = 0
+        for item in items:
             loc = [
                 p
                 for p in item["loc"]
@@ -412,6 +426,8 @@ class OperationSchema:
                 message = item["msg"][0].lower() + item["msg"][1:]
                 message = message.replace("Value error, ", "").replace("value error, ", "")
             errors.append(FieldError(path or "$", message))
+        if rest:
+            errors.append(FieldError("$", f"{rest} more errors like these were not listed"))
         return errors
 
     def _known_fields(self, parent: str) -> list[str]:

@@ -42,6 +42,7 @@ MAX_DECISION_ID = 128
 # Bodies up to this size are decided on the event loop: the vocabulary's list limits bound
 # their work to well under a millisecond, and a thread hop would cost every request ~50 µs.
 INLINE_BODY_BYTES = 16_384
+MAX_BATCH_RECORDS = 1024
 _JSON_HEADERS = [(b"content-type", b"application/json")]
 T = TypeVar("T")
 
@@ -300,6 +301,16 @@ async def create_decisions(request: Request, state: StateDep) -> Response:
 def _decide_batch(state: AppState, loaded: LoadedBundle, body: bytes
                   ) -> tuple[BatchRequest, list[Decision], list[Canonical]]:
     envelope = validate(BatchRequest, parse_json(body))
+    records = sum(len(value) for operation in envelope.operations if isinstance(operation, dict)
+                  for value in operation.values() if isinstance(value, list)
+                  and value and isinstance(value[0], dict))
+    if records > MAX_BATCH_RECORDS:
+        # Each operation may carry 256 transfers; a thousand such operations in one request
+        # would hold a worker for many seconds.
+        raise ApiError(422, "too many records in one batch", fields=[
+            FieldError("operations", f"at most {MAX_BATCH_RECORDS} records (transfers, "
+                       f"disclosures, …) in all operations of a batch, got {records}; split it")
+        ])
     limit = state.settings.max_batch
     if len(envelope.operations) > limit:
         raise ApiError(422, "too many operations in one batch", fields=[
