@@ -28,6 +28,7 @@ typecheck: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/gdpr_mini.py
+	$(BIN)/python bench/full_bundle.py
 
 bench-api: $(STAMP)
 	$(BIN)/python bench/api_load.py

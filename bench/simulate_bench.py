@@ -85,6 +85,11 @@ def full_bundle(policies: Path, rows: int, repeats: int, sample: int) -> None:
           f"{result['scalar_fallback'].mean():.2%} of rows via the scalar fallback"
           + (f", scalar regimes: {kernel.unsupported}" if kernel.unsupported else ""))
     print(f"  statuses: {result['status'].value_counts().to_dict()}")
+    undetermined = (result["status"].astype(str) == "undetermined").mean()
+    print(f"  undetermined share: {undetermined:.1%} of scenarios "
+          f"(per regime: " + ", ".join(
+              f"{name} {(result[f'{name}.status'].astype(str) == 'undetermined').mean():.1%}"
+              for name in bundle.regimes) + ")")
 
     picks = np.random.default_rng(1).choice(len(frame), sample, replace=False)
     vocabulary = bundle.checked.vocabulary

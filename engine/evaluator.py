@@ -24,7 +24,7 @@ from typing import Any
 
 from engine import ir
 from engine.compiler import Compiler, Context, Fn
-from engine.completion import UNDECIDED, Domains, Settled, settle, with_values
+from engine.completion import BUDGET, UNDECIDED, Domains, Settled, completions, settle, with_values
 from engine.decision import (
     NotAssessed,
     Obligation,
@@ -53,6 +53,7 @@ class CompiledRule:
     duties: tuple[tuple[ir.CheckedDuty, Fn], ...]
     confirmations: frozenset[str]  # facts the duties read: never filled in by a completion
     kleene_exact: bool  # read-once over finite facts: completions cannot settle more
+    finite_reads: tuple[str, ...]  # finite facts a completion may fill in (static names)
 
 
 _KIND = {
@@ -118,7 +119,10 @@ class CompiledRegime:
             return domains.of(path.replace("[]", "[0]")) is not None
 
         self.applies = tuple((a, compiler.compile(a.condition)) for a in regime.applies)
-        self._applies_exact = kleene_exact([a.condition for a in regime.applies], defines, finite)
+        self.applies_exact = kleene_exact([a.condition for a in regime.applies], defines, finite)
+        self._applies_reads = tuple(
+            sorted({p for a in regime.applies for p in a.facts_read if finite(p)})
+        )
         self.rules: dict[str, CompiledRule] = {}
         for name, rule in regime.rules.items():
             self.rules[name] = CompiledRule(
@@ -132,6 +136,7 @@ class CompiledRegime:
                 tuple((d, compiler.compile(d.met)) for d in rule.duties),
                 frozenset(path for d in rule.duties for path in d.facts_read),
                 kleene_exact(self._rule_nodes(rule, regime), defines, finite),
+                finite_reads(rule, regime, finite),
             )
         self.base_rules = tuple(r for r in self.rules.values() if r.rule.exception_to is None)
         # answers that do not depend on the facts, built once
@@ -149,6 +154,7 @@ class CompiledRegime:
                 compiler.compile(fine.high),
                 tuple((step, compiler.definition(step)) for step in fine.steps),
                 monotone_floors(fine.high, regime.defines, fine.currency),
+                tuple(p for p in fine.facts_read if finite(p)),
             )
             for name, fine in regime.fines.items()
         }
@@ -286,7 +292,13 @@ class CompiledRegime:
             result = self._verdict(compiled, branch)
             return (UNDECIDED if result is None else result), branch.missing
 
-        settled = settle(evaluate, (UNDECIDED, missing), self.domains, compiled.confirmations)
+        settled = settle(
+            evaluate,
+            (UNDECIDED, missing),
+            self.domains,
+            compiled.confirmations,
+            completions(compiled.finite_reads, ctx.given, self.domains),
+        )
         if settled.outcome is UNDECIDED:
             return None, tuple(sorted(missing)), settled
         # settled over completions: what a branch carried need not hold for the operation
@@ -427,7 +439,7 @@ class CompiledRegime:
         if applies is not UNKNOWN:
             return applies, reasons, ()
         missing = set(ctx.missing)
-        if self._applies_exact:
+        if self.applies_exact:
             return UNKNOWN, reasons, tuple(sorted(missing))
 
         def evaluate(assignment: Mapping[str, Any]) -> tuple[Any, set[str]]:
@@ -437,7 +449,12 @@ class CompiledRegime:
                 value = or3(value, condition(branch))
             return (UNDECIDED if value is UNKNOWN else value), branch.missing
 
-        settled = settle(evaluate, (UNDECIDED, missing), self.domains)
+        settled = settle(
+            evaluate,
+            (UNDECIDED, missing),
+            self.domains,
+            completions=completions(self._applies_reads, ctx.given, self.domains),
+        )
         if settled.outcome is UNDECIDED:
             return UNKNOWN, reasons, tuple(sorted(missing))
         if settled.outcome is True:
@@ -512,12 +529,27 @@ class CompiledRegime:
         )
 
 
+def finite_reads(
+    rule: ir.CheckedRule, regime: ir.CheckedRegime, finite: Callable[[str], bool]
+) -> tuple[str, ...]:
+    """The finite facts a rule and its exceptions read, less its duties' confirmations: what a
+    completion may fill in (the vectorised back end counts and fills the same ones)."""
+    found = set(rule.facts_read)
+    pending = list(rule.exceptions)
+    while pending:
+        exception = regime.rules[pending.pop()]
+        found.update(exception.facts_read)
+        pending.extend(exception.exceptions)
+    confirmations = {p for d in rule.duties for p in d.facts_read}
+    return tuple(sorted(p for p in found if finite(p) and p not in confirmations))
+
+
 def _settle_note(settled: Settled | None) -> str | None:
     if settled is None:
         return None
     if settled.over_budget:
         return (
-            f"more than {settled.evaluations} completions of the missing facts: "
+            f"the missing facts have more than {BUDGET} completions: "
             "three-valued logic's answer kept"
         )
     if settled.outcome is UNDECIDED:

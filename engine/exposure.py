@@ -25,7 +25,7 @@ from decimal import Decimal
 from typing import Any
 
 from engine import ir
-from engine.completion import BUDGET, Domains
+from engine.completion import BUDGET, Domains, completions
 from engine.decision import Amount, ExposureLine
 from engine.ir import OpCode
 from engine.types import COUNT, NUMBER, PERCENT, DurationType, MoneyType
@@ -107,7 +107,9 @@ class FineLine:
         high: Callable[[Any], Any],
         steps: tuple[tuple[str, Callable[[Any], Any]], ...],
         floors: dict[str, Any],
+        finite_reads: tuple[str, ...] = (),
     ):
+        self.finite_reads = finite_reads  # finite facts the formula reads (static names)
         self.fine = fine
         self.low = low
         self.high = high
@@ -168,13 +170,13 @@ class FineLine:
         missing: set[str],
     ) -> tuple[Money | None, Money | None, Money | None]:
         """(min, max, max_at_least) over the completions of the missing facts."""
+        if completions(self.finite_reads, facts, domains) > BUDGET:
+            return None, None, None  # too many: nothing claimed (the vectorised back end agrees)
         finite = sorted(p for p in missing if domains.of(p))
         assignments: list[dict[str, Any]] = [{}]
         for path in finite:
             values = domains.of(path) or ()
             assignments = [{**a, path: v} for a in assignments for v in values]
-            if len(assignments) > BUDGET:
-                return None, None, None  # too many: nothing claimed
         lows, highs, floors = [], [], []
         for assignment in assignments:
             low, high = self.ends(context(assignment))

@@ -112,7 +112,8 @@ class Kernel:
                     group_fallback[:] = True
                     continue
                 env = Env(len(rows), view, day, regime.params_on(day), self.bundle.rates,
-                          columns.countries, group_fallback, rate_scale=self.rate_scale)
+                          columns.countries, group_fallback, rate_scale=self.rate_scale,
+                          derive=self.derivations.view)
                 results[name] = regime.evaluate(env)
             if len(results) == len(self.regimes):
                 out.fill(rows, day, results)

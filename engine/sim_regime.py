@@ -9,11 +9,11 @@ rules, not rows); a duty left unconfirmed, or an obligation, makes a regime
 unknown scope makes it `undetermined` even when a violation is certain, and its exposure is
 still computed, as the scalar evaluator does.
 
-What the masks cannot do, the scalar back end does for those rows (`env.flag`): a rule (or the
-scope) that Kleene logic leaves unknown while a finite fact it reads is missing in that row is
-settled over completions (engine/completion.py); a violated rule whose fine line is unknown gets
-its worst case and floors (engine/exposure.py). Rows that state every fact a rule reads never
-need either.
+A rule that Kleene logic leaves unknown in a row while a finite fact it reads is missing there
+is settled over completions as the scalar back end settles it (engine/sim_completion.py, rows
+grouped by which facts they miss). What the masks cannot do, the scalar back end does for those
+rows (`env.flag`): an unknown scope with a missing finite fact, a missing field of a list entry,
+a violated rule whose fine line is unknown (its worst case and floors, engine/exposure.py).
 """
 
 from __future__ import annotations
@@ -21,21 +21,27 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
 from engine import ir
 from engine.decision import STATUS_ORDER
 from engine.evaluator import CompiledRegime
+from engine.sim_completion import (
+    bound_ends,
+    known_of,
+    positioned,
+    settle_rows,
+    settle_scope,
+)
 from engine.vectorised import (
     ONE,
     ZERO,
     BoolCol,
     Compiled,
     Env,
-    ListCol,
     NumCol,
+    Unsupported,
     VectorCompiler,
     align_all,
     broadcast_known,
@@ -49,6 +55,7 @@ from engine.vectorised import (
 )
 
 DENIED, UNDETERMINED, WITH_OBLIGATIONS, ALLOWED, NOT_APPLICABLE = range(5)
+KIND_UNKNOWN, KIND_VIOLATED, KIND_DUTY, KIND_CLEAR = range(4)  # a rule's verdict per row
 assert STATUS_ORDER[NOT_APPLICABLE] == "not_applicable"  # codes index STATUS_ORDER
 INT64_MIN = np.iinfo(np.int64).min
 
@@ -81,6 +88,7 @@ class _Fine:
     fine: ir.CheckedFine
     low: Compiled | None
     high: Compiled
+    finite_reads: tuple[str, ...]  # finite facts a completion of its formula fills in
 
 
 class VectorRegime:
@@ -96,9 +104,9 @@ class VectorRegime:
                                   rate_scale)
         domains = compiled.domains
         self.applies = tuple(compiler.compile(a.condition) for a in regime.applies)
-        self.applies_reads = tuple(
-            p for a in regime.applies for p in a.facts_read if domains.of(_positioned(p))
-        )
+        self.applies_reads = tuple(sorted(
+            {p for a in regime.applies for p in a.facts_read if domains.of(positioned(p))}
+        ))
         self.rules = {
             name: _Rule(
                 rule,
@@ -108,14 +116,15 @@ class VectorRegime:
                       for o in rule.obligations),
                 tuple(compiler.compile(d.met) for d in rule.duties),
                 tuple(p for p in self._reads(rule, regime)
-                      if domains.of(_positioned(p))
+                      if domains.of(positioned(p))
                       and p not in {f for d in rule.duties for f in d.facts_read}),
             )
             for name, rule in regime.rules.items()
         }
         self.fines = {
             name: _Fine(fine, compiler.compile(fine.low) if fine.low is not None else None,
-                        compiler.compile(fine.high))
+                        compiler.compile(fine.high),
+                        tuple(p for p in fine.facts_read if domains.of(positioned(p))))
             for name, fine in regime.fines.items()
         }
 
@@ -142,9 +151,12 @@ class VectorRegime:
         applies = BoolCol(ZERO, ONE)  # false, then `or` over the clauses
         for clause in self.applies:
             applies = kleene_or(applies, clause.fn(env))
-        applies_false = broadcast_known(n, is_false(applies))
-        applies_unknown = broadcast_known(n, ~applies.known)
-        env.flag(applies_unknown & missing_any(self.applies_reads, env))
+        values = np.array(np.broadcast_to(applies.values, (n,)))
+        known = np.array(np.broadcast_to(applies.known, (n,)))
+        if (~known).any() and not self.scalar.applies_exact:
+            settle_scope(self, env, ~known, values, known)
+        applies_false = known & ~values
+        applies_unknown = ~known
 
         skipped = self._not_described(env)
         violated_any = np.zeros(n, dtype=bool)
@@ -156,11 +168,13 @@ class VectorRegime:
             if rule.exception_to is not None or not rule.in_force(env.as_of):
                 continue
             assessed = ~skipped.get(rule.topic, np.zeros(n, dtype=bool))
-            violated, undetermined, obliged = self._rule(compiled, env)
-            violated, undetermined, obliged = (
-                violated & assessed, undetermined & assessed, obliged & assessed
-            )
-            env.flag(undetermined & ~applies_false & missing_any(compiled.finite_reads, env))
+            kind, bits = self.state(compiled, env)
+            unsettled = (kind == KIND_UNKNOWN) & assessed & ~applies_false
+            if unsettled.any() and not self.scalar.rules[rule.name].kleene_exact:
+                settle_rows(self, compiled, env, unsettled, kind, bits)
+            violated = (kind == KIND_VIOLATED) & assessed
+            undetermined = (kind == KIND_UNKNOWN) & assessed
+            obliged = ((kind == KIND_DUTY) | ((kind == KIND_CLEAR) & (bits != 0))) & assessed
             violated_any |= violated
             undetermined_any |= undetermined
             obliged_any |= obliged
@@ -181,30 +195,35 @@ class VectorRegime:
             for path in topic.described_by:
                 col = env.facts(path)
                 if col is not None:
-                    described |= broadcast_known(env.n, _known_of(col))
+                    described |= broadcast_known(env.n, known_of(col))
             result[name] = ~described
         return result
 
-    def _rule(self, compiled: _Rule, env: Env) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(violated, undetermined, imposes an obligation or an open duty) per row: the scalar
-        evaluator's `_verdict` with masks."""
+    def state(self, compiled: _Rule, env: Env) -> tuple[np.ndarray, np.ndarray]:
+        """Per row, the rule's verdict as the scalar evaluator's `_verdict` gives it: a kind
+        (KIND_VIOLATED, KIND_DUTY, KIND_CLEAR — not triggered, compliant or excepted — or
+        KIND_UNKNOWN) and a bitmask of the obligations it imposes (its own, those of an
+        exception that applies, its open duties). Two completions agree on a row when both are
+        equal, as two scalar verdicts do."""
         n = env.n
         triggered = compiled.when.fn(env) if compiled.when is not None else true_col()
         not_triggered = broadcast_known(n, is_false(triggered))
-        obliged = np.zeros(n, dtype=bool)
+        bits = np.zeros(n, dtype=np.int64)
         pending = np.zeros(n, dtype=bool)
+        bit = 0
         for condition in compiled.obligations:
             due = kleene_and(triggered, condition.fn(env) if condition is not None else true_col())
-            obliged |= broadcast_known(n, is_true(due))
+            bits |= np.where(broadcast_known(n, is_true(due)), np.int64(1) << bit, 0)
             pending |= broadcast_known(n, ~due.known)
+            bit += 1
         stated = (compiled.violation.fn(env) if compiled.violation is not None
                   else BoolCol(ZERO, ONE))
         gap = BoolCol(ZERO, ONE)
-        duty_open = np.zeros(n, dtype=bool)
+        open_duty: list[np.ndarray] = []
         for met in compiled.duties:
             value = met.fn(env)
             gap = kleene_or(gap, kleene_not(value))
-            duty_open |= broadcast_known(n, ~value.known)
+            open_duty.append(broadcast_known(n, ~value.known))
         violated = kleene_and(triggered, kleene_or(stated, gap))
         consulted = broadcast_known(n, ~is_false(violated))  # exceptions weighed only here
         applied = np.zeros(n, dtype=bool)
@@ -214,22 +233,33 @@ class VectorRegime:
             applies_here = consulted & broadcast_known(n, is_true(exception))
             applied |= applies_here
             exception_unknown |= consulted & broadcast_known(n, ~exception.known)
-            obliged |= applies_here & self._exception_obligations(name, env)
+            for due in self._exception_obligations(name, env):
+                bits |= np.where(applies_here & due, np.int64(1) << bit, 0)
+                bit += 1
             violated = kleene_and(violated, kleene_not(exception))
         violated_rows = broadcast_known(n, is_true(violated))
         excepted = ~violated_rows & applied
-        clear = broadcast_known(n, is_false(violated)) & ~excepted
+        clear = broadcast_known(n, is_false(violated)) & ~excepted & ~pending
         # only the duties' confirmations missing: the duties stand as obligations
+        any_open = np.zeros(n, dtype=bool)
+        for is_open in open_duty:
+            any_open |= is_open
         open_duties = (
             broadcast_known(n, ~violated.known) & ~excepted & ~pending & ~exception_unknown
             & broadcast_known(n, is_true(triggered)) & broadcast_known(n, is_false(stated))
-            & duty_open
+            & any_open
         )
-        undetermined = ~not_triggered & ~violated_rows & ~excepted & (
-            pending | (~clear & ~open_duties)
-        )
-        obliged = (obliged & ~violated_rows & ~undetermined) | open_duties
-        return violated_rows, undetermined, obliged
+        for is_open in open_duty:
+            bits |= np.where(open_duties & is_open, np.int64(1) << bit, 0)
+            bit += 1
+        if bit > 62:
+            raise Unsupported(f"rule `{compiled.rule.name}` imposes more than 62 obligations")
+        kind = np.select(
+            [not_triggered, violated_rows, excepted, clear, open_duties],
+            [KIND_CLEAR, KIND_VIOLATED, KIND_CLEAR, KIND_CLEAR, KIND_DUTY], KIND_UNKNOWN,
+        ).astype(np.int8)
+        bits = np.where((kind == KIND_CLEAR) | (kind == KIND_DUTY), bits, 0)
+        return kind, bits
 
     def _exception_applies(self, name: str, env: Env) -> BoolCol:
         compiled = self.rules[name]
@@ -240,11 +270,13 @@ class VectorRegime:
             active = kleene_and(active, kleene_not(self._exception_applies(sub, env)))
         return active
 
-    def _exception_obligations(self, name: str, env: Env) -> np.ndarray:
-        due = np.zeros(env.n, dtype=bool)
-        for condition in self.rules[name].obligations:
-            due |= is_true(condition.fn(env)) if condition is not None else True
-        return due
+    def _exception_obligations(self, name: str, env: Env) -> list[np.ndarray]:
+        """Per obligation of an exception: the rows where its own condition holds."""
+        return [
+            broadcast_known(env.n, is_true(condition.fn(env))) if condition is not None
+            else np.ones(env.n, dtype=bool)
+            for condition in self.rules[name].obligations
+        ]
 
     # ---- exposure -------------------------------------------------------------------------------
 
@@ -268,10 +300,12 @@ class VectorRegime:
                         low = NumCol(np.zeros(1, dtype=np.int64), ONE, 0)
                     amounts[fine_name] = (low, high)
                 low, high = amounts[fine_name]
-                # an unknown end: the worst case and floors come from the scalar back end
                 ends_known = (broadcast_known(env.n, low.known)
                               & broadcast_known(env.n, high.known))
-                env.flag(violated & in_scope & ~ends_known)
+                unsettled = violated & in_scope & ~ends_known
+                if unsettled.any():  # the hull over completions, as engine/exposure.py takes
+                    low, high = bound_ends(self, fine, env, unsettled, low, high)
+                    amounts[fine_name] = (low, high)
                 lines.setdefault(fine.fine.payer, []).append((violated & in_scope, low, high))
         gravest = self.regime.aggregate == "gravest"
         result = {}
@@ -300,36 +334,3 @@ class VectorRegime:
                 ends.append(NumCol(total, has & ~unknown, scale))
             result[payer] = PayerExposure(has, ends[0], ends[1])
         return result
-
-
-def _positioned(path: str) -> str:
-    """`transfers[].mechanism` as a path the domains table understands."""
-    return path.replace("[]", "[0]")
-
-
-def _known_of(col: Any) -> np.ndarray:
-    known = getattr(col, "known", None)
-    if known is None:  # a money column: known where its amount is
-        known = col.amounts.known
-    return known
-
-
-def missing_any(paths: tuple[str, ...], env: Env) -> np.ndarray:
-    """Rows where any of `paths` (top-level facts or list fields) is missing."""
-    missing = np.zeros(env.n, dtype=bool)
-    for path in paths:
-        if "[]" not in path:
-            col = env.facts(path)
-            missing |= True if col is None else broadcast_known(env.n, ~_known_of(col))
-            continue
-        head, _, field = path.partition("[].")
-        coll = env.facts(head)
-        if not isinstance(coll, ListCol):
-            continue  # the list itself missing: nothing to fill in position by position
-        for i, element in enumerate(coll.elements):
-            present = broadcast_known(env.n, coll.known & (coll.length > i))
-            col = element.get(field)
-            field_known = np.zeros(env.n, dtype=bool) if col is None else broadcast_known(
-                env.n, _known_of(col))
-            missing |= present & ~field_known
-    return missing

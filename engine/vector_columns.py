@@ -146,6 +146,8 @@ class Env:
     bindings: dict[str, Any] = field(default_factory=dict)
     rate_scale: int = 6
     memo: dict[Any, Any] = field(default_factory=dict)  # definitions and tables, once per batch
+    # the bundle's derivations over a view (engine/sim_derive.py), applied again to completions
+    derive: Callable[[Callable[[str], Any], Env], Callable[[str], Any]] | None = None
 
     def flag(self, rows: np.ndarray) -> None:
         if rows.shape == (1,):
