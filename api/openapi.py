@@ -12,17 +12,7 @@ from fastapi.openapi.utils import get_openapi
 from starlette.routing import BaseRoute
 
 from api.deps import BEARER_SCHEME
-from api.policies import LoadedBundle
-from engine import Bundle
-
-
-def operation_json_schema(
-    bundle: Bundle, ref_template: str = "#/$defs/{model}"
-) -> dict[str, Any]:
-    """The operation schema the engine generates from the vocabulary (as strict as its
-    validator: decimal strings with a pattern, ranges on numbers and percentages)."""
-    return bundle.schema.model.model_json_schema(ref_template=ref_template)
-
+from api.policies import LoadedBundle, operation_json_schema
 
 EXAMPLE_OPERATION: dict[str, Any] = {
     "controller": {

@@ -41,10 +41,16 @@ class LoadedBundle:
         return self.bundle.hash
 
 
+def operation_json_schema(
+    bundle: Bundle, ref_template: str = "#/$defs/{model}"
+) -> dict[str, Any]:
+    """The operation schema the engine generates from the vocabulary (as strict as its
+    validator: decimal strings with a pattern, ranges on numbers and percentages)."""
+    return bundle.schema.model.model_json_schema(ref_template=ref_template)
+
+
 def prepare(path: Path) -> LoadedBundle:
     """Load and fully validate a bundle; raises PolicyError (with diagnostics) if it is broken."""
-    from api.openapi import operation_json_schema
-
     bundle = load_bundle(path)
     report = run_examples(bundle)
     failed = [r for r in report.results if not r.passed]
