@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install serve test typecheck bench bench-api bench-sim clean
+.PHONY: install serve test test-stress typecheck bench bench-api bench-sim clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,10 @@ test: $(STAMP)
 	$(BIN)/lexgate check policies
 	$(BIN)/lexgate test policies
 	$(BIN)/pytest -q
+
+# The kill -9 and reload-under-load tests, 5 times each, with every core kept busy (minutes).
+test-stress: $(STAMP)
+	LEXGATE_STRESS=1 $(BIN)/pytest -q tests/adversarial/test_under_stress.py
 
 typecheck: $(STAMP)
 	$(BIN)/mypy engine api
