@@ -5,7 +5,12 @@ rules, the citations of those rules, and the statutory cap of the organisation's
 the cent where the percentage limb gives cents) must match the hand computation recorded beside
 the case. The table covers the tier boundaries (turnover exactly EUR 500m and EUR 1bn), Art. 83(3)
 aggregation, the DPF before and on 2023-07-10, and a child of 14 in a Member State whose age is 13
-(Denmark) and 16 (Germany).
+(Denmark) and 16 (Germany); since issue 10/17 also the honest answers on partial facts (no notice
+with the collection source unknown, a DPIA or a transfer assessment stated as not done, access
+control stated absent) and the dated territory and ages (UK 2019/2021, Slovenia 2021/2023). Cases
+that were `allowed` state the facts that decide whether a DPIA, a DPO, records, Art. 5(1)(b) and
+Art. 22 apply, and are `allowed_with_obligations`: the organisation duties they leave unstated are
+owed (each case's computation says so).
 
 The file also checks that every rule's fine matches the tier Art. 83(4)-(6) puts its article in,
 and that the pack's own `example` blocks pass and exercise every rule.
