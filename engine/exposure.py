@@ -11,8 +11,8 @@ the hull over the completions that matter (shared/DESIGN.md):
   `convert` and the branches of `if`; every amount, count and percentage of an operation is
   non-negative, see vocabulary.py) its lowest value gives a floor of the maximum, reported as
   `max_at_least`: the fixed caps (EUR 20 million, RMB 50 million) when turnover is unknown.
-  Over enumerated values the floor is the smallest completion's; it is shown only while the
-  maximum itself is unknown.
+  `max` is the worst case over the completions, so its floor is the largest floor a completion
+  gives; it is shown only while the maximum itself is unknown.
 
 Per payer, the regime's aggregation then applies (`gravest`: GDPR Art. 83(3); `sum`).
 """
@@ -196,7 +196,10 @@ class FineLine:
                 floors.append(high)
         low = None if None in lows else min(lows, key=_amount)  # type: ignore[arg-type]
         high = None if None in highs else max(highs, key=_amount)  # type: ignore[arg-type]
-        floor = None if None in floors else min(floors, key=_amount)  # type: ignore[arg-type]
+        # `max` is the worst case over the completions; when it is unknown, it is at least the
+        # largest floor any completion guarantees (a completion without a floor adds nothing)
+        known_floors = [f for f in floors if f is not None]
+        floor = max(known_floors, key=_amount) if known_floors else None
         if high is not None:
             floor = None  # the worst case is known: a floor is for an unknown maximum only
         return low, high, floor

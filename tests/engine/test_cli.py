@@ -18,6 +18,7 @@ OPERATIONS = {
         {
             "controller": {"establishments": ["BR"]},
             "subjects": {"locations": ["BR"], "targeted": False, "monitored": False},
+            "processing": {"locations": ["BR"]},
         },
         0,
     ),

@@ -10,8 +10,6 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-import pytest
-
 from engine import Bundle
 
 AS_OF = dt.date(2025, 6, 1)
@@ -119,12 +117,6 @@ def test_serious_case_with_turnover_unknown_has_the_fixed_cap_as_floor(bundle: B
     assert organisation.max_at_least.amount == Decimal("50000000")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine need: engine/exposure.py FineLine._bounds takes the MIN over the completions' "
-    "floors; the floor of a maximum over completions is their MAX (with serious circumstances "
-    "unknown the worst case is Art. 66(2), at least RMB 50 million)",
-)
 def test_findings_and_turnover_unknown_floor_is_the_fixed_cap(bundle: Bundle) -> None:
     decision = _pipl(bundle, _with(pipl={"legal_basis": "none"}))
     organisation = decision.exposure["organisation"]
