@@ -115,6 +115,8 @@ class ServerProcess:
             self.kill()
 
     def __enter__(self) -> Self:
+        if self.process is not None and self.process.poll() is None:
+            return self  # `with server.start(timeout=…):` — already running
         return self.start()
 
     def __exit__(
