@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from api.decision_log import connect_sqlite, parse_store_url, utc_now
+from api.decision_log import connect_sqlite, parse_store_url, private_file, utc_now
 
 KEY_PREFIX = "lxg"
 
@@ -101,6 +101,8 @@ class KeyStore:
         if self._kind == "sqlite" and self._target != ":memory:" \
                 and not self._target.startswith("file:"):
             self._stamp_path = f"{self._target}.revocations"
+            private_file(self._target)  # key hashes: readable by this user only
+            private_file(self._stamp_path)
         with self._transaction() as conn:
             blob = "BYTEA" if self._kind == "postgresql" else "BLOB"
             conn.execute(_SCHEMA.format(blob=blob))
