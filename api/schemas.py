@@ -93,6 +93,9 @@ class ObligationOut(BaseModel):
         description="a duty the operation did not state as met: the facts that would confirm "
         "it (stated false, each is a violation of the rule)"
     )
+    depends_on: list[str] = Field(
+        description="owed conditionally: the missing facts that decide whether it is owed"
+    )
 
 
 class UndeterminedRuleOut(BaseModel):

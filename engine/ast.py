@@ -343,6 +343,14 @@ class TopicDecl(Decl):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class LevelDecl(Decl):
+    """`organisation facts controller.*, governance.dpia` / `controllable facts legal_basis, …`:
+    `name` is the level; patterns are a fact path, `prefix.*`, or `list[].field`."""
+
+    patterns: tuple[tuple[str, Span], ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class DeriveDecl(Decl):
     """`derive PATH = VALUE if CONDITION`: one legal notion, one fact. When the operation does
     not state PATH and CONDITION holds, PATH takes VALUE (`name` is the fact path)."""

@@ -59,6 +59,7 @@ class Checker:
         self.rates: dict[str, ast.RateDecl] = {}
         self.topics: dict[str, dict[str, ast.TopicDecl]] = defaultdict(dict)
         self.derivations: list[ast.DeriveDecl] = []
+        self.levels: list[ast.LevelDecl] = []
         self.headers: dict[str, ast.RegimeDecl] = {}
         self.regime_files: dict[str, list[str]] = defaultdict(list)
         self.part_of: list[tuple[str, Span]] = []
@@ -135,6 +136,16 @@ class Checker:
         elif isinstance(decl, ast.TopicDecl):
             if self._unique(f"topic:{scope}", decl.name, decl.span, "topic"):
                 self.topics[scope][decl.name] = decl
+        elif isinstance(decl, ast.LevelDecl):
+            if scope != COMMON:
+                self.error(
+                    "E0306",
+                    f"`{decl.name} facts` belongs to the vocabulary",
+                    decl.span,
+                    help="declare it in policies/common/, beside the facts",
+                )
+            else:
+                self.levels.append(decl)
         elif isinstance(decl, ast.DeriveDecl):
             if self._unique("derive", decl.name, decl.span, "derivation of"):
                 self.derivations.append(decl)
@@ -466,8 +477,14 @@ class Checker:
         digest = hashlib.sha256()
         for path in sorted(self.sources):
             digest.update(path.encode() + b"\0" + self.sources[path].encode() + b"\0")
+        levels = checkrules.check_levels(self)
         vocabulary = ir.Vocabulary(
-            dict(self.facts), dict(self.enums), dict(self.records), dict(self.descriptions)
+            dict(self.facts),
+            dict(self.enums),
+            dict(self.records),
+            dict(self.descriptions),
+            levels.get("organisation", frozenset()),
+            levels.get("controllable", frozenset()),
         )
         return fold_bundle(
             ir.CheckedBundle(

@@ -211,6 +211,40 @@ def link_exceptions(
     }
 
 
+def check_levels(checker: Checker) -> dict[str, frozenset[str]]:
+    """`organisation facts …` and `controllable facts …`: each pattern names facts of the
+    vocabulary (`a.b`, every fact under `a.*`, or a list field `list[].field`)."""
+    found: dict[str, set[str]] = {}
+    for decl in checker.levels:
+        paths = found.setdefault(decl.name, set())
+        for pattern, span in decl.patterns:
+            matched = _matching(checker, pattern)
+            if not matched:
+                checker.error(
+                    "E0101",
+                    f"`{pattern}` names no fact",
+                    span,
+                    help=did_you_mean(pattern.rstrip(".*"), checker.facts)
+                    or "write a fact path, `prefix.*`, or `list[].field`",
+                )
+            paths.update(matched)
+    return {level: frozenset(paths) for level, paths in found.items()}
+
+
+def _matching(checker: Checker, pattern: str) -> set[str]:
+    if pattern.endswith(".*"):
+        prefix = pattern[:-1]
+        return {path for path in checker.facts if path.startswith(prefix)}
+    if "[]." in pattern:
+        head, _, field = pattern.partition("[].")
+        info = checker.facts.get(head)
+        element = getattr(info.type, "element", None) if info is not None else None
+        if element is not None and hasattr(element, "field") and element.field(field):
+            return {pattern}
+        return set()
+    return {pattern} if pattern in checker.facts else set()
+
+
 def check_derivations(checker: Checker) -> tuple[ir.CheckedDerivation, ...]:
     """`derive PATH = VALUE if CONDITION` (policies/common only): PATH a fact, VALUE a constant
     of its type, CONDITION a truth value over facts."""

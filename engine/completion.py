@@ -8,7 +8,9 @@ entry — branching lazily, one fact at a time, on the facts that evaluation act
 (a DPLL-style case split; see docs/LANGUAGE.md, "Exact unknowns"):
 
 - every branch gives the same definite outcome -> that outcome is certain;
-- two branches disagree -> the outcome is really unknown (exact: a witness pair exists);
+- two branches disagree in a way that matters -> the outcome is really unknown (exact: a witness
+  pair exists); for a rule, violated in one branch and not in another (branches that differ only
+  in what is owed join: the obligations some of them impose are owed conditionally, "if…");
 - a branch is still unknown with no finite fact left to split on -> unknown: it waits for a
   number, a date, a set or a list the operation did not give (those are not enumerated);
 - more than `BUDGET` completions -> unknown, the Kleene answer, and the trace says so. The count
@@ -101,6 +103,7 @@ def settle(
     keep_unknown: frozenset[str] = frozenset(),
     completions: int = 1,
     budget: int | None = None,
+    combine: Callable[[Any, Any], Any] | None = None,
 ) -> Settled:
     """The outcome over every completion of the missing finite facts.
 
@@ -108,7 +111,9 @@ def settle(
     the missing facts it read); `first` is its result for the empty assignment, already
     computed. An outcome of UNDECIDED means that evaluation was itself unknown.
     `keep_unknown` names facts never filled in (a duty's confirmations stay open questions);
-    `completions` is the static count (`completions()`), checked against the budget."""
+    `completions` is the static count (`completions()`), checked against the budget.
+    `combine(a, b)` joins two branches' outcomes, or gives UNDECIDED when they disagree in a way
+    that matters (default: equal or UNDECIDED)."""
     outcome, missing = first
     if outcome is not UNDECIDED:
         return Settled(outcome, 1)
@@ -131,8 +136,10 @@ def settle(
                 stack.append((branch, branch_missing))
             elif seen is UNDECIDED:
                 seen = result
-            elif result != seen:
-                return Settled(UNDECIDED, evaluations)
+            else:
+                seen = combine(seen, result) if combine else (seen if seen == result else UNDECIDED)
+                if seen is UNDECIDED:
+                    return Settled(UNDECIDED, evaluations)
     return Settled(seen, evaluations)
 
 

@@ -169,6 +169,9 @@ class Obligation:
     # a duty the operation did not say is met: the facts that would confirm it (stated false,
     # each would be a violation of the rule)
     confirm: tuple[str, ...] = ()
+    # owed only if these missing facts turn out so (the rule applies in some completions of
+    # the missing facts and not in others; in none is it violated but through its duties)
+    if_facts: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -177,6 +180,7 @@ class Obligation:
             "within": str(self.within) if self.within is not None else None,
             "cite": self.cite,
             "confirm": list(self.confirm),
+            "depends_on": list(self.if_facts),
         }
 
 

@@ -16,6 +16,7 @@ Semantics (shared/DESIGN.md, docs/LANGUAGE.md):
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -66,11 +67,11 @@ _KIND = {
 
 
 class Verdict:
-    """One rule's outcome under one (possibly partial) set of facts. Completions agree when
-    their verdicts are equal: the same kind (violated, a duty left open, clear — not triggered,
-    compliant and excepted are all clear) and the same obligations. A violated rule's
-    obligations are carried for the decision but not compared: violated is violated.
-    (A plain class: one is made per rule per decision, so it is kept cheap.)"""
+    """One rule's outcome under one (possibly partial) set of facts: its kind (violated, a duty
+    left open, clear — not triggered, compliant and excepted are all clear) and what it imposes.
+    Two completions' verdicts join (`joined`) unless one is violated and the other is not. A
+    violated rule's obligations are carried for the decision but not compared: violated is
+    violated. (A plain class: one is made per rule per decision, so it is kept cheap.)"""
 
     __slots__ = ("carried", "excepted", "kind", "obligations", "outcome")
 
@@ -96,6 +97,23 @@ class Verdict:
 
     def __hash__(self) -> int:
         return hash((self.kind, self.obligations))
+
+
+def joined(a: Verdict, b: Verdict) -> Any:
+    """Two completions' verdicts as one: violated in both is violated; violated in one only is
+    undecided; otherwise the rule is not violated whichever way, and what it imposes in either
+    is owed (the obligations not imposed in both are conditional, marked by `settled`)."""
+    if a.kind == "violated" or b.kind == "violated":
+        return a if a.kind == b.kind else UNDECIDED
+    if a == b:
+        return a
+    kind = Outcome.DUTY_OPEN if "duty" in (a.kind, b.kind) else Outcome.COMPLIANT
+    merged = Verdict(kind, tuple(dict.fromkeys(a.obligations + b.obligations)))
+    # obligations every branch imposes so far, carried along to tell certain from conditional
+    certain_a = a.carried if a.excepted == ("joined",) else a.obligations
+    merged.carried = tuple(o for o in certain_a if o in b.obligations)
+    merged.excepted = ("joined",)
+    return merged
 
 
 _NOT_TRIGGERED = Verdict(Outcome.NOT_TRIGGERED)
@@ -135,7 +153,12 @@ class CompiledRegime:
                 ),
                 tuple((d, compiler.compile(d.met)) for d in rule.duties),
                 frozenset(path for d in rule.duties for path in d.facts_read),
-                kleene_exact(self._rule_nodes(rule, regime), defines, finite),
+                # read-once: three-valued logic already says whether it is violated; with no
+                # obligation or duty there is nothing else a completion could settle
+                not rule.obligations
+                and not rule.duties
+                and not any(regime.rules[e].obligations for e in rule.exceptions)
+                and kleene_exact(self._rule_nodes(rule, regime), defines, finite),
                 finite_reads(rule, regime, finite),
             )
         self.base_rules = tuple(r for r in self.rules.values() if r.rule.exception_to is None)
@@ -298,11 +321,20 @@ class CompiledRegime:
             self.domains,
             compiled.confirmations,
             completions(compiled.finite_reads, ctx.given, self.domains),
+            combine=joined,
         )
         if settled.outcome is UNDECIDED:
             return None, tuple(sorted(missing)), settled
-        # settled over completions: what a branch carried need not hold for the operation
-        return Verdict(settled.outcome.outcome, settled.outcome.obligations), (), settled
+        verdict = settled.outcome
+        if verdict.excepted != ("joined",):
+            # settled over completions: what a branch carried need not hold for the operation
+            return Verdict(verdict.outcome, verdict.obligations), (), settled
+        depends_on = tuple(sorted(p for p in missing if p not in compiled.confirmations))
+        obligations = tuple(
+            o if o in verdict.carried else dataclasses.replace(o, if_facts=depends_on)
+            for o in verdict.obligations
+        )
+        return Verdict(verdict.outcome, obligations), (), settled
 
     # ---- the regime ---------------------------------------------------------------------------
 

@@ -319,6 +319,10 @@ class Vocabulary:
     enums: dict[str, EnumType]
     records: dict[str, RecordType]
     descriptions: dict[str, str | None] = field(default_factory=dict)  # enum/record docs
+    # facts that describe the organisation rather than one operation (kept in a profile)
+    organisation: frozenset[str] = frozenset()
+    # facts the organisation can change (remediation); list fields as `transfers[].mechanism`
+    controllable: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)

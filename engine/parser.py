@@ -470,6 +470,21 @@ class _Builder(Transformer):
             "topic_ref", meta, name=str(children[0]), name_span=_span(self.file, children[0])
         )
 
+    def exact_pattern(self, meta, children):
+        return (str(children[0]), self._s(meta))
+
+    def prefix_pattern(self, meta, children):
+        return (f"{children[0]}.*", self._s(meta))
+
+    def field_pattern(self, meta, children):
+        return (f"{children[0]}[].{children[1]}", self._s(meta))
+
+    def organisation_facts(self, meta, children):
+        return self._item("level", meta, name="organisation", patterns=tuple(children))
+
+    def controllable_facts(self, meta, children):
+        return self._item("level", meta, name="controllable", patterns=tuple(children))
+
     def derive_decl(self, meta, children):
         path, value, condition, cite = children
         return self._item(
@@ -573,7 +588,7 @@ _OWNER_WORDS = {
 
 
 # declarations that take no clauses
-_STANDALONE = {"enum", "fact", "define", "part_of", "topic", "derive"}
+_STANDALONE = {"enum", "fact", "define", "part_of", "topic", "derive", "level"}
 
 
 def _group(file: str, items: list[_Item], diagnostics: list[Diagnostic]) -> ast.Module:
@@ -693,6 +708,8 @@ def _build_decl(
             described_by=d["described_by"],
             cite=d["cite"],
         )
+    if head.kind == "level":
+        return ast.LevelDecl(d["name"], head.span, patterns=d["patterns"])
     if head.kind == "derive":
         return ast.DeriveDecl(
             d["name"], head.span, value=d["value"], condition=d["condition"], cite=d["cite"]

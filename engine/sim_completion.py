@@ -5,10 +5,10 @@ Rows are grouped by which of the rule's finite facts (booleans, enumerations) th
 group missing facts M with at most BUDGET completions (the product of their domains), the rule
 is evaluated once per completion over that group's rows, with the missing columns filled in
 (and the bundle's derivations applied again, as the scalar back end does); a row is settled
-when every completion gives the same verdict — the same kind and the same obligations
-(`VectorRegime.state`) — and none is still unknown. This is the scalar back end's answer: its
-lazy case split decides constancy over the same completions, and it keeps three-valued logic's
-answer over the same budget (a static count of completions: engine/completion.py).
+when no completion is still unknown and the rule is violated in all of them or in none (then
+whatever any completion imposes is owed), as the scalar back end joins verdicts. This is the
+scalar back end's answer: its lazy case split joins the same completions, and it keeps
+three-valued logic's answer over the same budget (a static count: engine/completion.py).
 """
 
 from __future__ import annotations
@@ -49,25 +49,33 @@ def settle_rows(
     bits: np.ndarray,
 ) -> None:
     """Settle the unknown verdicts of `rows` (a mask) in place in `kind` and `bits`."""
-    from engine.sim_regime import KIND_UNKNOWN
+    from engine.sim_regime import KIND_CLEAR, KIND_DUTY, KIND_UNKNOWN, KIND_VIOLATED
 
     for group, branches in _completions(regime, env, rows, compiled.finite_reads):
-        first_kind: np.ndarray | None = None
-        first_bits: np.ndarray | None = None
-        agree = np.ones(group.size, dtype=bool)
+        unknown = np.zeros(group.size, dtype=bool)
+        violated_all = np.ones(group.size, dtype=bool)
+        violated_any = np.zeros(group.size, dtype=bool)
+        duty_any = np.zeros(group.size, dtype=bool)
+        bits_any = np.zeros(group.size, dtype=np.int64)
         for branch in branches:
             branch_kind, branch_bits = regime.state(compiled, branch)
             if branch.fallback.any():
                 env.flag(_mask(env.n, group[branch.fallback]))
-            agree &= branch_kind != KIND_UNKNOWN
-            if first_kind is None or first_bits is None:
-                first_kind, first_bits = branch_kind, branch_bits
-            else:
-                agree &= (branch_kind == first_kind) & (branch_bits == first_bits)
-        assert first_kind is not None and first_bits is not None
-        settled = group[agree]
-        kind[settled] = first_kind[agree]
-        bits[settled] = first_bits[agree]
+            unknown |= branch_kind == KIND_UNKNOWN
+            violated = branch_kind == KIND_VIOLATED
+            violated_all &= violated
+            violated_any |= violated
+            duty_any |= branch_kind == KIND_DUTY
+            bits_any |= branch_bits
+        # joined as the scalar back end joins verdicts (evaluator.joined): violated in every
+        # completion, or in none (then whatever any completion imposes is owed, conditionally)
+        settled = ~unknown & (violated_all | ~violated_any)
+        rows_settled = group[settled]
+        kind[rows_settled] = np.where(
+            violated_all[settled], KIND_VIOLATED,
+            np.where(duty_any[settled], KIND_DUTY, KIND_CLEAR),
+        )
+        bits[rows_settled] = np.where(violated_all[settled], 0, bits_any[settled])
 
 
 def settle_scope(
@@ -212,8 +220,17 @@ def _branch(regime: VectorRegime, env: Env, group: np.ndarray, values: dict[str,
             cache[path] = col
         return cache[path]
 
+    given_cache: dict[str, Any] = {}
+    outer_given = env.given or env.facts
+
+    def given(path: str) -> Any:
+        if path not in given_cache:
+            given_cache[path] = _subset(outer_given(path), group)
+        return given_cache[path]
+
     branch = Env(size, view, env.as_of, env.params, env.rates, env.countries,
-                 np.zeros(size, dtype=bool), rate_scale=env.rate_scale, derive=env.derive)
+                 np.zeros(size, dtype=bool), rate_scale=env.rate_scale, derive=env.derive,
+                 given=given)
     if env.derive is not None:
         branch.facts = env.derive(view, branch)
     return branch

@@ -148,6 +148,8 @@ class Env:
     memo: dict[Any, Any] = field(default_factory=dict)  # definitions and tables, once per batch
     # the bundle's derivations over a view (engine/sim_derive.py), applied again to completions
     derive: Callable[[Callable[[str], Any], Env], Callable[[str], Any]] | None = None
+    # a completion's environment: the facts as the operation gave them (`is known` reads these)
+    given: Callable[[str], Any] | None = None
 
     def flag(self, rows: np.ndarray) -> None:
         if rows.shape == (1,):

@@ -230,7 +230,17 @@ class VectorCompiler:
         want_known = node.op == "known"
 
         def knownness(env: Env) -> BoolCol:
-            known = operand(env).known
+            # asked of the operation as given, not of a completion (as the scalar back end
+            # does): a completion's environment keeps the given facts in `env.given`
+            if env.given is None:
+                known = operand(env).known
+            else:
+                completed, memo = env.facts, env.memo
+                env.facts, env.memo = env.given, {}
+                try:
+                    known = operand(env).known
+                finally:
+                    env.facts, env.memo = completed, memo
             return BoolCol(known if want_known else ~known, np.ones_like(known))
 
         return Compiled(knownness)

@@ -117,8 +117,10 @@ def _print_regime(regime: RegimeDecision, explain: bool) -> None:
         within = f" within {obligation.within}" if obligation.within else ""
         confirm = (f"  [yellow](not stated as done: {', '.join(obligation.confirm)})[/]"
                    if obligation.confirm else "")
+        depends = (f"  [dim](owed depending on: {', '.join(obligation.if_facts)})[/]"
+                   if obligation.if_facts else "")
         out.print(f"  [cyan]obligation:[/] {obligation.text}{within}  "
-                  f"[dim]({obligation.cite})[/]{confirm}")
+                  f"[dim]({obligation.cite})[/]{confirm}{depends}")
     for rule in regime.undetermined_rules:
         out.print(f"  [yellow]undetermined:[/] {rule.title}  [dim]({rule.cite})[/]")
         out.print(f"      waits for: {', '.join(rule.missing) or 'missing facts'}")
