@@ -22,6 +22,9 @@ from engine.diagnostics import NO_SPAN, Diagnostic, PolicyError
 from engine.evaluator import CompiledRegime
 from engine.fold import constant_value
 from engine.parser import parse_module
+from engine.profiles import Profile, load_profile, merged
+from engine.questions import decisive_questions
+from engine.remediation import remediations
 from engine.values import PRECISION, ExchangeRates, Money, RateEntry
 from engine.vocabulary import OperationSchema
 
@@ -164,16 +167,34 @@ class Bundle:
         currency: str = DEFAULT_CURRENCY,
         explain: bool = False,
         overrides: Mapping[str, Any] | None = None,
+        profile: Profile | None = None,
+        questions: bool = False,
+        remediate: bool = False,
     ) -> Decision:
         """Validate an operation (JSON data) and decide it. `as_of` here wins over the
-        operation's own `as_of`; the default is today. `overrides` replaces facts (already
-        typed values) without re-validating or re-compiling: the remediation hook."""
+        operation's own `as_of`; the default is today. `overrides` is operation JSON too,
+        validated the same way, whose facts replace the operation's (what-if). A `profile`
+        (engine/profiles.py) supplies the organisation's facts the operation does not state.
+        `questions` adds the decisive questions of undetermined regimes, `remediate` the
+        smallest changes that make denied or undetermined regimes allowed."""
         facts, operation_as_of = self.schema.validate(operation)
         if overrides:
-            facts = {**facts, **overrides}
+            changed, _ = self.schema.validate(overrides)
+            facts = {**facts, **changed}
         return self.decide_facts(
-            facts, as_of or operation_as_of or dt.date.today(), currency, explain
+            facts,
+            as_of or operation_as_of or dt.date.today(),
+            currency,
+            explain,
+            profile=profile,
+            questions=questions,
+            remediate=remediate,
         )
+
+    def load_profile(self, data: Any, profile_id: str = "profile",
+                     version: int | None = None) -> Profile:
+        """Validate a profile's JSON against this bundle's vocabulary (engine/profiles.py)."""
+        return load_profile(self.schema, data, profile_id, version)
 
     def decide_facts(
         self,
@@ -182,8 +203,14 @@ class Bundle:
         currency: str = DEFAULT_CURRENCY,
         explain: bool = False,
         regimes: list[str] | None = None,
+        profile: Profile | None = None,
+        questions: bool = False,
+        remediate: bool = False,
     ) -> Decision:
         """Decide from already-validated facts (the fast path used by batch and simulation)."""
+        used = None
+        if profile is not None:
+            facts, used = merged(profile, facts)
         with localcontext() as context:
             context.prec = PRECISION  # 40 digits: exact for every bounded input (vocabulary.py)
             facts, derived = self.derivations.apply(facts, as_of)
@@ -194,6 +221,17 @@ class Bundle:
                 )
                 for name in (regimes or self.regimes)
             }
+            if questions or remediate:
+                decisions = {
+                    name: dataclasses.replace(
+                        regime,
+                        questions=decisive_questions(self, name, regime, facts, as_of)
+                        if questions else (),
+                        remediations=remediations(self, name, regime, facts, as_of, currency)
+                        if remediate else (),
+                    )
+                    for name, regime in decisions.items()
+                }
         lows, highs, floors = [], [], []
         for regime in decisions.values():
             organisation = regime.organisation_exposure
@@ -214,6 +252,7 @@ class Bundle:
             missing=tuple(missing),
             bundle_hash=self.hash,
             derived=derived,
+            profile=used,
         )
 
     def simulate(

@@ -284,6 +284,8 @@ class RegimeDecision:
     not_assessed: tuple[NotAssessed, ...] = ()
     trace: tuple[RuleTrace, ...] = ()
     notes: tuple[str, ...] = ()
+    questions: tuple[Any, ...] = ()  # questions.Question: asked for, undetermined regimes only
+    remediations: tuple[Any, ...] = ()  # remediation.Remediation: asked for, denied/undetermined
 
     @property
     def organisation_exposure(self) -> Amount | None:
@@ -300,6 +302,8 @@ class RegimeDecision:
             "missing": list(self.missing),
             "undetermined_rules": [u.to_dict() for u in self.undetermined_rules],
             "not_assessed": [n.to_dict() for n in self.not_assessed],
+            "questions": [q.to_dict() for q in self.questions],
+            "remediations": [r.to_dict() for r in self.remediations],
             "currency": self.currency,
             "aggregation": {"method": self.aggregation, "cite": self.aggregation_cite},
             "exposure": {payer: amount.to_dict() for payer, amount in self.exposure.items()},
@@ -320,6 +324,7 @@ class Decision:
     missing: tuple[str, ...]
     bundle_hash: str
     derived: tuple[DerivedFact, ...] = ()
+    profile: Any = None  # profiles.ProfileUse: the profile the decision took facts from
 
     def regime(self, name: str) -> RegimeDecision:
         return self.regimes[name]
@@ -337,5 +342,6 @@ class Decision:
             },
             "missing": list(self.missing),
             "derived": [d.to_dict() for d in self.derived],
+            "profile": self.profile.to_dict() if self.profile is not None else None,
             "regimes": {n: r.to_dict(explain) for n, r in self.regimes.items()},
         }

@@ -338,6 +338,52 @@ class CompiledRegime:
 
     # ---- the regime ---------------------------------------------------------------------------
 
+    def contexts(
+        self,
+        facts: Mapping[str, Any],
+        as_of: dt.date,
+        rates: ExchangeRates,
+        derive: Derive | None = None,
+        derive_inputs: frozenset[str] = frozenset(),
+    ) -> tuple[Context, Callable[[Mapping[str, Any]], Context]]:
+        """The first pass's context for `facts`, and a maker of contexts with some missing
+        facts filled in (a completion). Definitions the first pass evaluated without reading
+        any filled-in fact keep their values (a definition reads the same facts whatever the
+        others are), so a completion re-evaluates only what the assignment can change."""
+        ctx = Context(facts, as_of, self.parameters_on(as_of), rates)
+
+        def context(assignment: Mapping[str, Any]) -> Context:
+            if not assignment:
+                return ctx
+            completed = with_values(facts, assignment)
+            changed = set(assignment)
+            if derive is not None and not changed.isdisjoint(derive_inputs):
+                derived = dict(derive(completed))
+                changed.update(p for p, v in derived.items() if completed.get(p) is not v)
+                completed = derived
+            return ctx.completion(completed, changed)
+
+        return ctx, context
+
+    def rule_settled(
+        self,
+        name: str,
+        facts: Mapping[str, Any],
+        as_of: dt.date,
+        rates: ExchangeRates,
+        derive: Derive | None = None,
+        derive_inputs: frozenset[str] = frozenset(),
+    ) -> bool:
+        """Whether rule `name` has a definite verdict on `facts` (engine/questions.py asks it
+        of facts with an answer filled in)."""
+        compiled = self.rules[name]
+        ctx, context = self.contexts(facts, as_of, rates, derive, derive_inputs)
+        ctx.missing = set()
+        verdict = self._verdict(compiled, ctx)
+        if verdict is None:
+            verdict = self._settle(compiled, ctx, context)[0]
+        return verdict is not None
+
     def evaluate(
         self,
         facts: Mapping[str, Any],
@@ -352,23 +398,7 @@ class CompiledRegime:
         derivations to a completion that fills in one of `derive_inputs`, so a filled-in fact
         fills in the facts derived from it."""
         regime = self.regime
-        params = self.parameters_on(as_of)
-        ctx = Context(facts, as_of, params, rates)
-
-        def context(assignment: Mapping[str, Any]) -> Context:
-            """A context for the facts with `assignment` filled in. Definitions the first pass
-            evaluated without reading any filled-in fact keep their values (a definition reads
-            the same facts whatever the others are), so a completion re-evaluates only what
-            the assignment can change."""
-            if not assignment:
-                return ctx
-            completed = with_values(facts, assignment)
-            changed = set(assignment)
-            if derive is not None and not changed.isdisjoint(derive_inputs):
-                derived = dict(derive(completed))
-                changed.update(p for p, v in derived.items() if completed.get(p) is not v)
-                completed = derived
-            return ctx.completion(completed, changed)
+        ctx, context = self.contexts(facts, as_of, rates, derive, derive_inputs)
 
         if regime.in_force is not None and not regime.in_force.contains(as_of):
             return self._decision(

@@ -50,6 +50,17 @@ def evaluate(
     ] = None,
     currency: Annotated[str, typer.Option(help="Reporting currency.")] = "EUR",
     output: Annotated[OutputFormat, typer.Option("--format")] = OutputFormat.text,
+    profile: Annotated[Path | None, typer.Option(
+        help="Organisation profile (JSON): facts about the organisation, merged under the "
+             "operation's.")] = None,
+    questions: Annotated[bool, typer.Option(
+        "--questions/--no-questions",
+        help="For an undetermined regime, the fewest missing facts that decide it.")] = True,
+    fix: Annotated[bool, typer.Option(
+        "--fix", help="The smallest changes to controllable facts that make it allowed.")] = False,
+    set_: Annotated[list[str] | None, typer.Option(
+        "--set", help="Answer a fact: PATH=VALUE (VALUE as JSON, or a bare word), repeatable.")
+    ] = None,
 ) -> None:
     """Decide one operation: status per regime, violations, exposure, obligations."""
     day = parse_as_of(as_of)
@@ -57,8 +68,12 @@ def evaluate(
     if currency not in {c for pair in bundle.rates.pairs() for c in pair} | {"EUR"}:
         fail(EXIT_USAGE, f"--currency: no exchange rates for `{currency}` in the policies")
     try:
+        chosen = None
+        if profile is not None:
+            chosen = bundle.load_profile(_read_operation(profile), profile.stem)
         decision = bundle.decide(_read_operation(operation), as_of=day, currency=currency,  # type: ignore[arg-type]
-                                 explain=explain)
+                                 explain=explain, overrides=_answers(set_ or []),
+                                 profile=chosen, questions=questions, remediate=fix)
     except OperationError as error:
         for field_error in error.errors:
             err.print(f"[bold red]error:[/] {field_error.path}: {field_error.message}")
@@ -68,6 +83,28 @@ def evaluate(
     else:
         print_decision(decision, explain)
     raise typer.Exit(STATUS_EXIT.get(decision.status, EXIT_OK))
+
+
+def _answers(assignments: list[str]) -> dict[str, object]:
+    """`--set a.b=value` as operation JSON ({"a": {"b": value}}), validated with the operation."""
+    result: dict[str, object] = {}
+    for assignment in assignments:
+        path, sep, text = assignment.partition("=")
+        if not sep or not path.strip():
+            fail(EXIT_USAGE, f"--set: `{assignment}` is not PATH=VALUE")
+        try:
+            value = load_operation_json(text)
+        except OperationError:
+            value = text  # a bare word: an enumeration member, a country code
+        *groups, leaf = path.strip().split(".")
+        node = result
+        for group in groups:
+            child = node.setdefault(group, {})
+            if not isinstance(child, dict):
+                fail(EXIT_USAGE, f"--set: `{path}` is set twice")
+            node = child
+        node[leaf] = value
+    return result
 
 
 def money_range(low: object, high: object, at_least: object = None) -> str:
@@ -83,6 +120,13 @@ def print_decision(decision: Decision, explain: bool) -> None:
     )
     for regime in decision.regimes.values():
         _print_regime(regime, explain)
+    if decision.profile is not None:
+        used = decision.profile
+        version = f" v{used.version}" if used.version is not None else ""
+        overridden = (", overridden by the operation: " + ", ".join(used.overridden)
+                      if used.overridden else "")
+        out.print(f"\n[dim]profile {used.id}{version}: {len(used.facts)} facts used"
+                  f"{overridden}[/]")
     for derived in decision.derived:
         value = json.dumps(to_json_value(derived.value), ensure_ascii=False)
         out.print(f"\n[dim]derived: {derived.path} = {value} from "
@@ -121,6 +165,21 @@ def _print_regime(regime: RegimeDecision, explain: bool) -> None:
                    if obligation.if_facts else "")
         out.print(f"  [cyan]obligation:[/] {obligation.text}{within}  "
                   f"[dim]({obligation.cite})[/]{confirm}{depends}")
+    for question in regime.questions:
+        values = (" [" + " | ".join(json.dumps(to_json_value(v)) for v in question.values) + "]"
+                  if question.values else f" ({question.type})")
+        out.print(f"  [bold yellow]question:[/] {question.path}{values}: {question.question}"
+                  f"  [dim]decides {len(question.settles)} rule(s)[/]")
+    for remedy in regime.remediations:
+        text = "; ".join(change.text() for change in remedy.changes)
+        removed = remedy.exposure_removed
+        saving = ""
+        if removed is not None:
+            amount = money_range(removed.min, removed.max, removed.max_at_least)
+            saving = f", removes exposure {amount}"
+        conditions = (f" [dim](then waits for: {', '.join(remedy.conditions)})[/]"
+                      if remedy.conditions else "")
+        out.print(f"  [green]fix:[/] {text} -> {remedy.status}{saving}{conditions}")
     for rule in regime.undetermined_rules:
         out.print(f"  [yellow]undetermined:[/] {rule.title}  [dim]({rule.cite})[/]")
         out.print(f"      waits for: {', '.join(rule.missing) or 'missing facts'}")
