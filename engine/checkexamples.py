@@ -148,7 +148,8 @@ def to_wire(value: object, wanted: Type, unit: str | None) -> object:
     from engine.values import Money, Percent, format_decimal
 
     if isinstance(value, frozenset):
-        return sorted(value)
+        # a member that did not check is None here (its error is reported): no crash on it
+        return None if None in value else sorted(value)
     if isinstance(value, Money):
         return {"amount": format_decimal(value.amount), "currency": value.currency}
     if isinstance(value, Percent):
