@@ -204,6 +204,16 @@ CASES: list[dict[str, Any]] = [
         "hand": "Codice art. 130 with art. 166(2): max(EUR 20m, 4% x ?) >= EUR 20m",
     },
     {
+        "id": "it-sms-soft-opt-in-not-available",
+        "set": {"subjects.locations": ["IT"], "marketing.channel": "sms", **SOFT_OPT_IN,
+                "consent.given": False},
+        "status": "denied",
+        "violations": ["consent_required"],
+        "max": None,
+        "max_at_least": "20000000",
+        "hand": "art. 130(4): the soft opt-in is for e-mail only (Garante 2013, 2023)",
+    },
+    {
         "id": "it-call-on-opposition-register",
         "set": {
             "subjects.locations": ["IT"],
