@@ -168,9 +168,23 @@ CASES: list[dict[str, Any]] = [
         "hand": "L.34-5: max(DGCCRF EUR 375,000, max(EUR 10m, 2% x 2bn = 40m)) = EUR 40m",
     },
     {
-        "id": "fr-live-call-unverified",
+        "id": "fr-live-call-bloctel",
         "set": {
             "subjects.locations": ["FR"],
+            "marketing.channel": "phone",
+            "consent.given": False,
+            "subjects.objected_to_marketing": True,
+        },
+        "status": "denied",
+        "violations": ["objections_respected"],
+        "max": "375000",
+        "hand": "Code conso L.223-1 / L.242-16: EUR 375,000 (2020 amount, UNCONFIRMED); "
+        "L.34-5 does not cover calls by a person",
+    },
+    {
+        "id": "es-live-call-unverified",
+        "set": {
+            "subjects.locations": ["ES"],
             "marketing.channel": "phone",
             "consent.given": False,
             "subjects.objected_to_marketing": False,
@@ -179,7 +193,7 @@ CASES: list[dict[str, Any]] = [
         "violations": [],
         "obligations": ["live_call_unverified"],
         "max": None,
-        "hand": "Art. 13(3): the French choice is not verified -> an obligation to check it",
+        "hand": "Art. 13(3): the Spanish choice is not verified -> an obligation to check it",
     },
     {
         "id": "fr-email-legal-persons",
