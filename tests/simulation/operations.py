@@ -11,7 +11,7 @@ from typing import Any
 from hypothesis import strategies as st
 
 from engine import Bundle, ir
-from engine.evaluator import constant_value
+from engine.fold import constant_value
 from engine.sim_kernel import _children
 from engine.types import (
     BOOL,
