@@ -122,8 +122,7 @@ def create_app(
     )
     app.state.lexgate = None
     install_handlers(app)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes,
-                       body_timeout=settings.body_timeout_s)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(MetricsMiddleware, metrics=metrics)  # outermost: counts 413s too
     # POST /v1/decisions: one plain route, first in the table (it is the busiest).
     app.router.routes.insert(0, decisions.decision_route())

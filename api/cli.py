@@ -148,6 +148,7 @@ def _run_server(settings: Settings, loaded: Any, access_log: bool, create_app: A
         timeout_graceful_shutdown=5,
         timeout_keep_alive=settings.keep_alive_s,
         header_timeout=settings.header_timeout_s,
+        body_timeout=settings.body_timeout_s,
     )
     if settings.workers == 1:
         app = create_app(settings, initial=loaded)

@@ -3,7 +3,6 @@ the request body size limit."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 
@@ -43,14 +42,12 @@ class MetricsMiddleware:
 
 
 class BodyLimitMiddleware:
-    """413 for a body larger than the limit, whether it declares its length or streams; 408
-    when the body is not in within `body_timeout` seconds of the request's headers (the
-    headers' own deadline is api.protocol's)."""
+    """413 for a body larger than the limit, whether it declares its length or streams (the
+    body's deadline is api.protocol's)."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int, body_timeout: float = 30.0) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app = app
         self.max_bytes = max_bytes
-        self.body_timeout = body_timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -67,21 +64,10 @@ class BodyLimitMiddleware:
                     await _reject(send, 413, "payload_too_large", self._message())
                     return
         received = 0
-        deadline = time.monotonic() + self.body_timeout
-        complete = False
 
         async def counting_receive() -> Message:
-            nonlocal received, complete
-            if complete:  # after the body only a disconnect can come: no deadline
-                return await receive()
-            try:
-                message = await asyncio.wait_for(receive(), deadline - time.monotonic())
-            except TimeoutError:
-                raise ApiError(408, f"the request body did not arrive within "
-                               f"{self.body_timeout:g} s", headers={"Connection": "close"}
-                               ) from None
-            if message["type"] == "http.request" and not message.get("more_body", False):
-                complete = True
+            nonlocal received
+            message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:

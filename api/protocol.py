@@ -2,12 +2,12 @@
 httptools protocol uvicorn would pick anyway, with two additions that only a protocol can make,
 because they happen before there is a request for the app to see.
 
-- **Header timeout.** uvicorn times out idle keep-alive connections but not a request whose
-  headers never finish: a client could open connections, send half a request line and hold
-  them for ever (slowloris). Here the headers of each request must arrive within
+- **Header and body timeouts.** uvicorn times out idle keep-alive connections but not a
+  request whose headers never finish: a client could open connections, send half a request
+  line and hold them for ever (slowloris). Here the headers of each request must arrive within
   `header_timeout` seconds of the connection opening or of the request's first byte; otherwise
-  the client gets a 408 and the connection is closed. The body has its own deadline, enforced by
-  `api.middleware.BodyLimitMiddleware`.
+  the client gets a 408 and the connection is closed. The body must then arrive within
+  `body_timeout` seconds of the headers, or the same happens.
 - **JSON 400s.** A request httptools cannot parse gets the API's `{"error": …}` shape instead of
   uvicorn's plain-text "Invalid HTTP request received.".
 
@@ -41,12 +41,14 @@ def error_bytes(status: int, code: str, message: str) -> bytes:
     ))
 
 
-def protocol_class(header_timeout: float) -> type[asyncio.Protocol] | None:
+def protocol_class(header_timeout: float, body_timeout: float = 30.0
+                   ) -> type[asyncio.Protocol] | None:
     if HttpToolsProtocol is None:  # pragma: no cover
         return None
 
     class LexgateHttpProtocol(HttpToolsProtocol):  # type: ignore[misc,valid-type]
         _header_timer: asyncio.TimerHandle | None = None
+        _body_timer: asyncio.TimerHandle | None = None
 
         def connection_made(self, transport: Any) -> None:
             super().connection_made(transport)
@@ -59,9 +61,17 @@ def protocol_class(header_timeout: float) -> type[asyncio.Protocol] | None:
         def on_headers_complete(self) -> None:
             self._disarm_header_timer()
             super().on_headers_complete()
+            # One timer per request, cancelled when the body is complete (at once for a
+            # request without one): cheaper than a timeout around every `receive()`.
+            self._body_timer = self.loop.call_later(body_timeout, self._body_too_slow)
+
+        def on_message_complete(self) -> None:
+            self._disarm_body_timer()
+            super().on_message_complete()
 
         def connection_lost(self, exc: Exception | None) -> None:
             self._disarm_header_timer()
+            self._disarm_body_timer()
             super().connection_lost(exc)
 
         def send_400_response(self, msg: str) -> None:
@@ -79,6 +89,24 @@ def protocol_class(header_timeout: float) -> type[asyncio.Protocol] | None:
             if self._header_timer is not None:
                 self._header_timer.cancel()
                 self._header_timer = None
+
+        def _disarm_body_timer(self) -> None:
+            if self._body_timer is not None:
+                self._body_timer.cancel()
+                self._body_timer = None
+
+        def _body_too_slow(self) -> None:
+            self._body_timer = None
+            if self.transport.is_closing():
+                return
+            cycle = getattr(self, "cycle", None)
+            if cycle is None or not cycle.response_started:
+                self.transport.write(error_bytes(
+                    408, "request_timeout",
+                    f"the request body did not arrive within {body_timeout:g} s",
+                ))
+            # The app, waiting for the body, sees a disconnect and stops.
+            self.transport.close()
 
         def _headers_too_slow(self) -> None:
             self._header_timer = None

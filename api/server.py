@@ -112,10 +112,12 @@ def listening_sockets(host: str, port: int, count: int) -> list[socket.socket]:
 
 
 def uvicorn_config(app: Any, options: dict[str, Any]) -> uvicorn.Config:
-    """The Config every worker uses: the app (or factory path), the header timeout and JSON
-    400s of api.protocol, and the given options (log level, keep-alive, shutdown grace)."""
+    """The Config every worker uses: the app (or factory path), the header and body timeouts
+    and JSON 400s of api.protocol, and the given options (log level, keep-alive, shutdown
+    grace)."""
     header_timeout = float(options.pop("header_timeout", 10.0))
-    http = protocol_class(header_timeout)
+    body_timeout = float(options.pop("body_timeout", 30.0))
+    http = protocol_class(header_timeout, body_timeout)
     return uvicorn.Config(app, http=http if http is not None else "auto", **options)
 
 

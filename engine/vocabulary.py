@@ -172,12 +172,13 @@ CountValue = Annotated[
     WithJsonSchema({"type": "integer", "minimum": 0, "maximum": MAX_COUNT}),
 ]
 _CODE_HELP = "expected an ISO 3166 code such as DE or US-CA"
+_CODE = re.compile(CODE_PATTERN)
 
 
 def _place_code(value: Any) -> str:
     """An ISO 3166-1 alpha-2 country code or a US state (US-CA): a code no rule knows would
     silently make a regime not applicable, so it is an error at its path."""
-    if not isinstance(value, str) or not re.fullmatch(CODE_PATTERN, value):
+    if not isinstance(value, str) or not _CODE.fullmatch(value):
         raise ValueError(_CODE_HELP)
     if value not in PLACES:
         raise ValueError(f"`{value}` is not an ISO 3166-1 country code or a US state "
@@ -194,6 +195,7 @@ CodeValue = Annotated[
 ]
 
 _DATE_TEXT = r"^\d{4}-\d{2}-\d{2}$"
+_DATE = re.compile(_DATE_TEXT)
 
 
 def _iso_date(value: Any) -> dt.date:
@@ -201,7 +203,7 @@ def _iso_date(value: Any) -> dt.date:
     otherwise be read as 1970-01-01)."""
     if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
         return value
-    if isinstance(value, str) and re.fullmatch(_DATE_TEXT, value):
+    if isinstance(value, str) and _DATE.fullmatch(value):
         try:
             return dt.date.fromisoformat(value)
         except ValueError:
@@ -230,7 +232,7 @@ def money_model(currencies: frozenset[str] | None = None) -> type[BaseModel]:
     regime's own); every currency lexgate knows when no bundle says."""
     allowed = tuple(sorted(currencies or KNOWN_CURRENCIES))
     return create_model(  # type: ignore[call-overload,no-any-return]
-        "Money", __config__=_FORBID, amount=(NonNegativeDecimal, ...),
+        "MoneyValue", __config__=_FORBID, amount=(NonNegativeDecimal, ...),
         currency=(Literal[allowed], ...),  # type: ignore[valid-type]
     )
 
@@ -471,14 +473,21 @@ class _DuplicateKeys(dict):  # type: ignore[type-arg]
     duplicate: str = ""
 
 
-def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result = dict(pairs)
-    if len(result) == len(pairs):
-        return result
-    seen: set[str] = set()
-    marked = _DuplicateKeys(result)
-    marked.duplicate = next(k for k, _ in pairs if k in seen or seen.add(k))  # type: ignore[func-returns-value]
-    return marked
+def _objects(repeated: list[bool]) -> Any:
+    """An `object_pairs_hook` that builds dicts as json does and notes a repeated key (the
+    tree is walked for its path only then: most bodies have none)."""
+
+    def build(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        result = dict(pairs)
+        if len(result) == len(pairs):
+            return result
+        seen: set[str] = set()
+        marked = _DuplicateKeys(result)
+        marked.duplicate = next(k for k, _ in pairs if k in seen or seen.add(k))  # type: ignore[func-returns-value]
+        repeated.append(True)
+        return marked
+
+    return build
 
 
 def _find_duplicate(value: Any, path: str) -> FieldError | None:
@@ -507,9 +516,10 @@ def load_operation_json(text: str | bytes) -> Any:
     """Parse operation JSON keeping numbers exact (a JSON number becomes the Decimal of its
     text). Raises OperationError on malformed JSON and on an object with a repeated key (the
     last would silently win, and the log would keep only the parsed form)."""
+    repeated: list[bool] = []
     try:
         value = json.loads(text, parse_float=Decimal, parse_int=_integer,
-                           object_pairs_hook=_object)
+                           object_pairs_hook=_objects(repeated))
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         line = getattr(error, "lineno", None)
         where = (
@@ -519,7 +529,7 @@ def load_operation_json(text: str | bytes) -> Any:
         )
         message = error.msg if isinstance(error, json.JSONDecodeError) else str(error)
         raise OperationError([FieldError("$", f"not valid JSON{where}: {message}")]) from None
-    duplicate = _find_duplicate(value, "")
+    duplicate = _find_duplicate(value, "") if repeated else None
     if duplicate is not None:
         raise OperationError([duplicate])
     return value

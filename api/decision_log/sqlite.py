@@ -42,22 +42,23 @@ CREATE TABLE IF NOT EXISTS decision_log_head (
 def private_file(path: str | Path) -> None:
     """Create `path` readable and writable by this user only (0600), or make it so: the log
     holds every operation sent, the key store the hashes of the API keys. SQLite creates the
-    database's -wal and -shm files with the database file's own permissions."""
+    database's -wal and -shm files with the database file's own permissions.
+
+    An existing file is changed by path, never through a file descriptor: closing any
+    descriptor of a database file drops every POSIX lock this process holds on it, including
+    those of SQLite connections already open (readers would then see a stale snapshot)."""
     path = Path(path)
-    try:
-        fd = os.open(path, os.O_CREAT | os.O_WRONLY | os.O_APPEND, 0o600)
-    except OSError:
-        return  # SQLite will report why it cannot open the file
-    try:
-        if os.fstat(fd).st_uid == os.geteuid():
-            os.fchmod(fd, 0o600)
-    finally:
-        os.close(fd)
-    for suffix in ("-wal", "-shm"):
-        sidecar = Path(f"{path}{suffix}")
+    if not path.exists():
+        try:
+            os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+        except FileExistsError:
+            pass  # created meanwhile by another process: made private below
+        except OSError:
+            return  # SQLite will report why it cannot open the file
+    for target in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
         with contextlib.suppress(OSError):
-            if sidecar.exists() and sidecar.stat().st_uid == os.geteuid():
-                sidecar.chmod(0o600)
+            if target.exists() and target.stat().st_uid == os.geteuid():
+                target.chmod(0o600)
 
 
 def connect_sqlite(path: str) -> sqlite3.Connection:

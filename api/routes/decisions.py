@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 from fastapi import APIRouter, Depends, Request, Response
 from starlette.requests import ClientDisconnect
-from starlette.routing import Match, Route
+from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from api.decision_log import Canonical, DecisionRecord, LogEntry, canonical_bytes, utc_now
@@ -179,7 +179,10 @@ class DecisionEndpoint:
     (`api.deps.authorize`), reads the body under the same limits, and answers through
     `decide_one`; errors are the app's `{"error": …}` answers."""
 
+    route: Route | None = None
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        scope["route"] = self.route  # as FastAPI's routes do: metrics label by its template
         try:
             state = scope["app"].state.lexgate
             authorization, content_type = "", ""
@@ -204,20 +207,12 @@ class DecisionEndpoint:
         await send({"type": "http.response.body", "body": answer})
 
 
-class _Route(Route):
-    """A Starlette route that, like FastAPI's, names itself in the scope once matched (the
-    metrics label requests by its path template)."""
-
-    def matches(self, scope: Scope) -> tuple[Match, Scope]:
-        match, child_scope = super().matches(scope)
-        if match != Match.NONE:
-            child_scope["route"] = self
-        return match, child_scope
-
-
 def decision_route() -> Route:
-    return _Route("/v1/decisions", DecisionEndpoint(), methods=["POST"], name="create_decision",
+    endpoint = DecisionEndpoint()
+    route = Route("/v1/decisions", endpoint, methods=["POST"], name="create_decision",
                   include_in_schema=False)
+    endpoint.route = route
+    return route
 
 
 def _decide_body(loaded: LoadedBundle, body: bytes) -> tuple[DecisionRequest, Decision, Canonical]:

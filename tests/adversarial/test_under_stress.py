@@ -15,7 +15,7 @@ import pytest
 
 from api.testing import ServerProcess, shipped_policies
 from tests.api.test_api_crash import crash_and_recover
-from tests.api.test_server_reload import test_reload_never_mixes_bundles_under_load
+from tests.api import test_server_reload
 
 pytestmark = [
     pytest.mark.slow,
@@ -48,4 +48,4 @@ def test_reload_under_load_under_cpu_stress(busy_cores: None, tmp_path: Path, ru
     policies = tmp_path / "policies"
     shutil.copytree(shipped_policies(), policies)
     with ServerProcess(tmp_path, policies=policies) as server:
-        test_reload_never_mixes_bundles_under_load(server, policies)
+        test_server_reload.test_reload_never_mixes_bundles_under_load(server, policies)
