@@ -25,7 +25,7 @@ from typing import Any
 
 from engine import ir
 from engine.compiler import Compiler, Context, Fn
-from engine.completion import BUDGET, UNDECIDED, Domains, Settled, completions, settle, with_values
+from engine.completion import UNDECIDED, Domains, Settled, completions, settle, with_values
 from engine.decision import (
     NotAssessed,
     Obligation,
@@ -41,6 +41,15 @@ from engine.fold import constant_value
 from engine.logic import and3, not3, or3
 from engine.reads import kleene_exact
 from engine.values import UNKNOWN, ExchangeRates
+from engine.verdicts import (
+    _COMPLIANT,
+    _NOT_TRIGGERED,
+    _VIOLATED,
+    Verdict,
+    finite_reads,
+    joined,
+    settle_note,
+)
 
 Derive = Callable[[Mapping[str, Any]], Mapping[str, Any]]
 
@@ -55,70 +64,6 @@ class CompiledRule:
     confirmations: frozenset[str]  # facts the duties read: never filled in by a completion
     kleene_exact: bool  # read-once over finite facts: completions cannot settle more
     finite_reads: tuple[str, ...]  # finite facts a completion may fill in (static names)
-
-
-_KIND = {
-    Outcome.VIOLATED: "violated",
-    Outcome.DUTY_OPEN: "duty",
-    Outcome.COMPLIANT: "clear",
-    Outcome.NOT_TRIGGERED: "clear",
-    Outcome.EXCEPTED: "clear",
-}
-
-
-class Verdict:
-    """One rule's outcome under one (possibly partial) set of facts: its kind (violated, a duty
-    left open, clear — not triggered, compliant and excepted are all clear) and what it imposes.
-    Two completions' verdicts join (`joined`) unless one is violated and the other is not. A
-    violated rule's obligations are carried for the decision but not compared: violated is
-    violated. (A plain class: one is made per rule per decision, so it is kept cheap.)"""
-
-    __slots__ = ("carried", "excepted", "kind", "obligations", "outcome")
-
-    def __init__(
-        self,
-        outcome: Outcome,
-        obligations: tuple[Obligation, ...] = (),
-        excepted: tuple[str, ...] = (),
-        carried: tuple[Obligation, ...] = (),
-    ):
-        self.outcome = outcome
-        self.obligations = obligations
-        self.excepted = excepted
-        self.carried = carried
-        self.kind = _KIND[outcome]
-
-    def __eq__(self, other: object) -> bool:
-        return (
-            isinstance(other, Verdict)
-            and self.kind == other.kind
-            and self.obligations == other.obligations
-        )
-
-    def __hash__(self) -> int:
-        return hash((self.kind, self.obligations))
-
-
-def joined(a: Verdict, b: Verdict) -> Any:
-    """Two completions' verdicts as one: violated in both is violated; violated in one only is
-    undecided; otherwise the rule is not violated whichever way, and what it imposes in either
-    is owed (the obligations not imposed in both are conditional, marked by `settled`)."""
-    if a.kind == "violated" or b.kind == "violated":
-        return a if a.kind == b.kind else UNDECIDED
-    if a == b:
-        return a
-    kind = Outcome.DUTY_OPEN if "duty" in (a.kind, b.kind) else Outcome.COMPLIANT
-    merged = Verdict(kind, tuple(dict.fromkeys(a.obligations + b.obligations)))
-    # obligations every branch imposes so far, carried along to tell certain from conditional
-    certain_a = a.carried if a.excepted == ("joined",) else a.obligations
-    merged.carried = tuple(o for o in certain_a if o in b.obligations)
-    merged.excepted = ("joined",)
-    return merged
-
-
-_NOT_TRIGGERED = Verdict(Outcome.NOT_TRIGGERED)
-_COMPLIANT = Verdict(Outcome.COMPLIANT)
-_VIOLATED = Verdict(Outcome.VIOLATED)
 
 
 class CompiledRegime:
@@ -438,7 +383,7 @@ class CompiledRegime:
             note = None
             if verdict is None:
                 verdict, rule_missing, settled = self._settle(compiled, ctx, context)
-                note = _settle_note(settled)
+                note = settle_note(settled)
             if verdict is None:
                 undetermined.append(
                     UndeterminedRule(rule.name, rule.title, rule.cite, rule_missing, note)
@@ -589,34 +534,6 @@ class CompiledRegime:
             excepted,
             note,
         )
-
-
-def finite_reads(
-    rule: ir.CheckedRule, regime: ir.CheckedRegime, finite: Callable[[str], bool]
-) -> tuple[str, ...]:
-    """The finite facts a rule and its exceptions read, less its duties' confirmations: what a
-    completion may fill in (the vectorised back end counts and fills the same ones)."""
-    found = set(rule.facts_read)
-    pending = list(rule.exceptions)
-    while pending:
-        exception = regime.rules[pending.pop()]
-        found.update(exception.facts_read)
-        pending.extend(exception.exceptions)
-    confirmations = {p for d in rule.duties for p in d.facts_read}
-    return tuple(sorted(p for p in found if finite(p) and p not in confirmations))
-
-
-def _settle_note(settled: Settled | None) -> str | None:
-    if settled is None:
-        return None
-    if settled.over_budget:
-        return (
-            f"the missing facts have more than {BUDGET} completions: "
-            "three-valued logic's answer kept"
-        )
-    if settled.outcome is UNDECIDED:
-        return f"the missing facts decide it ({settled.evaluations} completions evaluated)"
-    return f"certain whichever way the missing facts are answered ({settled.evaluations} checked)"
 
 
 def _facts_of(paths: tuple[str, ...], facts: Mapping[str, Any]) -> dict[str, Any]:

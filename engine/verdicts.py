@@ -1,0 +1,109 @@
+"""A rule's verdict under one set of facts, and how completions' verdicts join.
+
+Split from engine/evaluator.py: the evaluator makes verdicts, engine/completion.py joins them
+over completions of the missing facts, and the vectorised back end mirrors the same kinds
+(engine/sim_regime.py `VectorRegime.state`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from engine import ir
+from engine.completion import BUDGET, UNDECIDED, Settled
+from engine.decision import Obligation, Outcome
+
+_KIND = {
+    Outcome.VIOLATED: "violated",
+    Outcome.DUTY_OPEN: "duty",
+    Outcome.COMPLIANT: "clear",
+    Outcome.NOT_TRIGGERED: "clear",
+    Outcome.EXCEPTED: "clear",
+}
+
+
+class Verdict:
+    """One rule's outcome under one (possibly partial) set of facts: its kind (violated, a duty
+    left open, clear — not triggered, compliant and excepted are all clear) and what it imposes.
+    Two completions' verdicts join (`joined`) unless one is violated and the other is not. A
+    violated rule's obligations are carried for the decision but not compared: violated is
+    violated. (A plain class: one is made per rule per decision, so it is kept cheap.)"""
+
+    __slots__ = ("carried", "excepted", "kind", "obligations", "outcome")
+
+    def __init__(
+        self,
+        outcome: Outcome,
+        obligations: tuple[Obligation, ...] = (),
+        excepted: tuple[str, ...] = (),
+        carried: tuple[Obligation, ...] = (),
+    ):
+        self.outcome = outcome
+        self.obligations = obligations
+        self.excepted = excepted
+        self.carried = carried
+        self.kind = _KIND[outcome]
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, Verdict)
+            and self.kind == other.kind
+            and self.obligations == other.obligations
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.kind, self.obligations))
+
+
+def joined(a: Verdict, b: Verdict) -> Any:
+    """Two completions' verdicts as one: violated in both is violated; violated in one only is
+    undecided; otherwise the rule is not violated whichever way, and what it imposes in either
+    is owed (the obligations not imposed in both are conditional, marked by `settled`)."""
+    if a.kind == "violated" or b.kind == "violated":
+        return a if a.kind == b.kind else UNDECIDED
+    if a == b:
+        return a
+    kind = Outcome.DUTY_OPEN if "duty" in (a.kind, b.kind) else Outcome.COMPLIANT
+    merged = Verdict(kind, tuple(dict.fromkeys(a.obligations + b.obligations)))
+    # obligations every branch imposes so far, carried along to tell certain from conditional
+    certain_a = a.carried if a.excepted == ("joined",) else a.obligations
+    merged.carried = tuple(o for o in certain_a if o in b.obligations)
+    merged.excepted = ("joined",)
+    return merged
+
+
+_NOT_TRIGGERED = Verdict(Outcome.NOT_TRIGGERED)
+_COMPLIANT = Verdict(Outcome.COMPLIANT)
+_VIOLATED = Verdict(Outcome.VIOLATED)
+
+
+
+def finite_reads(
+    rule: ir.CheckedRule, regime: ir.CheckedRegime, finite: Callable[[str], bool]
+) -> tuple[str, ...]:
+    """The finite facts a rule and its exceptions read, less its duties' confirmations: what a
+    completion may fill in (the vectorised back end counts and fills the same ones)."""
+    found = set(rule.facts_read)
+    pending = list(rule.exceptions)
+    while pending:
+        exception = regime.rules[pending.pop()]
+        found.update(exception.facts_read)
+        pending.extend(exception.exceptions)
+    confirmations = {p for d in rule.duties for p in d.facts_read}
+    return tuple(sorted(p for p in found if finite(p) and p not in confirmations))
+
+
+def settle_note(settled: Settled | None) -> str | None:
+    if settled is None:
+        return None
+    if settled.over_budget:
+        return (
+            f"the missing facts have more than {BUDGET} completions: "
+            "three-valued logic's answer kept"
+        )
+    if settled.outcome is UNDECIDED:
+        return f"the missing facts decide it ({settled.evaluations} completions evaluated)"
+    return f"certain whichever way the missing facts are answered ({settled.evaluations} checked)"
+
+
