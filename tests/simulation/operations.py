@@ -46,6 +46,10 @@ class Constants:
         self.countries: set[str] = set(COUNTRIES)
         self.dates: set[dt.date] = {dt.date(2025, 6, 1), dt.date(2024, 1, 1)}
         checked = bundle.checked
+        # the currencies an operation may use: a declared rate, or a regime's own (vocabulary.py)
+        accepted = {c for pair in checked.rates for c in pair} | {"EUR"}
+        accepted |= {r.currency for r in checked.regimes.values()}
+        self.currencies = [c for c in CURRENCIES if c in accepted]
         for regime in checked.regimes.values():
             if regime.in_force is not None:
                 self._period(regime.in_force)
@@ -135,7 +139,7 @@ def value_strategy(t: Type, unit: str | None, c: Constants) -> st.SearchStrategy
             st.decimals(0, 10**6, places=3),  # sub-cent amounts: the exact scalar path
         )
         return st.fixed_dictionaries({"amount": amounts.map(str),
-                                      "currency": st.sampled_from(CURRENCIES)})
+                                      "currency": st.sampled_from(c.currencies)})
     if t == PERCENT:
         return st.one_of(st.sampled_from(sorted(c.percents) or [Decimal("0.5")]),
                          st.decimals(0, 1, places=4)).map(str)
