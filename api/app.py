@@ -27,7 +27,7 @@ from api.policies import (
     read_reload_stamp,
     watch_policies,
 )
-from api.routes import decisions, health, policies, schema
+from api.routes import decisions, health, policies, profiles, schema
 from api.routes.docs import install_docs
 from api.settings import Settings, ensure_sqlite_parent
 
@@ -130,6 +130,8 @@ def create_app(
     app.include_router(decisions.read_router)
     app.include_router(policies.read_router)
     app.include_router(policies.admin_router)
+    app.include_router(profiles.admin_router)
+    app.include_router(profiles.read_router)
     app.include_router(schema.router)
     app.include_router(health.router)
     install_docs(app)

@@ -23,6 +23,32 @@ class DecisionRequest(BaseModel):
     operation: dict[str, Any] = Field(description="the operation to decide (see `Operation`)")
     currency: str = Field("EUR", description="reporting currency for exposure amounts")
     explain: StrictBool = Field(False, description="include every rule's trace")
+    profile: str | None = Field(
+        None, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$",
+        description="an organisation profile (PUT /v1/profiles/{id}) whose facts are merged "
+        "under the operation's",
+    )
+    profile_version: int | None = Field(None, ge=1, le=10_000,
+                                        description="that version (default: the latest)")
+    questions: StrictBool = Field(
+        False, description="for undetermined regimes, the fewest missing facts that decide them")
+    remediate: StrictBool = Field(
+        False, description="for denied or undetermined regimes, the smallest changes to "
+        "controllable facts that make them allowed, with the exposure each removes")
+
+
+class ProfileOut(BaseModel):
+    model_config = _OPEN
+    id: str
+    version: int
+    time: str
+    profile: dict[str, Any] = Field(description="the organisation facts, as sent")
+    log: dict[str, Any] | None = Field(description="the version's entry in the decision log")
+
+
+class ProfileList(BaseModel):
+    model_config = _OPEN
+    profiles: list[dict[str, Any]] = Field(description="{id, latest_version} for each profile")
 
 
 class BatchRequest(BaseModel):

@@ -276,6 +276,23 @@ class SqlDecisionLog(DecisionLog):
         )
         return None if row is None else entry_from_row(row)
 
+    def find_ids(self, prefix: str, limit: int = 10_000) -> list[str]:
+        """Ids of the entries whose id starts with `prefix`, in log order (organisation
+        profiles are entries `profile:ID:vN` of the same chain: api/profile_store.py)."""
+        sql = self._sql(
+            "SELECT decision_id FROM decision_log WHERE decision_id >= ? AND decision_id < ? "
+            "ORDER BY seq LIMIT ?"
+        )
+        with self._read_lock:
+            try:
+                rows = self._read_conn.execute(sql, (prefix, prefix + "\uffff", limit)).fetchall()
+            except Exception:
+                with contextlib.suppress(Exception):
+                    self._read_conn.close()
+                self._read_conn = self._connect_reader()
+                raise
+        return [str(row[0]) for row in rows]
+
     def count(self) -> int:
         # The head row is O(1) where count(*) scans; verify() checks the two agree.
         row = self._read_one("SELECT seq FROM decision_log_head")

@@ -87,17 +87,19 @@ def _whole_numbers_as_int(value: Any) -> Any:
 
 
 def _decide(
-    loaded: LoadedBundle, operation: Mapping[str, Any], currency: str, explain: bool, path: str
+    loaded: LoadedBundle, operation: Mapping[str, Any], currency: str, explain: bool, path: str,
+    **asked: Any,
 ) -> Decision:
+    """`asked`: a `profile`, `questions`, `remediate` for Bundle.decide."""
     try:
         try:
-            return loaded.bundle.decide(operation, currency=currency, explain=explain)
+            return loaded.bundle.decide(operation, currency=currency, explain=explain, **asked)
         except OperationError as error:
             if not any(e.message == "expected a whole number" for e in error.errors):
                 raise
             # Rare, so the walk is paid only by operations that need it.
             return loaded.bundle.decide(
-                _whole_numbers_as_int(operation), currency=currency, explain=explain
+                _whole_numbers_as_int(operation), currency=currency, explain=explain, **asked
             )
     except OperationError as error:
         raise ApiError(422, "the operation does not fit the vocabulary",
@@ -215,11 +217,37 @@ def decision_route() -> Route:
     return route
 
 
-def _decide_body(loaded: LoadedBundle, body: bytes) -> tuple[DecisionRequest, Decision, Canonical]:
+def _profile(state: AppState, loaded: LoadedBundle, envelope: DecisionRequest) -> Any:
+    """The profile a request names, validated against the bundle serving it; 404 if unknown."""
+    if envelope.profile is None:
+        return None
+    from api.routes.profiles import store
+
+    stored = store(state).get(envelope.profile, envelope.profile_version)
+    if stored is None:
+        which = f" version {envelope.profile_version}" if envelope.profile_version else ""
+        raise ApiError(404, f"no profile `{envelope.profile}`{which}", code="not_found")
+    try:
+        return loaded.bundle.load_profile(stored.facts, stored.id, stored.version)
+    except OperationError as error:  # stored under an earlier vocabulary
+        raise ApiError(422, f"profile `{stored.id}` version {stored.version} no longer fits "
+                       "the vocabulary", fields=prefixed(error.errors, "profile")) from None
+
+
+def _decide_body(
+    loaded: LoadedBundle, body: bytes, state: AppState | None = None
+) -> tuple[DecisionRequest, Decision, Canonical]:
     envelope = validate(DecisionRequest, parse_json(body))
     _check_currency(envelope.currency, loaded)
+    asked: dict[str, Any] = {}
+    if envelope.profile is not None and state is not None:
+        asked["profile"] = _profile(state, loaded, envelope)
+    if envelope.questions:
+        asked["questions"] = True
+    if envelope.remediate:
+        asked["remediate"] = True
     decision = _decide(loaded, envelope.operation, envelope.currency, envelope.explain,
-                       "operation")
+                       "operation", **asked)
     return envelope, decision, _serialise(decision, envelope.explain, "operation")
 
 
@@ -255,7 +283,7 @@ async def decide_one(state: AppState, body: bytes) -> bytes:
     ApiError). The caller has authorized the request with the `decide` scope."""
     loaded = state.policies.current  # one bundle for the whole request, even during a reload
     envelope, decision, data = await run_budgeted(
-        state, lambda: _decide_body(loaded, body), len(body))
+        state, lambda: _decide_body(loaded, body, state), len(body))
     _check_entry_size(state, body, data, "operation")
     state.metrics.decisions.labels(decision.status).inc()
     decision_id, time, entry = await _log(state, loaded, envelope.operation, data)
