@@ -19,6 +19,7 @@ from engine.cli.common import EXIT_INTERNAL, EXIT_USAGE, err, print_diagnostics
 from engine.cli.eval import evaluate
 from engine.cli.examples import test
 from engine.cli.inspect import inspect
+from engine.cli.profile import app as profile_app
 from engine.cli.schema import schema
 from engine.diagnostics import LexgateError
 
@@ -53,6 +54,7 @@ app.command("eval")(evaluate)
 app.command()(test)
 app.command()(schema)
 app.command()(inspect)
+app.add_typer(profile_app, name="profile")
 
 
 def _simulate() -> None:
