@@ -299,6 +299,7 @@ class Obligation:
     condition: Expr | None
     cite: Citation | None
     span: Span
+    anchor: tuple[str, Span] | None = None  # `within … after FACT`: the date it counts from
 
 
 @dataclass(frozen=True, slots=True)
@@ -311,6 +312,7 @@ class Duty:
     met: Expr
     cite: Citation | None
     span: Span
+    anchor: tuple[str, Span] | None = None  # `within … after FACT`: the date it counts from
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -11,10 +11,10 @@ from collections import defaultdict
 from typing import TYPE_CHECKING
 
 from engine import ast, ir
-from engine.diagnostics import did_you_mean
+from engine.diagnostics import Span, did_you_mean
 from engine.fold import constant_value, fold
 from engine.reads import facts_read, uses_knownness
-from engine.types import UNITS
+from engine.types import DATE, UNITS
 from engine.values import UNKNOWN, Duration
 
 if TYPE_CHECKING:
@@ -28,6 +28,23 @@ def _within(number: ast.NumberLit | None) -> Duration | None:
         return None
     dimension, factor = UNITS[number.unit]
     return Duration(number.value * factor, dimension)
+
+
+def _anchor(checker: Checker, anchor: tuple[str, Span] | None) -> str | None:
+    """`within … after FACT`: FACT must be a date fact of the vocabulary."""
+    if anchor is None:
+        return None
+    path, span = anchor
+    info = checker.facts.get(path)
+    if info is None:
+        checker.error("E0101", f"unknown fact `{path}`", span,
+                      help=did_you_mean(path, checker.facts) or "name a date fact")
+        return None
+    if info.type != DATE:
+        checker.error("E0120", f"a deadline counts from a date; `{path}` is {info.type}", span,
+                      help="name a date fact (`… after breach.aware_date`)")
+        return None
+    return path
 
 
 def check_topics(checker: Checker, regime: str) -> dict[str, ir.CheckedTopic]:
@@ -83,7 +100,12 @@ def check_rule(
         )
         obligations.append(
             ir.CheckedObligation(
-                ob.text, _within(ob.within), condition, ob.cite.text if ob.cite else None, ob.span
+                ob.text,
+                _within(ob.within),
+                condition,
+                ob.cite.text if ob.cite else None,
+                ob.span,
+                _anchor(checker, ob.anchor),
             )
         )
     duties = []
@@ -97,6 +119,7 @@ def check_rule(
                 duty.cite.text if duty.cite else None,
                 facts_read([met], checker._define_nodes),
                 duty.span,
+                _anchor(checker, duty.anchor),
             )
         )
     for fine_name, span in decl.fines:

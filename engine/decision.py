@@ -172,12 +172,14 @@ class Obligation:
     # owed only if these missing facts turn out so (the rule applies in some completions of
     # the missing facts and not in others; in none is it violated but through its duties)
     if_facts: tuple[str, ...] = ()
+    due: dt.date | None = None  # `within` counted from its anchor date, when that is known
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "rule": self.rule,
             "text": self.text,
             "within": str(self.within) if self.within is not None else None,
+            "due": self.due.isoformat() if self.due is not None else None,
             "cite": self.cite,
             "confirm": list(self.confirm),
             "depends_on": list(self.if_facts),

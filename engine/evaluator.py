@@ -24,7 +24,7 @@ from functools import lru_cache
 from typing import Any
 
 from engine import ir
-from engine.compiler import Compiler, Context, Fn
+from engine.compiler import Compiler, Context, Fn, shift_date
 from engine.completion import UNDECIDED, Domains, Settled, completions, settle, with_values
 from engine.decision import (
     NotAssessed,
@@ -177,7 +177,8 @@ class CompiledRegime:
             for obligation, condition in compiled.obligations:
                 if (condition(ctx) if condition is not None else True) is True:
                     obligations.append(
-                        Obligation(name, obligation.text, obligation.within, obligation.cite)
+                        Obligation(name, obligation.text, obligation.within, obligation.cite,
+                                   due=due_date(ctx, obligation.anchor, obligation.within))
                     )
         return active
 
@@ -199,7 +200,8 @@ class CompiledRegime:
             due = and3(triggered, condition(ctx) if condition is not None else True)
             if due is True:
                 obligations.append(
-                    Obligation(rule.name, obligation.text, obligation.within, obligation.cite)
+                    Obligation(rule.name, obligation.text, obligation.within, obligation.cite,
+                               due=due_date(ctx, obligation.anchor, obligation.within))
                 )
             pending |= due is UNKNOWN
         stated = compiled.violation(ctx) if compiled.violation is not None else False
@@ -241,7 +243,8 @@ class CompiledRegime:
         if triggered is True and stated is False and not exception_unknown and open_duties:
             for duty in open_duties:
                 obligations.append(
-                    Obligation(rule.name, duty.text, duty.within, duty.cite, duty.facts_read)
+                    Obligation(rule.name, duty.text, duty.within, duty.cite, duty.facts_read,
+                               due=due_date(ctx, duty.anchor, duty.within))
                 )
             return Verdict(Outcome.DUTY_OPEN, tuple(obligations))
         return None
@@ -534,6 +537,27 @@ class CompiledRegime:
             excepted,
             note,
         )
+
+
+def due_date(ctx: Context, anchor: str | None, within: Any) -> dt.date | None:
+    """The date a deadline falls on: `within` counted from the anchor date fact. Hours count
+    in whole days (72 hours after a day is three days after it); business days skip Saturdays
+    and Sundays (public holidays are not known to lexgate: the date is then early, never
+    late)."""
+    if anchor is None or within is None:
+        return None
+    start = ctx.given.get(anchor)
+    if not isinstance(start, dt.date):
+        return None
+    if within.dimension == "business_days":
+        day, left = start, int(within.amount)
+        while left > 0:
+            day += dt.timedelta(days=1)
+            if day.weekday() < 5:
+                left -= 1
+        return day
+    due = shift_date(start, within, 1)
+    return due if isinstance(due, dt.date) else None
 
 
 def _facts_of(paths: tuple[str, ...], facts: Mapping[str, Any]) -> dict[str, Any]:

@@ -170,6 +170,7 @@ class CheckedObligation:
     condition: Node | None
     cite: str | None
     span: Span
+    anchor: str | None = None  # a date fact the deadline counts from
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,6 +184,7 @@ class CheckedDuty:
     cite: str | None
     facts_read: tuple[str, ...]
     span: Span
+    anchor: str | None = None  # a date fact the deadline counts from
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

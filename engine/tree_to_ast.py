@@ -393,21 +393,29 @@ class _Builder(Transformer):
     def violation_unless(self, meta, children):
         return self._item("violation", meta, condition=children[0], unless=True)
 
+    def deadline(self, meta, children):
+        duration, anchor = children
+        return (duration, (str(anchor), _span(self.file, anchor)) if anchor is not None else None)
+
     def obligation_clause(self, meta, children):
-        text, within, condition, cite = children
+        text, deadline, condition, cite = children
+        within, anchor = deadline or (None, None)
         return self._item(
             "obligation",
             meta,
-            obligation=ast.Obligation(_string(text), within, condition, cite, self._s(meta)),
+            obligation=ast.Obligation(
+                _string(text), within, condition, cite, self._s(meta), anchor
+            ),
         )
 
     def note_clause(self, meta, children):
         return self._item("note", meta, text=_string(children[0]))
 
     def duty_clause(self, meta, children):
-        text, within, met, cite = children
+        text, deadline, met, cite = children
+        within, anchor = deadline or (None, None)
         return self._item(
-            "duty", meta, duty=ast.Duty(_string(text), within, met, cite, self._s(meta))
+            "duty", meta, duty=ast.Duty(_string(text), within, met, cite, self._s(meta), anchor)
         )
 
     def topic_decl(self, meta, children):

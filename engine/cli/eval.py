@@ -159,6 +159,8 @@ def _print_regime(regime: RegimeDecision, explain: bool) -> None:
                 out.print(f"      [yellow]the amount waits for:[/] {', '.join(line.missing)}")
     for obligation in regime.obligations:
         within = f" within {obligation.within}" if obligation.within else ""
+        if obligation.due is not None:
+            within += f" (due {obligation.due.isoformat()})"
         confirm = (f"  [yellow](not stated as done: {', '.join(obligation.confirm)})[/]"
                    if obligation.confirm else "")
         depends = (f"  [dim](owed depending on: {', '.join(obligation.if_facts)})[/]"

@@ -187,3 +187,30 @@ def test_scc_without_assessment_remediation_is_the_assessment(
         any(c.path == "transfers[0].impact_assessment" and c.after is True for c in r.changes)
         for r in gdpr.remediations
     ), [r.to_dict()["text"] for r in gdpr.remediations]
+
+
+def test_obligations_with_a_known_anchor_date_carry_their_due_date(
+    shipped: tuple[Bundle, Constants],
+) -> None:
+    bundle, _ = shipped
+    breach = {
+        "controller": {"establishments": ["DE"]}, "processing": {"locations": ["DE"]},
+        "subjects": {"locations": ["DE"]}, "purposes": ["service_delivery"],
+        "legal_basis": "contract", "data_categories": ["contact"], "transfers": [],
+        "breach": {"occurred": True, "risk": "high", "aware_date": "2025-05-30"},
+    }
+    gdpr = bundle.decide(breach, as_of=AS_OF).regimes["GDPR"]
+    due = {o.rule: o.due for o in gdpr.obligations}
+    assert due["breach_notification"] == dt.date(2025, 6, 2)  # 72 hours after 30 May
+
+    request = {
+        "controller": {"establishments": ["US-CA"], "for_profit": True,
+                       "annual_gross_revenue": {"amount": "40000000", "currency": "USD"}},
+        "subjects": {"locations": ["US-CA"]}, "purposes": ["sale"],
+        "request": {"kind": "opt_out", "received_date": "2025-05-30",  # a Friday
+                    "opt_out_business_days": 3},
+    }
+    ccpa = bundle.decide(request, as_of=AS_OF).regimes["CCPA"]
+    due = {o.rule: o.due for o in ccpa.obligations if o.due is not None}
+    # 15 business days from Friday 30 May 2025: Friday 20 June 2025
+    assert due.get("opt_out_request_deadline") == dt.date(2025, 6, 20), due
