@@ -88,7 +88,8 @@ def decisive_questions(
     settles = {
         path: singles.get(path, set()) | required.get(path, set()) for path in chosen
     }
-    ordered = sorted(chosen, key=lambda p: (-len(settles[p]), p))
+    # the scope first (if the regime does not apply, nothing else matters), then by reach
+    ordered = sorted(chosen, key=lambda p: ("(scope)" not in settles[p], -len(settles[p]), p))
     return tuple(_question(bundle, path, tuple(sorted(settles[path]))) for path in ordered)
 
 
