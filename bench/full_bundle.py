@@ -54,6 +54,15 @@ def measure(policies: Path, repeats: int, loops: int) -> dict[str, object]:
 
     evaluate = per_call(lambda f: bundle.decide_facts(f, AS_OF), validated)
     whole = per_call(lambda op: bundle.decide(op, as_of=AS_OF), operations)
+    asked = {}
+    import inspect
+
+    if "questions" in inspect.signature(bundle.decide_facts).parameters:
+        # what asking for decisive questions, or for fixes, costs per decision (issue 11)
+        for flag in ("questions", "remediate"):
+            samples = per_call(lambda f, flag=flag: bundle.decide_facts(f, AS_OF, **{flag: True}),
+                               validated)
+            asked[flag] = (statistics.median(samples), statistics.quantiles(samples, n=100)[98])
     kleene_only = None
     try:
         from engine import completion
@@ -70,6 +79,7 @@ def measure(policies: Path, repeats: int, loops: int) -> dict[str, object]:
         finally:
             completion.BUDGET = saved
     return {
+        "asked": asked,
         "decide_facts_kleene_only_median_us": kleene_only,
         "engine": str(Path(engine.__file__).parent),
         "statuses": statuses,
@@ -145,6 +155,9 @@ def main() -> None:
             f"  p99 {figures['decide_facts_p99_us']:8.1f} us | decide (with validation) median"
             f" {figures['decide_median_us']:8.1f} us  p99 {figures['decide_p99_us']:8.1f} us"
         )
+    for flag, (median, p99) in now["asked"].items():
+        print(f"  now, with {flag:<10} decide_facts median {median:8.1f} us  p99 {p99:8.1f} us"
+              f"  ({median / now['decide_facts_median_us']:.1f}x a plain decision)")
     if now["decide_facts_kleene_only_median_us"]:
         kleene = now["decide_facts_kleene_only_median_us"]
         print(

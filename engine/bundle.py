@@ -154,7 +154,10 @@ class Bundle:
         self.domains = Domains(checked.vocabulary)
         self.derivations = Derivations(checked.derivations, self.rates)
         self.regimes = {
-            name: CompiledRegime(regime, checked.parameters, self.domains)
+            name: CompiledRegime(
+                regime, checked.parameters, self.domains,
+                frozenset(d.path for d in checked.derivations),
+            )
             for name, regime in checked.regimes.items()
         }
 

@@ -286,6 +286,7 @@ class RegimeDecision:
     not_assessed: tuple[NotAssessed, ...] = ()
     trace: tuple[RuleTrace, ...] = ()
     notes: tuple[str, ...] = ()
+    scope_missing: tuple[str, ...] = ()  # what an undetermined scope (`applies when`) waits for
     questions: tuple[Any, ...] = ()  # questions.Question: asked for, undetermined regimes only
     remediations: tuple[Any, ...] = ()  # remediation.Remediation: asked for, denied/undetermined
 

@@ -63,6 +63,9 @@ class CompiledRule:
     duties: tuple[tuple[ir.CheckedDuty, Fn], ...]
     confirmations: frozenset[str]  # facts the duties read: never filled in by a completion
     kleene_exact: bool  # read-once over finite facts: completions cannot settle more
+    # stated false and no duty stated unmet: no completion violates it (no exception of it
+    # imposes obligations of its own, and no derivation fills a duty's confirmation)
+    never_violated: bool
     finite_reads: tuple[str, ...]  # finite facts a completion may fill in (static names)
 
 
@@ -72,6 +75,7 @@ class CompiledRegime:
         regime: ir.CheckedRegime,
         common_parameters: Mapping[str, ir.CheckedParameter],
         domains: Domains,
+        derived: frozenset[str] = frozenset(),
     ):
         self.regime = regime
         self.domains = domains
@@ -104,6 +108,8 @@ class CompiledRegime:
                 and not rule.duties
                 and not any(regime.rules[e].obligations for e in rule.exceptions)
                 and kleene_exact(self._rule_nodes(rule, regime), defines, finite),
+                not _exception_obligations(rule, regime)
+                and not {p for d in rule.duties for p in d.facts_read} & derived,
                 finite_reads(rule, regime, finite),
             )
         self.base_rules = tuple(r for r in self.rules.values() if r.rule.exception_to is None)
@@ -195,7 +201,7 @@ class CompiledRegime:
         """`_verdict` once the rule's `when` gave `triggered` (true or unknown)."""
         rule = compiled.rule
         obligations: list[Obligation] = []
-        pending = False
+        maybe: list[ir.CheckedObligation] = []  # owed in some completions
         for obligation, condition in compiled.obligations:
             due = and3(triggered, condition(ctx) if condition is not None else True)
             if due is True:
@@ -203,7 +209,9 @@ class CompiledRegime:
                     Obligation(rule.name, obligation.text, obligation.within, obligation.cite,
                                due=due_date(ctx, obligation.anchor, obligation.within))
                 )
-            pending |= due is UNKNOWN
+            elif due is UNKNOWN:
+                maybe.append(obligation)
+        pending = bool(maybe)
         stated = compiled.violation(ctx) if compiled.violation is not None else False
         open_duties = []
         gap: Any = False
@@ -231,6 +239,14 @@ class CompiledRegime:
             )
         if applied:
             return Verdict(Outcome.EXCEPTED, tuple(obligations), tuple(applied))
+        if (pending or violated is UNKNOWN) and stated is False and gap is not True and (
+            compiled.never_violated
+        ):
+            # No completion can violate it: the violation condition is false whatever the
+            # missing facts are, and its duties' confirmations are never filled in. Whatever it
+            # may impose is owed, conditionally where the missing facts decide it.
+            return self._owed_if(compiled, ctx, triggered, obligations, maybe, open_duties,
+                                 exception_unknown)
         if pending:
             return None
         if violated is False:
@@ -248,6 +264,35 @@ class CompiledRegime:
                 )
             return Verdict(Outcome.DUTY_OPEN, tuple(obligations))
         return None
+
+    def _owed_if(
+        self,
+        compiled: CompiledRule,
+        ctx: Context,
+        triggered: Any,
+        certain: list[Obligation],
+        maybe: list[ir.CheckedObligation],
+        open_duties: list[ir.CheckedDuty],
+        exception_unknown: bool,
+    ) -> Verdict:
+        rule = compiled.rule
+        depends_on = tuple(sorted(p for p in ctx.missing if p not in compiled.confirmations))
+        duties_certain = triggered is True and not exception_unknown
+        owed = list(certain)
+        owed += [
+            Obligation(rule.name, o.text, o.within, o.cite, if_facts=depends_on,
+                       due=due_date(ctx, o.anchor, o.within))
+            for o in maybe
+        ]
+        owed += [
+            Obligation(rule.name, d.text, d.within, d.cite, d.facts_read,
+                       () if duties_certain else depends_on,
+                       due_date(ctx, d.anchor, d.within))
+            for d in open_duties
+        ]
+        if open_duties:
+            return Verdict(Outcome.DUTY_OPEN, tuple(owed))
+        return Verdict(Outcome.COMPLIANT, tuple(owed)) if owed else _COMPLIANT
 
     def _settle(
         self, compiled: CompiledRule, ctx: Context, context: Callable[[Mapping[str, Any]], Context]
@@ -431,6 +476,7 @@ class CompiledRegime:
             aggregation_cite=regime.aggregate_cite,
             undetermined_rules=tuple(undetermined),
             not_assessed=not_assessed,
+            scope_missing=tuple(sorted(scope_missing)),
             trace=tuple(trace),
             notes=regime.notes,
         )
@@ -537,6 +583,17 @@ class CompiledRegime:
             excepted,
             note,
         )
+
+
+def _exception_obligations(rule: ir.CheckedRule, regime: ir.CheckedRegime) -> bool:
+    """Whether an exception to `rule` (at any depth) imposes obligations of its own."""
+    pending = list(rule.exceptions)
+    while pending:
+        exception = regime.rules[pending.pop()]
+        if exception.obligations:
+            return True
+        pending.extend(exception.exceptions)
+    return False
 
 
 def due_date(ctx: Context, anchor: str | None, within: Any) -> dt.date | None:

@@ -56,11 +56,8 @@ def decisive_questions(
     inputs = bundle.derivations.inputs
     singles: dict[str, set[str]] = {}  # fact path -> rules its answer alone settles
     required: dict[str, set[str]] = {}  # fact path -> rules that need it (with others)
-    scope_missing = set(decision.missing) - {m for u in decision.undetermined_rules
-                                              for m in u.missing}
-    if "whether the regime applies depends on missing facts" in decision.reasons:
-        for path in scope_missing:  # the scope waits for these: all of them are asked
-            required.setdefault(path, set()).add("(scope)")
+    for path in decision.scope_missing:  # the scope waits for these: all of them are asked
+        required.setdefault(path, set()).add("(scope)")
     for index, undetermined in enumerate(decision.undetermined_rules):
         rule, missing = undetermined.rule, undetermined.missing
         alone = [] if index >= MAX_RULES else [

@@ -209,11 +209,13 @@ class VectorRegime:
         triggered = compiled.when.fn(env) if compiled.when is not None else true_col()
         not_triggered = broadcast_known(n, is_false(triggered))
         bits = np.zeros(n, dtype=np.int64)
+        maybe_bits = np.zeros(n, dtype=np.int64)  # obligations owed in some completions
         pending = np.zeros(n, dtype=bool)
         bit = 0
         for condition in compiled.obligations:
             due = kleene_and(triggered, condition.fn(env) if condition is not None else true_col())
             bits |= np.where(broadcast_known(n, is_true(due)), np.int64(1) << bit, 0)
+            maybe_bits |= np.where(broadcast_known(n, ~due.known), np.int64(1) << bit, 0)
             pending |= broadcast_known(n, ~due.known)
             bit += 1
         stated = (compiled.violation.fn(env) if compiled.violation is not None
@@ -249,14 +251,26 @@ class VectorRegime:
             & broadcast_known(n, is_true(triggered)) & broadcast_known(n, is_false(stated))
             & any_open
         )
+        # no completion violates it (the scalar back end's `_owed_if`): what it may impose is
+        # owed, conditionally
+        owed_if = (
+            self.scalar.rules[compiled.rule.name].never_violated
+            & broadcast_known(n, is_false(stated)) & ~broadcast_known(n, is_true(gap))
+            & ~violated_rows & ~excepted & (pending | broadcast_known(n, ~violated.known))
+        )
+        duty_bits = np.zeros(n, dtype=np.int64)
         for is_open in open_duty:
-            bits |= np.where(open_duties & is_open, np.int64(1) << bit, 0)
+            duty_bits |= np.where(is_open, np.int64(1) << bit, 0)
             bit += 1
         if bit > 62:
             raise Unsupported(f"rule `{compiled.rule.name}` imposes more than 62 obligations")
+        bits = np.where(owed_if, bits | maybe_bits | duty_bits,
+                        np.where(open_duties, bits | duty_bits, bits))
         kind = np.select(
-            [not_triggered, violated_rows, excepted, clear, open_duties],
-            [KIND_CLEAR, KIND_VIOLATED, KIND_CLEAR, KIND_CLEAR, KIND_DUTY], KIND_UNKNOWN,
+            [not_triggered, violated_rows, excepted, owed_if & any_open, owed_if, clear,
+             open_duties],
+            [KIND_CLEAR, KIND_VIOLATED, KIND_CLEAR, KIND_DUTY, KIND_CLEAR, KIND_CLEAR, KIND_DUTY],
+            KIND_UNKNOWN,
         ).astype(np.int8)
         bits = np.where((kind == KIND_CLEAR) | (kind == KIND_DUTY), bits, 0)
         return kind, bits
