@@ -96,9 +96,15 @@ def build_openapi(
         components.update(operation.pop("$defs", {}))
         operation["examples"] = [EXAMPLE_OPERATION]
         components["Operation"] = operation
+        # a profile's groups are subsets of the operation's: their own names (Profile…)
+        profile = loaded.bundle.schema.profile_json_schema("#/components/schemas/Profile{model}")
+        components.update({f"Profile{name}": body
+                           for name, body in profile.pop("$defs", {}).items()})
+        components["Profile"] = profile
         currencies = sorted(loaded.currencies)
     else:
         components["Operation"] = {"type": "object"}
+        components["Profile"] = {"type": "object"}
         currencies = ["EUR"]
     components["DecisionRequest"] = _envelope("DecisionRequest", False, currencies, max_batch)
     components["BatchRequest"] = _envelope("BatchRequest", True, currencies, max_batch)

@@ -331,6 +331,16 @@ class OperationSchema:
     def json_schema(self) -> dict[str, Any]:
         return self.model.model_json_schema()
 
+    def profile_json_schema(self, ref_template: str = "#/$defs/{model}") -> dict[str, Any]:
+        """The JSON Schema of an organisation profile: the operation's shape with only the
+        organisation facts (policies/common/levels.policy), and no `as_of`."""
+        organisation = self.vocabulary.organisation
+        facts = [f for f in self.vocabulary.facts.values() if f.path in organisation]
+        model = self._group_model("Profile", "", facts, self.record_models)
+        schema = model.model_json_schema(ref_template=ref_template)
+        schema.get("properties", {}).pop("as_of", None)
+        return schema
+
     # ---- operation -> facts ------------------------------------------------------------------
 
     def validate(self, operation: Any) -> tuple[dict[str, Any], dt.date | None]:

@@ -47,7 +47,7 @@ def store(state: Any) -> ProfileStore:
     "chained in the decision log like a decision.",
     response_model=ProfileOut,
     openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
-        "schema": {"$ref": "#/components/schemas/Operation"}}}}},
+        "schema": {"$ref": "#/components/schemas/Profile"}}}}},
 )
 async def put_profile(profile_id: ProfileId, request: Request, state: StateDep) -> dict[str, Any]:
     require_json(request.headers.get("content-type", ""))

@@ -23,12 +23,16 @@ from api.testing import ServerProcess, shipped_policies  # noqa: E402
 
 MAX_EXAMPLES = int(os.environ.get("LEXGATE_SCHEMATHESIS_EXAMPLES", "30"))
 # Negative mode needs something to make invalid: a body or a parameter.
-WITH_INPUT = {"POST /v1/decisions", "POST /v1/decisions:batch", "GET /v1/decisions/{decision_id}"}
+WITH_INPUT = {"POST /v1/decisions", "POST /v1/decisions:batch", "GET /v1/decisions/{decision_id}",
+              "PUT /v1/profiles/{profile_id}", "GET /v1/profiles/{profile_id}"}
 OPERATIONS = [
     "POST /v1/decisions",
     "POST /v1/decisions:batch",
     "GET /v1/decisions/{decision_id}",
     "GET /v1/policies",
+    "PUT /v1/profiles/{profile_id}",
+    "GET /v1/profiles/{profile_id}",
+    "GET /v1/profiles",
     "POST /v1/policies:reload",
     "GET /v1/schema/operation",
     "GET /healthz",
