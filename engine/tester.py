@@ -9,6 +9,7 @@ and a cited provision as exercised when one of its rules was.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
@@ -162,8 +163,9 @@ def run_examples(
             try:
                 decision = run_limited(
                     time_limit,
-                    lambda f=facts, d=as_of, r=checked: bundle.decide_facts(
-                        f, d, r.currency, explain=True, regimes=[r.name]
+                    functools.partial(
+                        bundle.decide_facts, facts, as_of, checked.currency, explain=True,
+                        regimes=[checked.name],
                     ),
                 )
             except TimeLimitExceeded:

@@ -230,11 +230,12 @@ MAX_FIELD_ERRORS = 100
 def money_model(currencies: frozenset[str] | None = None) -> type[BaseModel]:
     """The wire model of money: the currencies the bundle can convert (a declared rate, or a
     regime's own); every currency lexgate knows when no bundle says."""
-    allowed = tuple(sorted(currencies or KNOWN_CURRENCIES))
-    return create_model(  # type: ignore[call-overload,no-any-return]
+    allowed: Any = Literal[tuple(sorted(currencies or KNOWN_CURRENCIES))]
+    model: type[BaseModel] = create_model(
         "MoneyValue", __config__=_FORBID, amount=(NonNegativeDecimal, ...),
-        currency=(Literal[allowed], ...),  # type: ignore[valid-type]
+        currency=(allowed, ...),
     )
+    return model
 
 
 MoneyValue = money_model()
