@@ -214,3 +214,47 @@ def test_obligations_with_a_known_anchor_date_carry_their_due_date(
     due = {o.rule: o.due for o in ccpa.obligations if o.due is not None}
     # 15 business days from Friday 30 May 2025: Friday 20 June 2025
     assert due.get("opt_out_request_deadline") == dt.date(2025, 6, 20), due
+
+
+def test_without_the_profile_a_few_questions_decide_the_newsletter(
+    shipped: tuple[Bundle, Constants],
+) -> None:
+    bundle, _ = shipped
+    operation = json.loads((EXAMPLES / "newsletter.json").read_text())
+    decision = bundle.decide(operation, as_of=AS_OF, questions=True)
+    asked = {name: [q.path for q in r.questions] for name, r in decision.regimes.items()
+             if r.questions}
+    assert asked and all(len(paths) <= 5 for paths in asked.values()), asked
+    answers = {
+        "controller": {"establishments": ["DE"]},
+        "subjects": {"monitored": False, "targeted": True},
+        "processing": {"locations": ["DE"]},
+        "pipl": {"legal_basis": "consent", "pi_necessary_for_service": False,
+                 "service_refused_without_consent": False},
+    }
+    paths = {p for ps in asked.values() for p in ps}
+    assert paths <= {"controller.establishments", "subjects.monitored", "subjects.targeted",
+                     "processing.locations", "pipl.legal_basis", "pipl.pi_necessary_for_service",
+                     "pipl.service_refused_without_consent"}, paths
+    answered = bundle.decide(operation, as_of=AS_OF, overrides=answers)
+    assert answered.status in ("allowed", "allowed_with_obligations")
+
+
+def test_a_ccpa_sale_without_the_opt_out_link_is_fixed_by_adding_it(
+    shipped: tuple[Bundle, Constants],
+) -> None:
+    bundle, _ = shipped
+    operation = {
+        "controller": {"establishments": ["US-CA"], "for_profit": True,
+                       "annual_gross_revenue": {"amount": "40000000", "currency": "USD"}},
+        "subjects": {"locations": ["US-CA"], "youngest_age": 30},
+        "purposes": ["sale"], "data_categories": ["contact"],
+        "ccpa": {"opt_out_link": False, "signal_frictionless": False},
+        "violations": {"count": 10},
+    }
+    ccpa = bundle.decide(operation, as_of=AS_OF, remediate=True).regimes["CCPA"]
+    assert ccpa.status == "denied"
+    assert any(
+        any(c.path == "ccpa.opt_out_link" and c.after is True for c in r.changes)
+        for r in ccpa.remediations
+    ), [r.to_dict()["text"] for r in ccpa.remediations]
