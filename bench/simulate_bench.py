@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import statistics
 import time
 from collections.abc import Callable
@@ -64,6 +65,17 @@ def median_time(fn: Callable[[], object], repeats: int) -> float:
         fn()
         times.append(time.perf_counter() - start)
     return statistics.median(times)
+
+
+def _merged(base: dict, extra: dict) -> dict:
+    """`extra`'s facts under `base`'s (groups merged, `base` wins), as a profile is merged."""
+    result = dict(extra)
+    for key, value in base.items():
+        if isinstance(value, dict) and isinstance(result.get(key), dict):
+            result[key] = _merged(value, result[key])
+        else:
+            result[key] = value
+    return result
 
 
 def frame_for(bundle, rows: int, distributions: list[str]):
@@ -200,7 +212,13 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--sample", type=int, default=2000)
+    parser.add_argument("--profile", type=Path, help="organisation facts (a profile, e.g. "
+                        "examples/profile.json) stated in every scenario's base operation")
     args = parser.parse_args()
+    if args.profile is not None:
+        global BASE
+        BASE = _merged(BASE, json.loads(args.profile.read_text()))
+        print(f"base operation with the organisation facts of {args.profile}")
     full_bundle(args.policies, args.rows, args.repeats, args.sample)
     gdpr_mini(args.rows, args.repeats)
 
