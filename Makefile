@@ -21,7 +21,7 @@ test: $(STAMP)
 	$(BIN)/ruff check engine api tests bench
 	$(BIN)/lexgate check policies
 	$(BIN)/lexgate test policies
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n auto
 
 # The kill -9 and reload-under-load tests, 5 times each, with every core kept busy (minutes).
 test-stress: $(STAMP)
