@@ -77,11 +77,11 @@ def prefixed(errors: Sequence[FieldError], prefix: str) -> list[FieldError]:
     out = []
     for error in errors:
         if error.path == "$":
-            out.append(FieldError(prefix, error.message))
+            out.append(FieldError(prefix, error.message, error.code))
         elif error.path.startswith("["):
-            out.append(FieldError(prefix + error.path, error.message))
+            out.append(FieldError(prefix + error.path, error.message, error.code))
         else:
-            out.append(FieldError(f"{prefix}.{error.path}", error.message))
+            out.append(FieldError(f"{prefix}.{error.path}", error.message, error.code))
     return out
 
 

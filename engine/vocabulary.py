@@ -25,6 +25,7 @@ from pydantic import (
 )
 
 from engine.diagnostics import NO_SPAN, Diagnostic, LexgateError, did_you_mean
+from engine.error_codes import FieldCode
 from engine.geography_codes import PLACES
 from engine.ir import FactInfo, Vocabulary
 from engine.types import (
@@ -53,6 +54,8 @@ _FORBID = ConfigDict(extra="forbid", frozen=True)
 class FieldError:
     path: str
     message: str
+    # What callers branch on; the message is for people and may be reworded.
+    code: FieldCode = FieldCode.INVALID
 
     def to_dict(self) -> dict[str, str]:
         return {"path": self.path, "message": self.message}
@@ -95,6 +98,10 @@ def _exact_decimal(value: Any) -> Any:
     return value
 
 
+class _NotWholeNumber(ValueError):
+    """Tells `_errors` which code a failed count gets, without reading the message."""
+
+
 def _whole_number(value: Any) -> int:
     # JSON Schema's "integer" admits 14453.0; so do we, but not 14453.5 and not true/false
     if isinstance(value, Decimal) and value.is_finite() and value.adjusted() > 15:
@@ -106,7 +113,7 @@ def _whole_number(value: Any) -> int:
     ) or (isinstance(value, float) and value.is_integer()):
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int):
-        raise ValueError("expected a whole number")
+        raise _NotWholeNumber("expected a whole number")
     if value < 0:
         raise ValueError("must not be negative")
     if value > MAX_COUNT:
@@ -421,6 +428,7 @@ class OperationSchema:
             ]
             path = _path(loc)
             kind = item["type"]
+            code = FieldCode.INVALID
             if kind == "extra_forbidden":
                 parent = _path(loc[:-1])
                 known = self._known_fields(parent)
@@ -433,12 +441,15 @@ class OperationSchema:
                 message = "expected true or false"
             elif kind in ("int_type", "int_parsing", "int_from_float"):
                 message = "expected a whole number"
+                code = FieldCode.WHOLE_NUMBER
             elif kind == "string_pattern_mismatch" and CODE_PATTERN in str(item.get("ctx", {})):
                 message = "expected an ISO 3166 code such as DE or US-CA"
             else:
                 message = item["msg"][0].lower() + item["msg"][1:]
                 message = message.replace("Value error, ", "").replace("value error, ", "")
-            errors.append(FieldError(path or "$", message))
+                if isinstance(item.get("ctx", {}).get("error"), _NotWholeNumber):
+                    code = FieldCode.WHOLE_NUMBER
+            errors.append(FieldError(path or "$", message, code))
         if rest:
             errors.append(FieldError("$", f"{rest} more errors like these were not listed"))
         return errors

@@ -34,6 +34,7 @@ from api.schemas import (
     error_responses,
 )
 from engine import Decision, OperationError
+from engine.error_codes import FieldCode
 from engine.vocabulary import FieldError
 
 logger = logging.getLogger("lexgate.api")
@@ -95,7 +96,7 @@ def _decide(
         try:
             return loaded.bundle.decide(operation, currency=currency, explain=explain, **asked)
         except OperationError as error:
-            if not any(e.message == "expected a whole number" for e in error.errors):
+            if not any(e.code == FieldCode.WHOLE_NUMBER for e in error.errors):
                 raise
             # Rare, so the walk is paid only by operations that need it.
             return loaded.bundle.decide(

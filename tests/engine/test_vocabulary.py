@@ -7,6 +7,7 @@ from decimal import Decimal
 import pytest
 
 from engine import Bundle, Money, OperationError, load_operation_json
+from engine.error_codes import FieldCode
 
 
 def _errors(bundle: Bundle, operation: object) -> dict[str, str]:
@@ -66,3 +67,15 @@ def test_the_json_schema_comes_from_the_vocabulary(bundle: Bundle) -> None:
     transfer = schema["$defs"]["Transfer"]["properties"]
     assert "mechanism" in transfer and "destination" in transfer
     assert schema["additionalProperties"] is False
+
+
+def test_a_count_that_is_not_whole_has_a_code_to_branch_on(bundle: Bundle) -> None:
+    """The service retries integral decimals by this code, not by the message's words."""
+    for count in ("many", Decimal("14453.5")):
+        with pytest.raises(OperationError) as raised:
+            bundle.schema.validate({"subjects": {"count": count}})
+        (error,) = [e for e in raised.value.errors if e.path == "subjects.count"]
+        assert error.code == FieldCode.WHOLE_NUMBER
+    with pytest.raises(OperationError) as raised:
+        bundle.schema.validate({"subjects": {"targeted": "yes"}})
+    assert {e.code for e in raised.value.errors} == {FieldCode.INVALID}
