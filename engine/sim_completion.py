@@ -113,13 +113,7 @@ def bound_ends(
     for group, branches in _completions(regime, env, rows, fine.finite_reads):
         lows, highs = [], []
         for branch in branches:
-            branch_high = fine.high.fn(branch)
-            if fine.fine.kind == "exactly":
-                branch_low = branch_high
-            elif fine.low is not None:
-                branch_low = fine.low.fn(branch)
-            else:
-                branch_low = NumCol(np.zeros(1, dtype=np.int64), ONE, 0)
+            branch_low, branch_high = fine.ends(branch)
             if branch.fallback.any():
                 env.flag(_mask(env.n, group[branch.fallback]))
             lows.append(_full(branch_low, group.size))
@@ -285,24 +279,3 @@ def known_of(col: Any) -> np.ndarray:
     if known is None:  # a money column: known where its amount is
         known = col.amounts.known
     return known
-
-
-def missing_any(paths: tuple[str, ...], env: Env) -> np.ndarray:
-    """Rows where any of `paths` (top-level facts or list fields) is missing."""
-    missing = np.zeros(env.n, dtype=bool)
-    for path in paths:
-        if "[]" not in path:
-            col = env.facts(path)
-            missing |= True if col is None else broadcast_known(env.n, ~known_of(col))
-            continue
-        head, _, field = path.partition("[].")
-        coll = env.facts(head)
-        if not isinstance(coll, ListCol):
-            continue  # the list itself missing: nothing to fill in position by position
-        for i, element in enumerate(coll.elements):
-            present = broadcast_known(env.n, coll.known & (coll.length > i))
-            col = element.get(field)
-            field_known = np.zeros(env.n, dtype=bool) if col is None else broadcast_known(
-                env.n, known_of(col))
-            missing |= present & ~field_known
-    return missing

@@ -90,6 +90,15 @@ class _Fine:
     high: Compiled
     finite_reads: tuple[str, ...]  # finite facts a completion of its formula fills in
 
+    def ends(self, env: Env) -> tuple[NumCol, NumCol]:
+        """(low, high) of the fine's range, as the scalar back end's FineLine.ends."""
+        high = self.high.fn(env)
+        if self.fine.kind == "exactly":
+            return high, high
+        if self.low is not None:
+            return self.low.fn(env), high
+        return NumCol(np.zeros(1, dtype=np.int64), ONE, 0), high
+
 
 class VectorRegime:
     """One regime compiled to column functions. Raises `Unsupported` at construction when the
@@ -305,14 +314,7 @@ class VectorRegime:
             for fine_name in rule.fines:
                 fine = self.fines[fine_name]
                 if fine_name not in amounts:
-                    high = fine.high.fn(env)
-                    if fine.fine.kind == "exactly":
-                        low = high
-                    elif fine.low is not None:
-                        low = fine.low.fn(env)
-                    else:
-                        low = NumCol(np.zeros(1, dtype=np.int64), ONE, 0)
-                    amounts[fine_name] = (low, high)
+                    amounts[fine_name] = fine.ends(env)
                 low, high = amounts[fine_name]
                 ends_known = (broadcast_known(env.n, low.known)
                               & broadcast_known(env.n, high.known))

@@ -23,7 +23,13 @@ from engine.decision import Outcome
 from engine.reads import uses_knownness
 from engine.types import ListType
 from tests.conftest import ROOT
-from tests.simulation.operations import Constants, operations, record_strategy, value_strategy
+from tests.simulation.operations import (
+    Constants,
+    operations,
+    record_strategy,
+    value_strategy,
+    with_fact,
+)
 
 CERTAINLY_NOT = {Outcome.COMPLIANT, Outcome.NOT_TRIGGERED, Outcome.EXCEPTED}
 
@@ -32,28 +38,6 @@ CERTAINLY_NOT = {Outcome.COMPLIANT, Outcome.NOT_TRIGGERED, Outcome.EXCEPTED}
 def shipped() -> tuple[Bundle, Constants]:
     bundle = load_bundle(os.environ.get("LEXGATE_POLICIES", str(ROOT / "policies")))
     return bundle, Constants(bundle)
-
-
-def _set(operation: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
-    """A copy of an operation JSON with `path` (`a.b` or `transfers[0].mechanism`) set."""
-    import copy
-
-    result = copy.deepcopy(operation)
-    head, _, rest = path.partition("[")
-    if rest:
-        index, _, field = rest.partition("].")
-        node = result
-        *groups, leaf = head.split(".")
-        for group in groups:
-            node = node[group]
-        node[leaf][int(index)][field] = value
-        return result
-    node = result
-    *groups, leaf = path.split(".")
-    for group in groups:
-        node = node.setdefault(group, {})
-    node[leaf] = value
-    return result
 
 
 def _rule_outcomes(bundle: Bundle, operation: dict[str, Any]) -> dict[tuple[str, str], Any]:
@@ -105,7 +89,7 @@ def test_certain_outcomes_hold_in_every_drawn_completion(
             strategy = st.lists(record_strategy(info.type.element, constants), max_size=2)
         else:
             strategy = value_strategy(info.type, info.unit, constants)
-        completed = _set(completed, path, data.draw(strategy))
+        completed = with_fact(completed, path, data.draw(strategy))
     after = _rule_outcomes(bundle, completed)
     for key, outcome in before.items():
         if key in meta or key not in after or after[key] == Outcome.NOT_ASSESSED:
@@ -141,7 +125,7 @@ def test_undetermined_rules_have_two_disagreeing_completions(
             for values in itertools.product(*domains):
                 completed = operation
                 for path, value in zip(rule.missing, values, strict=True):
-                    completed = _set(completed, path, value)
+                    completed = with_fact(completed, path, value)
                 outcome = _rule_outcomes(bundle, completed).get((name, rule.rule))
                 seen.add(outcome)
                 if len(seen) > 1:

@@ -3,7 +3,6 @@ status they promise; profiles supply organisation facts; all of it deterministic
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 import json
 from typing import Any
@@ -15,7 +14,7 @@ from hypothesis import strategies as st
 from engine import Bundle, OperationError, load_bundle
 from engine.types import ListType
 from tests.conftest import ROOT
-from tests.simulation.operations import Constants, operations, value_strategy
+from tests.simulation.operations import Constants, operations, value_strategy, with_fact
 
 AS_OF = dt.date(2025, 6, 1)
 EXAMPLES = ROOT / "examples"
@@ -25,21 +24,6 @@ EXAMPLES = ROOT / "examples"
 def shipped() -> tuple[Bundle, Constants]:
     bundle = load_bundle(ROOT / "policies")
     return bundle, Constants(bundle)
-
-
-def _set(operation: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
-    result = copy.deepcopy(operation)
-    head, _, rest = path.partition("[")
-    node = result
-    *groups, leaf = head.split(".")
-    for group in groups:
-        node = node.setdefault(group, {})
-    if rest:
-        index, _, field = rest.partition("].")
-        node[leaf][int(index)][field] = value
-    else:
-        node[leaf] = value
-    return result
 
 
 def _answer(data: st.DataObject, bundle: Bundle, constants: Constants, path: str) -> Any:
@@ -71,7 +55,7 @@ def test_answering_the_questions_with_any_values_decides_the_regime(
             continue
         answered = operation
         for question in regime.questions:
-            answered = _set(answered, question.path, _answer(data, bundle, constants,
+            answered = with_fact(answered, question.path, _answer(data, bundle, constants,
                                                              question.path))
         after = bundle.decide(answered, as_of=AS_OF).regimes[name]
         assert after.status != "undetermined", (name, [q.path for q in regime.questions],
@@ -93,7 +77,7 @@ def test_remediations_give_the_status_they_promise(
             changed = operation
             for change in remedy.changes:
                 value = change.after
-                changed = _set(changed, change.path, value)
+                changed = with_fact(changed, change.path, value)
             after = bundle.decide(changed, as_of=AS_OF).regimes[name]
             assert after.status == remedy.status, (name, remedy.to_dict())
             assert not after.violations

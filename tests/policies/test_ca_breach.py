@@ -30,7 +30,8 @@ def test_every_ca_breach_example_passes_and_every_rule_is_exercised(bundle: Bund
 
 
 def test_every_ca_breach_example_states_its_date(bundle: Bundle) -> None:
-    undated = [e.description for e in bundle.checked.regimes["CA_BREACH"].examples if e.as_of is None]
+    examples = bundle.checked.regimes["CA_BREACH"].examples
+    undated = [e.description for e in examples if e.as_of is None]
     assert not undated, undated
 
 

@@ -302,7 +302,8 @@ CASES: list[dict[str, Any]] = [
         "violations": ["consent_required"],
         "max": None,
         "max_at_least": "400000",
-        "hand": "national lines add up (Art. 15a): (250,000 or 10% of an unknown turnover) + 150,000",
+        "hand": "national lines add up (Art. 15a): (250,000 or 10% of an unknown turnover) "
+                "+ 150,000",
     },
     {
         "id": "gb-2021-out-of-scope",

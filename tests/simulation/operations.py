@@ -4,6 +4,7 @@ to every threshold a policy mentions (EUR 20 million, 4%, 72 hours, the dates la
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 from decimal import Decimal
 from typing import Any
@@ -185,3 +186,20 @@ def operations(draw: st.DrawFn, bundle: Bundle, constants: Constants) -> dict[st
         node[parts[-1]] = value
     operation["as_of"] = draw(st.sampled_from(sorted(constants.dates))).isoformat()
     return operation
+
+
+def with_fact(operation: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
+    """A copy of operation JSON with `path` set (`a.b`, or `transfers[0].mechanism` inside an
+    entry that exists): how the tests fill in a completion or answer a question."""
+    result = copy.deepcopy(operation)
+    head, _, rest = path.partition("[")
+    node = result
+    *groups, leaf = head.split(".")
+    for group in groups:
+        node = node.setdefault(group, {})
+    if rest:
+        index, _, field = rest.partition("].")
+        node[leaf][int(index)][field] = value
+    else:
+        node[leaf] = value
+    return result
