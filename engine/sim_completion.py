@@ -39,6 +39,10 @@ from engine.vectorised import (
 if TYPE_CHECKING:
     from engine.sim_regime import VectorRegime, _Rule
 
+# A rule's verdict per row. Here rather than in sim_regime, which imports this module: settling
+# needs the codes, and an import back would make the two modules a cycle.
+KIND_UNKNOWN, KIND_VIOLATED, KIND_DUTY, KIND_CLEAR = range(4)
+
 
 def settle_rows(
     regime: VectorRegime,
@@ -49,8 +53,6 @@ def settle_rows(
     bits: np.ndarray,
 ) -> None:
     """Settle the unknown verdicts of `rows` (a mask) in place in `kind` and `bits`."""
-    from engine.sim_regime import KIND_CLEAR, KIND_DUTY, KIND_UNKNOWN, KIND_VIOLATED
-
     for group, branches in _completions(regime, env, rows, compiled.finite_reads):
         unknown = np.zeros(group.size, dtype=bool)
         violated_all = np.ones(group.size, dtype=bool)

@@ -19,13 +19,12 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from engine import ir
-from engine.bundle import Bundle
 from engine.decision import STATUS_ORDER, Decision
 from engine.fold import constant_value
 from engine.sim_columns import Columns, is_null, iter_rows, row_to_operation
@@ -42,6 +41,9 @@ from engine.vectorised import (
     decimal_scale,
     round_half_even,
 )
+
+if TYPE_CHECKING:  # Bundle.simulate reaches this module
+    from engine.bundle import Bundle
 
 ORGANISATION = "organisation"
 

@@ -28,6 +28,10 @@ from engine import ir
 from engine.decision import STATUS_ORDER
 from engine.evaluator import CompiledRegime
 from engine.sim_completion import (
+    KIND_CLEAR,
+    KIND_DUTY,
+    KIND_UNKNOWN,
+    KIND_VIOLATED,
     bound_ends,
     known_of,
     positioned,
@@ -55,7 +59,6 @@ from engine.vectorised import (
 )
 
 DENIED, UNDETERMINED, WITH_OBLIGATIONS, ALLOWED, NOT_APPLICABLE = range(5)
-KIND_UNKNOWN, KIND_VIOLATED, KIND_DUTY, KIND_CLEAR = range(4)  # a rule's verdict per row
 assert STATUS_ORDER[NOT_APPLICABLE] == "not_applicable"  # codes index STATUS_ORDER
 INT64_MIN = np.iinfo(np.int64).min
 

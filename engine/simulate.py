@@ -7,18 +7,21 @@
 
 `run` splits a table into partitions and evaluates them with `Kernel.run` (engine/sim_kernel.py)
 in this process or on a Dask cluster (engine/sim_dask.py); `compare` runs two bundles on the same
-scenarios. The CLI is `lexgate simulate` (engine/sim_cli.py); docs/SIMULATION.md has the rest.
+scenarios. The CLI is `lexgate simulate` (engine/cli/simulate.py); docs/SIMULATION.md has the rest.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from engine.bundle import Bundle
 from engine.sim_kernel import Kernel
+
+if TYPE_CHECKING:  # Bundle.simulate imports this module
+    from engine.bundle import Bundle
 
 PARTITION = 250_000  # rows per task: big enough for NumPy, small enough for a progress bar
 

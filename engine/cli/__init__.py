@@ -58,7 +58,7 @@ app.add_typer(profile_app, name="profile")
 
 
 def _simulate() -> None:
-    from engine.sim_cli import simulate  # heavy imports stay inside it
+    from engine.cli.simulate import simulate  # heavy imports stay inside it
 
     app.command("simulate")(simulate)
 
