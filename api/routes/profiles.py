@@ -16,6 +16,7 @@ from api.profile_store import PROFILE_ID, ProfileStore
 from api.routes._body import parse_json, read_body, require_json
 from api.schemas import ProfileList, ProfileOut, error_responses
 from engine import OperationError
+from engine.vocabulary import FieldError
 
 ProfileId = Annotated[str, Path(pattern=PROFILE_ID.pattern, max_length=64,
                                 description="letters, digits, `.`, `_`, `-`")]
@@ -68,9 +69,15 @@ async def put_profile(profile_id: ProfileId, request: Request, state: StateDep) 
 @read_router.get("/profiles/{profile_id}", summary="A profile: its latest version, or one",
                  response_model=ProfileOut)
 async def get_profile(
-    profile_id: ProfileId, state: StateDep,
+    profile_id: ProfileId, state: StateDep, request: Request,
     version: Annotated[int | None, Query(ge=1, le=10_000)] = None,
 ) -> dict[str, Any]:
+    unknown = sorted(set(request.query_params) - {"version"})
+    if unknown:  # a misspelt `versoin` must not silently mean "the latest"
+        raise ApiError(422, "unknown query parameter", fields=[
+            FieldError(name, "unknown query parameter; the only one is `version`")
+            for name in unknown[:10]
+        ])
     stored = await asyncio.to_thread(store(state).get, profile_id, version)
     if stored is None:
         which = f" version {version}" if version is not None else ""
