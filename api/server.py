@@ -149,7 +149,7 @@ class Supervisor:
 
     def __init__(
         self, app_path: str, options: dict[str, Any], sockets: list[socket.socket], workers: int,
-        on_event: Callable[[str], None] = logger.info,
+        on_event: Callable[[str], None] = logger.warning,
     ) -> None:
         self.app_path = app_path
         self.options = options
