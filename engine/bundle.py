@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from engine import ir
+from engine.cache import bundle_key, load_checked, store_checked
 from engine.checker import check_modules
 from engine.completion import Domains
 from engine.decision import Amount, Decision, most_restrictive
@@ -58,7 +59,12 @@ def _display_path(path: Path) -> str:
 
 
 def load_sources(sources: Mapping[str, str]) -> Bundle:
-    """Parse, check and compile policy texts given as {file name: text}."""
+    """Parse, check and compile policy texts given as {file name: text}. The checked form is
+    cached (engine/cache.py) under the hash of the texts and of the engine."""
+    key = bundle_key(sources)
+    cached = load_checked(key)
+    if cached is not None:
+        return Bundle(cached)
     diagnostics: list[Diagnostic] = []
     modules = []
     for file, text in sorted(sources.items()):
@@ -67,8 +73,11 @@ def load_sources(sources: Mapping[str, str]) -> Bundle:
         diagnostics.extend(found)
     if diagnostics:
         raise PolicyError(diagnostics)
-    checked = check_modules(modules, dict(sources))
-    return Bundle(dataclasses.replace(checked, hash=content_hash(sources)))
+    checked = dataclasses.replace(
+        check_modules(modules, dict(sources)), hash=content_hash(sources)
+    )
+    store_checked(key, checked)
+    return Bundle(checked)
 
 
 def content_hash(sources: Mapping[str, str]) -> str:
@@ -244,7 +253,14 @@ class Bundle:
                 floors.append(organisation.reporting_max or organisation.reporting_max_at_least)
         high = _total(highs, currency)
         at_least = _total([f for f in floors if f is not None], currency) if high is None else None
-        total = Amount(None, None, _total(lows, currency), high, None, at_least)
+        total = Amount(
+            min=None,
+            max=None,
+            reporting_min=_total(lows, currency),
+            reporting_max=high,
+            max_at_least=None,
+            reporting_max_at_least=at_least,
+        )
         missing = sorted({m for r in decisions.values() for m in r.missing})
         return Decision(
             status=most_restrictive([r.status for r in decisions.values()]),

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from functools import cache
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from lark import Lark, Tree
@@ -24,6 +25,7 @@ from lark.exceptions import (
 )
 
 from engine import ast
+from engine.cache import cache_dir
 from engine.diagnostics import Diagnostic, PolicyError, Span
 from engine.grouping import _group, _Item
 from engine.syntax_errors import describe_expected, friendly_message
@@ -39,15 +41,27 @@ _DECL_START = re.compile(
 
 @cache
 def _lark() -> Lark:
+    """The parser. Building its LALR tables (and strict mode's collision checks) takes most of a
+    cold start, so Lark caches them (its `cache` option) in lexgate's cache directory — private to
+    the user (0700), keyed by the grammar and Lark's options and version, rebuilt when stale or
+    unreadable; LEXGATE_CACHE_DIR overrides the place, LEXGATE_NO_CACHE=1 turns it off."""
     grammar = resources.files("engine").joinpath("grammar.lark").read_text(encoding="utf-8")
-    return Lark(
-        grammar,
-        parser="lalr",
-        lexer="contextual",
-        propagate_positions=True,
-        strict=True,
-        maybe_placeholders=True,
-    )
+    options: dict[str, Any] = {
+        "parser": "lalr",
+        "lexer": "contextual",
+        "propagate_positions": True,
+        "strict": True,
+        "maybe_placeholders": True,
+    }
+    cache = _cache_file()
+    if cache is not None:
+        options["cache"] = str(cache)
+    return Lark(grammar, **options)
+
+
+def _cache_file() -> Path | None:
+    directory = cache_dir()
+    return None if directory is None else directory / "grammar.lark-cache"
 
 
 # ---- entry points ------------------------------------------------------------------------------
