@@ -178,17 +178,17 @@ def hand_written_decision(facts: dict[str, Any]) -> Decision:
     status = bare["status"]
     if status == "not_applicable":
         regime = RegimeDecision(
-            "GDPR",
-            "gdpr-mini",
-            status,
-            ("none of the scope conditions holds (Art. 3(1))",),
-            (),
-            (),
-            (),
-            {},
-            "EUR",
-            "gravest",
-            "Art. 83(3)",
+            regime="GDPR",
+            title="gdpr-mini",
+            status=status,
+            reasons=("none of the scope conditions holds (Art. 3(1))",),
+            violations=(),
+            obligations=(),
+            missing=(),
+            exposure={},
+            currency="EUR",
+            aggregation="gravest",
+            aggregation_cite="Art. 83(3)",
         )
     else:
         violations = []
@@ -196,46 +196,62 @@ def hand_written_decision(facts: dict[str, Any]) -> Decision:
             title, cite = CITES[name]
             high = bare["exposure_max"]
             line = ExposureLine(
-                "upper",
-                "upper",
-                "organisation",
-                "Art. 83(5)",
-                Amount(ZERO, high, ZERO, high),
-                () if high is not None else ("controller.worldwide_turnover",),
+                fine="upper",
+                title="upper",
+                payer="organisation",
+                cite="Art. 83(5)",
+                amount=Amount(min=ZERO, max=high, reporting_min=ZERO, reporting_max=high),
+                missing=() if high is not None else ("controller.worldwide_turnover",),
             )
             violations.append(
-                Violation(name, title, cite, (line,), {p: facts.get(p) for p in FACTS_READ[name]})
+                Violation(
+                    rule=name,
+                    title=title,
+                    cite=cite,
+                    exposure=(line,),
+                    facts={p: facts.get(p) for p in FACTS_READ[name]},
+                )
             )
         exposure = {}
         if violations:
             high = bare["exposure_max"]
-            exposure = {"organisation": Amount(ZERO, high, ZERO, high)}
+            exposure = {
+                "organisation": Amount(min=ZERO, max=high, reporting_min=ZERO, reporting_max=high)
+            }
         missing = tuple(bare.get("missing", ())) if status == "undetermined" else ()
         undetermined = ()
         regime = RegimeDecision(
-            "GDPR",
-            "gdpr-mini",
-            status,
-            ("applies: Art. 3(1)",)
+            regime="GDPR",
+            title="gdpr-mini",
+            status=status,
+            reasons=("applies: Art. 3(1)",)
             if "missing" not in bare or status != "undetermined" or violations
             else (),
-            tuple(violations),
-            (),
-            missing,
-            exposure,
-            "EUR",
-            "gravest",
-            "Art. 83(3)",
-            undetermined,
+            violations=tuple(violations),
+            obligations=(),
+            missing=missing,
+            exposure=exposure,
+            currency="EUR",
+            aggregation="gravest",
+            aggregation_cite="Art. 83(3)",
+            undetermined_rules=undetermined,
         )
     organisation = regime.exposure.get("organisation")
     total = Amount(
-        None,
-        None,
-        organisation.reporting_min if organisation else ZERO,
-        organisation.reporting_max if organisation else ZERO,
+        min=None,
+        max=None,
+        reporting_min=organisation.reporting_min if organisation else ZERO,
+        reporting_max=organisation.reporting_max if organisation else ZERO,
     )
-    return Decision(status, AS_OF, "EUR", {"GDPR": regime}, total, regime.missing, "hand")
+    return Decision(
+        status=status,
+        as_of=AS_OF,
+        currency="EUR",
+        regimes={"GDPR": regime},
+        exposure=total,
+        missing=regime.missing,
+        bundle_hash="hand",
+    )
 
 
 def operations(count: int, seed: int) -> list[dict[str, Any]]:

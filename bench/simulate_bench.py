@@ -137,8 +137,16 @@ def gdpr_mini(rows: int, repeats: int) -> None:
     assert regime is not None
 
     def engine() -> tuple[np.ndarray, np.ndarray]:
-        env = Env(n, columns.view(None), AS_OF, regime.params_on(AS_OF), bundle.rates,
-                  columns.countries, np.zeros(n, dtype=bool), rate_scale=kernel.rate_scale)
+        env = Env(
+            n=n,
+            facts=columns.view(None),
+            as_of=AS_OF,
+            params=regime.params_on(AS_OF),
+            rates=bundle.rates,
+            countries=columns.countries,
+            fallback=np.zeros(n, dtype=bool),
+            rate_scale=kernel.rate_scale,
+        )
         result = regime.evaluate(env)
         high = result.payers["organisation"].high
         return result.status, round_half_even(high.values, high.scale - 2)

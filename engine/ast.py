@@ -211,7 +211,7 @@ class Applies:
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class RegimeDecl(Decl):
     title: str | None
     cite: Citation | None
@@ -263,7 +263,7 @@ class DatedValue:
     cite: Citation | None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ParameterDecl(Decl):
     type: TypeRef
     description: str | None
@@ -271,7 +271,7 @@ class ParameterDecl(Decl):
     values: tuple[DatedValue, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class RateDecl(Decl):
     """`rate EUR to USD`: one unit of `base` is worth `value` units of `quote` (dated values)."""
 
@@ -281,7 +281,7 @@ class RateDecl(Decl):
     values: tuple[DatedValue, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class FineDecl(Decl):
     title: str | None
     kind: str  # up_to | between | exactly
@@ -292,7 +292,7 @@ class FineDecl(Decl):
     notes: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Obligation:
     text: str
     within: NumberLit | None
@@ -302,7 +302,7 @@ class Obligation:
     anchor: tuple[str, Span] | None = None  # `within … after FACT`: the date it counts from
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Duty:
     """`duty "TEXT" [within D] met when COND`: a measure the rule requires. Stated unmet
     (COND false) is a violation; not stated (COND unknown) leaves the duty as an obligation."""

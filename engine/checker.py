@@ -283,13 +283,13 @@ class Checker:
             return [*self.defines[COMMON], *self.defines[regime]]
 
         return Scope(
-            regime,
-            currency,
-            self.facts,
-            self.enums,
-            parameter_types,
-            define,
-            define_names,
+            regime=regime,
+            currency=currency,
+            facts=self.facts,
+            enums=self.enums,
+            parameters=parameter_types,
+            define=define,
+            define_names=define_names,
             constant=constant,
         )
 
@@ -378,12 +378,12 @@ class Checker:
             'add `cite "…"`: every parameter names its legal source',
         )
         return ir.CheckedParameter(
-            decl.name,
-            declared,
-            decl.description,
-            decl.cite.text if decl.cite else None,
-            values,
-            decl.span,
+            name=decl.name,
+            type=declared,
+            description=decl.description,
+            cite=decl.cite.text if decl.cite else None,
+            values=values,
+            span=decl.span,
         )
 
     # ---- fines, rules, examples --------------------------------------------------------------
@@ -422,18 +422,18 @@ class Checker:
         )
         formula = [n for n in (low, high) if n is not None]
         return ir.CheckedFine(
-            decl.name,
-            decl.title or decl.name,
-            decl.kind,
-            low,
-            high,
-            fine_currency,
-            decl.payer or DEFAULT_PAYER,
-            decl.cite.text if decl.cite else None,
-            decl.notes,
-            facts_read(formula, self._define_nodes),
-            decl.span,
-            defines_read(formula, self._define_nodes),
+            name=decl.name,
+            title=decl.title or decl.name,
+            kind=decl.kind,
+            low=low,
+            high=high,
+            currency=fine_currency,
+            payer=decl.payer or DEFAULT_PAYER,
+            cite=decl.cite.text if decl.cite else None,
+            notes=decl.notes,
+            facts_read=facts_read(formula, self._define_nodes),
+            span=decl.span,
+            steps=defines_read(formula, self._define_nodes),
         )
 
     # ---- the whole bundle --------------------------------------------------------------------
@@ -479,23 +479,23 @@ class Checker:
             digest.update(path.encode() + b"\0" + self.sources[path].encode() + b"\0")
         levels = checkrules.check_levels(self)
         vocabulary = ir.Vocabulary(
-            dict(self.facts),
-            dict(self.enums),
-            dict(self.records),
-            dict(self.descriptions),
-            levels.get("organisation", frozenset()),
-            levels.get("controllable", frozenset()),
+            facts=dict(self.facts),
+            enums=dict(self.enums),
+            records=dict(self.records),
+            descriptions=dict(self.descriptions),
+            organisation=levels.get("organisation", frozenset()),
+            controllable=levels.get("controllable", frozenset()),
         )
         return fold_bundle(
             ir.CheckedBundle(
-                vocabulary,
-                regimes,
-                common_parameters,
-                rates,
-                dict(self.sources),
-                digest.hexdigest(),
-                derivations,
-                tuple(sorted(self.warnings, key=_diagnostic_order)),
+                vocabulary=vocabulary,
+                regimes=regimes,
+                parameters=common_parameters,
+                rates=rates,
+                sources=dict(self.sources),
+                hash=digest.hexdigest(),
+                derivations=derivations,
+                warnings=tuple(sorted(self.warnings, key=_diagnostic_order)),
             )
         )
 

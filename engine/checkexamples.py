@@ -96,7 +96,14 @@ def check_example(
             decl.span,
             help="add `expect denied` (or allowed, undetermined, …)",
         )
-    return ir.CheckedExample(decl.name, regime, decl.as_of, tuple(given), tuple(expect), decl.span)
+    return ir.CheckedExample(
+        description=decl.name,
+        regime=regime,
+        as_of=decl.as_of,
+        given=tuple(given),
+        expect=tuple(expect),
+        span=decl.span,
+    )
 
 
 def example_value(

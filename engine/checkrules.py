@@ -100,12 +100,12 @@ def check_rule(
         )
         obligations.append(
             ir.CheckedObligation(
-                ob.text,
-                _within(ob.within),
-                condition,
-                ob.cite.text if ob.cite else None,
-                ob.span,
-                _anchor(checker, ob.anchor),
+                text=ob.text,
+                within=_within(ob.within),
+                condition=condition,
+                cite=ob.cite.text if ob.cite else None,
+                span=ob.span,
+                anchor=_anchor(checker, ob.anchor),
             )
         )
     duties = []
@@ -113,13 +113,13 @@ def check_rule(
         met = exprs.condition(duty.met, scope, "the duty's `met when`")
         duties.append(
             ir.CheckedDuty(
-                duty.text,
-                _within(duty.within),
-                met,
-                duty.cite.text if duty.cite else None,
-                facts_read([met], checker._define_nodes),
-                duty.span,
-                _anchor(checker, duty.anchor),
+                text=duty.text,
+                within=_within(duty.within),
+                met=met,
+                cite=duty.cite.text if duty.cite else None,
+                facts_read=facts_read([met], checker._define_nodes),
+                span=duty.span,
+                anchor=_anchor(checker, duty.anchor),
             )
         )
     for fine_name, span in decl.fines:
@@ -305,12 +305,12 @@ def check_derivations(checker: Checker) -> tuple[ir.CheckedDerivation, ...]:
             continue  # the type error is already reported
         derivations.append(
             ir.CheckedDerivation(
-                decl.name,
-                value,
-                fold(condition),
-                decl.cite.text if decl.cite else None,
-                facts_read([condition], checker._define_nodes),
-                decl.span,
+                path=decl.name,
+                value=value,
+                condition=fold(condition),
+                cite=decl.cite.text if decl.cite else None,
+                facts_read=facts_read([condition], checker._define_nodes),
+                span=decl.span,
             )
         )
     return tuple(derivations)

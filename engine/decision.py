@@ -89,7 +89,7 @@ def _money(value: Money | None) -> dict[str, str] | None:
     return dict(known)  # a copy: callers own what they get
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Amount:
     """An exposure range in one currency, and the same range in the reporting currency.
 
@@ -116,7 +116,7 @@ class Amount:
         }
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ExposureLine:
     fine: str
     title: str
@@ -140,7 +140,7 @@ class ExposureLine:
         }
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Violation:
     rule: str
     title: str
@@ -160,7 +160,7 @@ class Violation:
         }
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Obligation:
     rule: str
     text: str
@@ -245,7 +245,7 @@ class DerivedFact:
         }
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class RuleTrace:
     rule: str
     title: str

@@ -10,7 +10,7 @@ from __future__ import annotations
 import difflib
 import functools
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from typing import Any
 
 
@@ -45,6 +45,7 @@ class Diagnostic:
     code: str
     message: str
     span: Span
+    _: KW_ONLY  # what, why, where read well in order; the rest by name
     help: str | None = None
     severity: str = "error"
     notes: tuple[str, ...] = field(default_factory=tuple)

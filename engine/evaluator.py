@@ -54,7 +54,7 @@ from engine.verdicts import (
 Derive = Callable[[Mapping[str, Any]], Mapping[str, Any]]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CompiledRule:
     rule: ir.CheckedRule
     when: Fn | None
@@ -93,24 +93,24 @@ class CompiledRegime:
         self.rules: dict[str, CompiledRule] = {}
         for name, rule in regime.rules.items():
             self.rules[name] = CompiledRule(
-                rule,
-                compiler.compile(rule.when) if rule.when is not None else None,
-                compiler.compile(rule.violation) if rule.violation is not None else None,
-                tuple(
+                rule=rule,
+                when=compiler.compile(rule.when) if rule.when is not None else None,
+                violation=compiler.compile(rule.violation) if rule.violation is not None else None,
+                obligations=tuple(
                     (o, compiler.compile(o.condition) if o.condition is not None else None)
                     for o in rule.obligations
                 ),
-                tuple((d, compiler.compile(d.met)) for d in rule.duties),
-                frozenset(path for d in rule.duties for path in d.facts_read),
+                duties=tuple((d, compiler.compile(d.met)) for d in rule.duties),
+                confirmations=frozenset(path for d in rule.duties for path in d.facts_read),
                 # read-once: three-valued logic already says whether it is violated; with no
                 # obligation or duty there is nothing else a completion could settle
-                not rule.obligations
+                kleene_exact=not rule.obligations
                 and not rule.duties
                 and not any(regime.rules[e].obligations for e in rule.exceptions)
                 and kleene_exact(self._rule_nodes(rule, regime), defines, finite),
-                not _exception_obligations(rule, regime)
+                never_violated=not _exception_obligations(rule, regime)
                 and not {p for d in rule.duties for p in d.facts_read} & derived,
-                finite_reads(rule, regime, finite),
+                finite_reads=finite_reads(rule, regime, finite),
             )
         self.base_rules = tuple(r for r in self.rules.values() if r.rule.exception_to is None)
         # answers that do not depend on the facts, built once
@@ -183,7 +183,8 @@ class CompiledRegime:
             for obligation, condition in compiled.obligations:
                 if (condition(ctx) if condition is not None else True) is True:
                     obligations.append(
-                        Obligation(name, obligation.text, obligation.within, obligation.cite,
+                        Obligation(rule=name, text=obligation.text, within=obligation.within,
+                                   cite=obligation.cite,
                                    due=due_date(ctx, obligation.anchor, obligation.within))
                     )
         return active
@@ -206,7 +207,8 @@ class CompiledRegime:
             due = and3(triggered, condition(ctx) if condition is not None else True)
             if due is True:
                 obligations.append(
-                    Obligation(rule.name, obligation.text, obligation.within, obligation.cite,
+                    Obligation(rule=rule.name, text=obligation.text, within=obligation.within,
+                               cite=obligation.cite,
                                due=due_date(ctx, obligation.anchor, obligation.within))
                 )
             elif due is UNKNOWN:
@@ -259,8 +261,8 @@ class CompiledRegime:
         if triggered is True and stated is False and not exception_unknown and open_duties:
             for duty in open_duties:
                 obligations.append(
-                    Obligation(rule.name, duty.text, duty.within, duty.cite, duty.facts_read,
-                               due=due_date(ctx, duty.anchor, duty.within))
+                    Obligation(rule=rule.name, text=duty.text, within=duty.within, cite=duty.cite,
+                               confirm=duty.facts_read, due=due_date(ctx, duty.anchor, duty.within))
                 )
             return Verdict(Outcome.DUTY_OPEN, tuple(obligations))
         return None
@@ -280,14 +282,14 @@ class CompiledRegime:
         duties_certain = triggered is True and not exception_unknown
         owed = list(certain)
         owed += [
-            Obligation(rule.name, o.text, o.within, o.cite, if_facts=depends_on,
-                       due=due_date(ctx, o.anchor, o.within))
+            Obligation(rule=rule.name, text=o.text, within=o.within, cite=o.cite,
+                       if_facts=depends_on, due=due_date(ctx, o.anchor, o.within))
             for o in maybe
         ]
         owed += [
-            Obligation(rule.name, d.text, d.within, d.cite, d.facts_read,
-                       () if duties_certain else depends_on,
-                       due_date(ctx, d.anchor, d.within))
+            Obligation(rule=rule.name, text=d.text, within=d.within, cite=d.cite,
+                       confirm=d.facts_read, if_facts=() if duties_certain else depends_on,
+                       due=due_date(ctx, d.anchor, d.within))
             for d in open_duties
         ]
         if open_duties:
@@ -546,9 +548,8 @@ class CompiledRegime:
         lines = tuple(
             self.fines[name].line(context, facts, self.domains, reporting) for name in rule.fines
         )
-        return Violation(
-            rule.name, rule.title, rule.cite, lines, _facts_of(rule.facts_read, facts), rule.notes
-        )
+        return Violation(rule=rule.name, title=rule.title, cite=rule.cite, exposure=lines,
+                         facts=_facts_of(rule.facts_read, facts), notes=rule.notes)
 
     def _decision(self, status: Status, reasons: tuple[str, ...]) -> RegimeDecision:
         regime = self.regime
@@ -574,14 +575,14 @@ class CompiledRegime:
         note: str | None = None,
     ) -> RuleTrace:
         return RuleTrace(
-            rule.name,
-            rule.title,
-            rule.cite,
-            outcome,
-            _facts_of(rule.facts_read, facts),
-            missing,
-            excepted,
-            note,
+            rule=rule.name,
+            title=rule.title,
+            cite=rule.cite,
+            outcome=outcome,
+            facts=_facts_of(rule.facts_read, facts),
+            missing=missing,
+            exceptions=excepted,
+            note=note,
         )
 
 

@@ -141,25 +141,25 @@ class FineLine:
         if high is UNKNOWN or low is UNKNOWN:
             low, high, floor = self._bounds(context, facts, domains, missing)
         amount = Amount(
-            low,
-            high,
-            convert(low, reporting, ctx.rates, ctx.as_of),
-            convert(high, reporting, ctx.rates, ctx.as_of),
-            floor,
-            convert(floor, reporting, ctx.rates, ctx.as_of),
+            min=low,
+            max=high,
+            reporting_min=convert(low, reporting, ctx.rates, ctx.as_of),
+            reporting_max=convert(high, reporting, ctx.rates, ctx.as_of),
+            max_at_least=floor,
+            reporting_max_at_least=convert(floor, reporting, ctx.rates, ctx.as_of),
         )
         ctx.missing = set()  # steps are shown, not what the amount waited for
         steps = tuple((name, step(ctx)) for name, step in self.steps)
         fine = self.fine
         return ExposureLine(
-            fine.name,
-            fine.title,
-            fine.payer,
-            fine.cite,
-            amount,
-            tuple(sorted(missing)),
-            fine.notes,
-            steps,
+            fine=fine.name,
+            title=fine.title,
+            payer=fine.payer,
+            cite=fine.cite,
+            amount=amount,
+            missing=tuple(sorted(missing)),
+            notes=fine.notes,
+            steps=steps,
         )
 
     def _bounds(
@@ -254,12 +254,12 @@ def aggregate(
         high = floor if None not in highs else None
         at_least = floor if high is None else None
         result[payer] = Amount(
-            low,
-            high,
-            convert(low, reporting, rates, as_of),
-            convert(high, reporting, rates, as_of),
-            at_least,
-            convert(at_least, reporting, rates, as_of),
+            min=low,
+            max=high,
+            reporting_min=convert(low, reporting, rates, as_of),
+            reporting_max=convert(high, reporting, rates, as_of),
+            max_at_least=at_least,
+            reporting_max_at_least=convert(at_least, reporting, rates, as_of),
         )
     return result
 

@@ -9,7 +9,7 @@ which is compatible with everything, so one mistake yields one message and no fo
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from engine import ast, ir
 from engine.diagnostics import Diagnostic, Span, did_you_mean
@@ -41,7 +41,7 @@ from engine.values import KNOWN_CURRENCIES, Duration, Money, Percent
 ORDERED = "ordered"
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Scope:
     """What names mean inside one regime (or the bundle-wide common files)."""
 
@@ -56,17 +56,7 @@ class Scope:
     constant: bool = False  # parameter values and example expectations: no facts allowed
 
     def with_variable(self, name: str, type_: Type) -> Scope:
-        return Scope(
-            self.regime,
-            self.currency,
-            self.facts,
-            self.enums,
-            self.parameters,
-            self.define,
-            self.define_names,
-            {**self.variables, name: type_},
-            self.constant,
-        )
+        return replace(self, variables={**self.variables, name: type_})
 
 
 def _describe(t: Type) -> str:
@@ -531,7 +521,8 @@ class ExprChecker:
             return ir.Const(ERROR, expr.span, None)
         collection, inner = checked
         condition = self.condition(expr.condition, inner, "the `where` condition")
-        return ir.Loop(result, expr.span, expr.kind, expr.variable, collection, condition)
+        return ir.Loop(result, expr.span, kind=expr.kind, variable=expr.variable,
+                       collection=collection, condition=condition)
 
     def _SumOver(self, expr: ast.SumOver, scope: Scope, expected: Type | None) -> ir.Node:
         checked = self._loop_scope(expr.variable, expr.collection, scope, expr.span)
@@ -550,7 +541,8 @@ class ExprChecker:
             if expr.condition is not None
             else None
         )
-        return ir.Loop(value.type, expr.span, "sum", expr.variable, collection, condition, value)
+        return ir.Loop(value.type, expr.span, kind="sum", variable=expr.variable,
+                       collection=collection, condition=condition, value=value)
 
 
 _VERBS = {"+": "add", "-": "subtract", "*": "multiply", "/": "divide", "of": "take"}

@@ -156,22 +156,22 @@ def _build_decl(
         currency = _single(head, clauses, "currency", diagnostics)
         aggregate = _single(head, clauses, "aggregate", diagnostics)
         return ast.RegimeDecl(
-            d["name"],
-            head.span,
-            d["title"],
-            d["cite"],
-            d["in_force"],
-            currency.data["code"] if currency else None,
-            currency.span if currency else None,
-            aggregate.data["method"] if aggregate else None,
-            aggregate.span if aggregate else None,
-            aggregate.data["cite"] if aggregate else None,
-            tuple(
+            name=d["name"],
+            span=head.span,
+            title=d["title"],
+            cite=d["cite"],
+            in_force=d["in_force"],
+            currency=currency.data["code"] if currency else None,
+            currency_span=currency.span if currency else None,
+            aggregate=aggregate.data["method"] if aggregate else None,
+            aggregate_span=aggregate.span if aggregate else None,
+            aggregate_cite=aggregate.data["cite"] if aggregate else None,
+            applies=tuple(
                 ast.Applies(c.data["condition"], c.data["cite"], c.span)
                 for c in clauses
                 if c.kind == "applies"
             ),
-            notes,
+            notes=notes,
         )
     if head.kind == "enum":
         return ast.EnumDecl(d["name"], head.span, d["description"], d["members"])
@@ -215,27 +215,32 @@ def _build_decl(
             values.append(ast.DatedValue(c.data["period"], c.data["value"], c.data["cite"]))
         if head.kind == "rate":
             return ast.RateDecl(
-                f"{d['base']}/{d['quote']}",
-                head.span,
-                d["base"],
-                d["quote"],
-                d["cite"],
-                tuple(values),
+                name=f"{d['base']}/{d['quote']}",
+                span=head.span,
+                base=d["base"],
+                quote=d["quote"],
+                cite=d["cite"],
+                values=tuple(values),
             )
         return ast.ParameterDecl(
-            d["name"], head.span, d["type"], d["description"], d["cite"], tuple(values)
+            name=d["name"],
+            span=head.span,
+            type=d["type"],
+            description=d["description"],
+            cite=d["cite"],
+            values=tuple(values),
         )
     if head.kind == "fine":
         return ast.FineDecl(
-            d["name"],
-            head.span,
-            d["title"],
-            d["kind"],
-            d["low"],
-            d["high"],
-            d["payer"],
-            d["cite"],
-            notes,
+            name=d["name"],
+            span=head.span,
+            title=d["title"],
+            kind=d["kind"],
+            low=d["low"],
+            high=d["high"],
+            payer=d["payer"],
+            cite=d["cite"],
+            notes=notes,
         )
     if head.kind in ("rule", "exception"):
         periods = []

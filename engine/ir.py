@@ -136,7 +136,7 @@ class Op(Node):
         return self.args
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Loop(Node):
     """any / all / count / sum over a list or set, bounded by its length."""
 
@@ -163,7 +163,7 @@ def walk(node: Node) -> Iterator[Node]:
 # ---- checked declarations ---------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CheckedObligation:
     text: str
     within: Any  # values.Duration | None
@@ -173,7 +173,7 @@ class CheckedObligation:
     anchor: str | None = None  # a date fact the deadline counts from
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CheckedDuty:
     """A measure a rule requires: `met` false is a violation (a stated gap); `met` unknown
     leaves the duty standing as an obligation, confirmed by the facts `met` reads."""
@@ -209,7 +209,7 @@ class CheckedRule:
         return not self.periods or any(p.contains(day) for p in self.periods)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CheckedFine:
     name: str
     title: str
@@ -225,7 +225,7 @@ class CheckedFine:
     steps: tuple[str, ...] = ()  # definitions the formula reads, dependencies first: shown as steps
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CheckedParameter:
     name: str
     type: Type
@@ -251,7 +251,7 @@ class CheckedApplies:
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CheckedExample:
     description: str
     regime: str
@@ -274,7 +274,7 @@ class CheckedTopic:
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CheckedDerivation:
     """`derive path = value if condition`: fills a fact the operation did not state."""
 
@@ -315,7 +315,7 @@ class FactInfo:
     unit: str | None = None  # the declared unit of a duration fact: its wire format
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Vocabulary:
     facts: dict[str, FactInfo]
     enums: dict[str, EnumType]
@@ -327,7 +327,7 @@ class Vocabulary:
     controllable: frozenset[str] = frozenset()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CheckedBundle:
     vocabulary: Vocabulary
     regimes: dict[str, CheckedRegime]

@@ -40,7 +40,7 @@ from engine.types import (
     SetType,
     Type,
 )
-from engine.vectorised import (
+from engine.vector_columns import (
     BitsCol,
     BoolCol,
     Codebook,

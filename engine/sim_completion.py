@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from engine.completion import BUDGET
-from engine.vectorised import (
+from engine.vector_columns import (
     ONE,
     ZERO,
     BitsCol,
@@ -224,9 +224,18 @@ def _branch(regime: VectorRegime, env: Env, group: np.ndarray, values: dict[str,
             given_cache[path] = _subset(outer_given(path), group)
         return given_cache[path]
 
-    branch = Env(size, view, env.as_of, env.params, env.rates, env.countries,
-                 np.zeros(size, dtype=bool), rate_scale=env.rate_scale, derive=env.derive,
-                 given=given)
+    branch = Env(
+        n=size,
+        facts=view,
+        as_of=env.as_of,
+        params=env.params,
+        rates=env.rates,
+        countries=env.countries,
+        fallback=np.zeros(size, dtype=bool),
+        rate_scale=env.rate_scale,
+        derive=env.derive,
+        given=given,
+    )
     if env.derive is not None:
         branch.facts = env.derive(view, branch)
     return branch

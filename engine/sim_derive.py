@@ -15,16 +15,8 @@ import numpy as np
 
 from engine import ir
 from engine.types import BOOL, EnumType
-from engine.vectorised import (
-    BoolCol,
-    CodeCol,
-    Compiled,
-    Env,
-    VectorCompiler,
-    broadcast_known,
-    is_true,
-    unknown_col,
-)
+from engine.vector_columns import BoolCol, CodeCol, Env, broadcast_known, is_true, unknown_col
+from engine.vectorised import Compiled, VectorCompiler
 
 View = Callable[[str], Any]
 

@@ -23,7 +23,7 @@ import pandas as pd
 from engine import ir
 from engine.sim_columns import flatten_operation
 from engine.types import BOOL, COUNT, MoneyType, Type
-from engine.vectorised import FACT_SCALE, fact_scale
+from engine.vector_columns import FACT_SCALE, fact_scale
 
 BLOCK = 100_000  # rows drawn from one child seed
 

@@ -32,7 +32,7 @@ from engine.sim_derive import VectorDerivations
 from engine.sim_regime import NOT_APPLICABLE, RegimeColumns, VectorRegime
 from engine.types import CODE, SetType
 from engine.values import MINOR_UNITS, MissingRate, Money
-from engine.vectorised import (
+from engine.vector_columns import (
     Env,
     NumCol,
     Unsupported,
@@ -105,17 +105,33 @@ class Kernel:
             group_fallback = np.zeros(len(rows), dtype=bool)
             view = self.derivations.view(
                 columns.view(None if len(groups) == 1 else rows),
-                Env(len(rows), lambda _: None, day, {}, self.bundle.rates, columns.countries,
-                    group_fallback, rate_scale=self.rate_scale),
+                Env(
+                    n=len(rows),
+                    facts=lambda _: None,
+                    as_of=day,
+                    params={},
+                    rates=self.bundle.rates,
+                    countries=columns.countries,
+                    fallback=group_fallback,
+                    rate_scale=self.rate_scale,
+                ),
             )
             results: dict[str, RegimeColumns] = {}
             for name, regime in self.regimes.items():
                 if regime is None:
                     group_fallback[:] = True
                     continue
-                env = Env(len(rows), view, day, regime.params_on(day), self.bundle.rates,
-                          columns.countries, group_fallback, rate_scale=self.rate_scale,
-                          derive=self.derivations.view)
+                env = Env(
+                    n=len(rows),
+                    facts=view,
+                    as_of=day,
+                    params=regime.params_on(day),
+                    rates=self.bundle.rates,
+                    countries=columns.countries,
+                    fallback=group_fallback,
+                    rate_scale=self.rate_scale,
+                    derive=self.derivations.view,
+                )
                 results[name] = regime.evaluate(env)
             if len(results) == len(self.regimes):
                 out.fill(rows, day, results)
@@ -188,8 +204,15 @@ class _Outputs:
         if all(currency == reporting for currency, _, _ in parts):
             total = np.zeros(len(rows), dtype=np.int64)
             known = np.ones(len(rows), dtype=bool)
-            sink = Env(len(rows), lambda _: None, day, {}, kernel.bundle.rates, None,  # type: ignore[arg-type]
-                       np.zeros(len(rows), dtype=bool))
+            sink = Env(
+                n=len(rows),
+                facts=lambda _: None,
+                as_of=day,
+                params={},
+                rates=kernel.bundle.rates,
+                countries=None,  # type: ignore[arg-type]
+                fallback=np.zeros(len(rows), dtype=bool),
+            )
             cols = align_all([col for _, _, col in parts], sink)
             scale = cols[0].scale if cols else 0
             for (_, has, col), aligned in zip(parts, cols, strict=True):

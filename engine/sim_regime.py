@@ -38,15 +38,13 @@ from engine.sim_completion import (
     settle_rows,
     settle_scope,
 )
-from engine.vectorised import (
+from engine.vector_columns import (
     ONE,
     ZERO,
     BoolCol,
-    Compiled,
     Env,
     NumCol,
     Unsupported,
-    VectorCompiler,
     align_all,
     broadcast_known,
     checked_add,
@@ -57,6 +55,7 @@ from engine.vectorised import (
     kleene_or,
     true_col,
 )
+from engine.vectorised import Compiled, VectorCompiler
 
 DENIED, UNDETERMINED, WITH_OBLIGATIONS, ALLOWED, NOT_APPLICABLE = range(5)
 assert STATUS_ORDER[NOT_APPLICABLE] == "not_applicable"  # codes index STATUS_ORDER
@@ -76,7 +75,7 @@ class RegimeColumns:
     payers: dict[str, PayerExposure]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class _Rule:
     rule: ir.CheckedRule
     when: Compiled | None
@@ -121,13 +120,13 @@ class VectorRegime:
         ))
         self.rules = {
             name: _Rule(
-                rule,
-                compiler.compile(rule.when) if rule.when is not None else None,
-                compiler.compile(rule.violation) if rule.violation is not None else None,
-                tuple(compiler.compile(o.condition) if o.condition is not None else None
+                rule=rule,
+                when=compiler.compile(rule.when) if rule.when is not None else None,
+                violation=compiler.compile(rule.violation) if rule.violation is not None else None,
+                obligations=tuple(compiler.compile(o.condition) if o.condition is not None else None
                       for o in rule.obligations),
-                tuple(compiler.compile(d.met) for d in rule.duties),
-                tuple(p for p in self._reads(rule, regime)
+                duties=tuple(compiler.compile(d.met) for d in rule.duties),
+                finite_reads=tuple(p for p in self._reads(rule, regime)
                       if domains.of(positioned(p))
                       and p not in {f for d in rule.duties for f in d.facts_read}),
             )

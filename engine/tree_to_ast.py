@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from lark import Token, Transformer, Tree, v_args
+from lark.tree import Meta
 
 from engine import ast
 from engine.diagnostics import Diagnostic, Span
@@ -58,13 +60,18 @@ def _decimal(token: Token) -> Decimal:
         raise ValueError(str(token)) from None
 
 
+# A fine's formula: (kind, low end or None, high end); a deadline: (duration, anchor fact).
+_Formula = tuple[str, ast.Expr | None, ast.Expr]
+_Deadline = tuple[ast.NumberLit, tuple[str, Span] | None]
+
+
 class _ItemError(Exception):
     def __init__(self, diagnostic: Diagnostic):
         self.diagnostic = diagnostic
 
 
 @v_args(meta=True)
-class _Builder(Transformer):
+class _Builder(Transformer[Token, list[_Item]]):
     """Tree -> AST expressions and `_Item`s. Terminals are converted once, here."""
 
     def __init__(self, file: str):
@@ -75,10 +82,10 @@ class _Builder(Transformer):
         return _span(self.file, meta)
 
     # -- atoms
-    def name(self, meta, children):
+    def name(self, meta: Meta, children: list[Any]) -> ast.Name:
         return ast.Name(self._s(meta), str(children[0]))
 
-    def number(self, meta, children):
+    def number(self, meta: Meta, children: list[Any]) -> ast.NumberLit:
         number, scale, unit = children
         value = _decimal(number)
         if scale is not None:
@@ -90,10 +97,10 @@ class _Builder(Transformer):
             unit_name = f"business_{base}s" if len(words) == 2 else f"{base}s"
         return ast.NumberLit(self._s(meta), value, unit_name)
 
-    def duration(self, meta, children):
+    def duration(self, meta: Meta, children: list[Any]) -> ast.NumberLit:
         return self.number(meta, [children[0], None, children[1]])
 
-    def money(self, meta, children):
+    def money(self, meta: Meta, children: list[Any]) -> ast.MoneyLit:
         currency, number = children
         if number.unit is not None:
             raise _ItemError(
@@ -107,57 +114,58 @@ class _Builder(Transformer):
         code = CURRENCY_ALIASES.get(str(currency), str(currency))
         return ast.MoneyLit(self._s(meta), code, number.value)
 
-    def percent(self, meta, children):
+    def percent(self, meta: Meta, children: list[Any]) -> ast.PercentLit:
         text = str(children[0]).replace("%", "").strip()
         return ast.PercentLit(self._s(meta), Decimal(text) / 100)
 
-    def date(self, meta, children):
+    def date(self, meta: Meta, children: list[Any]) -> ast.DateLit:
         return ast.DateLit(self._s(meta), _date(children[0], self.file))
 
-    def text(self, meta, children):
+    def text(self, meta: Meta, children: list[Any]) -> ast.TextLit:
         return ast.TextLit(self._s(meta), _string(children[0]))
 
-    def code(self, meta, children):
+    def code(self, meta: Meta, children: list[Any]) -> ast.CodeLit:
         return ast.CodeLit(self._s(meta), str(children[0]))
 
-    def true(self, meta, children):
+    def true(self, meta: Meta, children: list[Any]) -> ast.BoolLit:
         return ast.BoolLit(self._s(meta), True)
 
-    def false(self, meta, children):
+    def false(self, meta: Meta, children: list[Any]) -> ast.BoolLit:
         return ast.BoolLit(self._s(meta), False)
 
-    def empty_set(self, meta, children):
+    def empty_set(self, meta: Meta, children: list[Any]) -> ast.SetLit:
         return ast.SetLit(self._s(meta), ())
 
-    def set_literal(self, meta, children):
+    def set_literal(self, meta: Meta, children: list[Any]) -> ast.SetLit:
         return ast.SetLit(self._s(meta), tuple(c for c in children if c is not None))
 
-    def list_literal(self, meta, children):
+    def list_literal(self, meta: Meta, children: list[Any]) -> ast.ListLit:
         return ast.ListLit(self._s(meta), tuple(c for c in children if c is not None))
 
-    def map_literal(self, meta, children):
+    def map_literal(self, meta: Meta, children: list[Any]) -> ast.MapLit:
         return ast.MapLit(self._s(meta), tuple(c for c in children if c is not None))
 
-    def entry(self, meta, children):
+    def entry(self, meta: Meta, children: list[Any]) -> tuple[str, Span, ast.Expr]:
         key, value = children
         return (str(key), _span(self.file, key), value)
 
-    def call(self, meta, children):
+    def call(self, meta: Meta, children: list[Any]) -> ast.Call:
         function, *args = children
         return ast.Call(
             self._s(meta), str(function), _span(self.file, function), tuple(a for a in args if a)
         )
 
-    def convert(self, meta, children):
+    def convert(self, meta: Meta, children: list[Any]) -> ast.Convert:
         currency = CURRENCY_ALIASES.get(str(children[1]), str(children[1]))
         return ast.Convert(self._s(meta), children[0], currency)
 
-    def index(self, meta, children):
+    def index(self, meta: Meta, children: list[Any]) -> ast.Index:
         return ast.Index(self._s(meta), children[0], children[1])
 
     # -- operators
-    def _binary(op: str):  # type: ignore[misc]
-        def build(self, meta, children):
+    @staticmethod
+    def _binary(op: str) -> Callable[[_Builder, Meta, list[Any]], ast.Binary]:
+        def build(self: _Builder, meta: Meta, children: list[Any]) -> ast.Binary:
             return ast.Binary(self._s(meta), op, children[0], children[1])
 
         return build
@@ -178,75 +186,75 @@ class _Builder(Transformer):
     not_member = _binary("not_in")
     contains = _binary("contains")
 
-    def and_op(self, meta, children):
+    def and_op(self, meta: Meta, children: list[Any]) -> ast.BoolOp:
         return ast.BoolOp(self._s(meta), "and", children[0], children[1])
 
-    def or_op(self, meta, children):
+    def or_op(self, meta: Meta, children: list[Any]) -> ast.BoolOp:
         return ast.BoolOp(self._s(meta), "or", children[0], children[1])
 
-    def not_op(self, meta, children):
+    def not_op(self, meta: Meta, children: list[Any]) -> ast.Not:
         return ast.Not(self._s(meta), children[0])
 
-    def negate(self, meta, children):
+    def negate(self, meta: Meta, children: list[Any]) -> ast.Negate:
         return ast.Negate(self._s(meta), children[0])
 
-    def is_missing(self, meta, children):
+    def is_missing(self, meta: Meta, children: list[Any]) -> ast.Knownness:
         return ast.Knownness(self._s(meta), children[0], known=False)
 
-    def is_known(self, meta, children):
+    def is_known(self, meta: Meta, children: list[Any]) -> ast.Knownness:
         return ast.Knownness(self._s(meta), children[0], known=True)
 
-    def if_then_else(self, meta, children):
+    def if_then_else(self, meta: Meta, children: list[Any]) -> ast.IfThenElse:
         return ast.IfThenElse(self._s(meta), *children)
 
-    def quant(self, meta, children):
+    def quant(self, meta: Meta, children: list[Any]) -> str:
         return str(children[0])
 
-    def quantifier(self, meta, children):
+    def quantifier(self, meta: Meta, children: list[Any]) -> ast.Quantifier:
         kind, variable, collection, condition = children
         return ast.Quantifier(self._s(meta), kind, str(variable), collection, condition)
 
-    def sum_over(self, meta, children):
+    def sum_over(self, meta: Meta, children: list[Any]) -> ast.SumOver:
         value, variable, collection, condition = children
         return ast.SumOver(self._s(meta), value, str(variable), collection, condition)
 
     # -- types
-    def simple_type(self, meta, children):
+    def simple_type(self, meta: Meta, children: list[Any]) -> ast.TypeRef:
         return ast.TypeRef(self._s(meta), "simple", str(children[0]))
 
-    def set_type(self, meta, children):
+    def set_type(self, meta: Meta, children: list[Any]) -> ast.TypeRef:
         return ast.TypeRef(self._s(meta), "set", str(children[0]))
 
-    def list_type(self, meta, children):
+    def list_type(self, meta: Meta, children: list[Any]) -> ast.TypeRef:
         return ast.TypeRef(self._s(meta), "list", str(children[0]))
 
-    def map_type(self, meta, children):
+    def map_type(self, meta: Meta, children: list[Any]) -> ast.TypeRef:
         return ast.TypeRef(self._s(meta), "map", str(children[0]), str(children[1]))
 
     # -- clause pieces
-    def cite(self, meta, children):
+    def cite(self, meta: Meta, children: list[Any]) -> ast.Citation:
         return ast.Citation(_string(children[0]), self._s(meta))
 
-    def payer(self, meta, children):
+    def payer(self, meta: Meta, children: list[Any]) -> str:
         return _string(children[0])
 
-    def in_force(self, meta, children):
+    def in_force(self, meta: Meta, children: list[Any]) -> ast.Period:
         start, end = children
         return ast.Period(
             _date(start, self.file), _date(end, self.file) if end else None, self._s(meta)
         )
 
-    def status(self, meta, children):
+    def status(self, meta: Meta, children: list[Any]) -> str:
         return str(children[0])
 
-    def bound(self, meta, children):
+    def bound(self, meta: Meta, children: list[Any]) -> str:
         return str(children[0])
 
     def _item(self, item_kind: str, meta: Any, **data: Any) -> _Item:
         return _Item(item_kind, self._s(meta), data)
 
     # -- items
-    def regime_head(self, meta, children):
+    def regime_head(self, meta: Meta, children: list[Any]) -> _Item:
         name, title, cite, in_force = children
         return self._item(
             "regime",
@@ -258,20 +266,20 @@ class _Builder(Transformer):
             name_span=_span(self.file, name),
         )
 
-    def part_of(self, meta, children):
+    def part_of(self, meta: Meta, children: list[Any]) -> _Item:
         return self._item("part_of", meta, name=str(children[0]))
 
-    def currency_clause(self, meta, children):
+    def currency_clause(self, meta: Meta, children: list[Any]) -> _Item:
         code = CURRENCY_ALIASES.get(str(children[0]), str(children[0]))
         return self._item("currency", meta, code=code)
 
-    def aggregate_clause(self, meta, children):
+    def aggregate_clause(self, meta: Meta, children: list[Any]) -> _Item:
         return self._item("aggregate", meta, method=str(children[0]), cite=children[1])
 
-    def applies_clause(self, meta, children):
+    def applies_clause(self, meta: Meta, children: list[Any]) -> _Item:
         return self._item("applies", meta, condition=children[0], cite=children[1])
 
-    def enum_decl(self, meta, children):
+    def enum_decl(self, meta: Meta, children: list[Any]) -> _Item:
         name, description, *members = children
         return self._item(
             "enum",
@@ -281,13 +289,13 @@ class _Builder(Transformer):
             members=tuple((str(m), _span(self.file, m)) for m in members),
         )
 
-    def record_head(self, meta, children):
+    def record_head(self, meta: Meta, children: list[Any]) -> _Item:
         name, description = children
         return self._item(
             "record", meta, name=str(name), description=description and _string(description)
         )
 
-    def field_decl(self, meta, children):
+    def field_decl(self, meta: Meta, children: list[Any]) -> _Item:
         name, type_ref, description = children
         return self._item(
             "field",
@@ -297,7 +305,7 @@ class _Builder(Transformer):
             description=description and _string(description),
         )
 
-    def fact_decl(self, meta, children):
+    def fact_decl(self, meta: Meta, children: list[Any]) -> _Item:
         name, type_ref, description = children
         return self._item(
             "fact",
@@ -307,11 +315,11 @@ class _Builder(Transformer):
             description=description and _string(description),
         )
 
-    def define_decl(self, meta, children):
+    def define_decl(self, meta: Meta, children: list[Any]) -> _Item:
         name, type_ref, value, cite = children
         return self._item("define", meta, name=str(name), type=type_ref, value=value, cite=cite)
 
-    def parameter_head(self, meta, children):
+    def parameter_head(self, meta: Meta, children: list[Any]) -> _Item:
         name, type_ref, description, cite = children
         return self._item(
             "parameter",
@@ -322,14 +330,14 @@ class _Builder(Transformer):
             cite=cite,
         )
 
-    def dated(self, meta, children):
+    def dated(self, meta: Meta, children: list[Any]) -> _Item:
         start, end, value, cite = children
         period = ast.Period(
             _date(start, self.file), _date(end, self.file) if end else None, self._s(meta)
         )
         return self._item("dated", meta, period=period, value=value, cite=cite)
 
-    def rate_head(self, meta, children):
+    def rate_head(self, meta: Meta, children: list[Any]) -> _Item:
         base, quote, cite = children
         return self._item(
             "rate",
@@ -339,16 +347,16 @@ class _Builder(Transformer):
             cite=cite,
         )
 
-    def fine_up_to(self, meta, children):
+    def fine_up_to(self, meta: Meta, children: list[Any]) -> _Formula:
         return ("up_to", None, children[0])
 
-    def fine_between(self, meta, children):
+    def fine_between(self, meta: Meta, children: list[Any]) -> _Formula:
         return ("between", children[0], children[1])
 
-    def fine_exactly(self, meta, children):
+    def fine_exactly(self, meta: Meta, children: list[Any]) -> _Formula:
         return ("exactly", None, children[0])
 
-    def fine_decl(self, meta, children):
+    def fine_decl(self, meta: Meta, children: list[Any]) -> _Item:
         name, title, formula, payer, cite = children
         kind, low, high = formula
         return self._item(
@@ -363,16 +371,16 @@ class _Builder(Transformer):
             cite=cite,
         )
 
-    def fine_ref(self, meta, children):
+    def fine_ref(self, meta: Meta, children: list[Any]) -> _Item:
         return self._item(
             "fine_ref", meta, names=tuple((str(n), _span(self.file, n)) for n in children)
         )
 
-    def rule_head(self, meta, children):
+    def rule_head(self, meta: Meta, children: list[Any]) -> _Item:
         name, title, cite = children
         return self._item("rule", meta, name=str(name), title=title and _string(title), cite=cite)
 
-    def exception_head(self, meta, children):
+    def exception_head(self, meta: Meta, children: list[Any]) -> _Item:
         name, target, title, cite = children
         return self._item(
             "exception",
@@ -384,41 +392,55 @@ class _Builder(Transformer):
             cite=cite,
         )
 
-    def when_clause(self, meta, children):
+    def when_clause(self, meta: Meta, children: list[Any]) -> _Item:
         return self._item("when", meta, condition=children[0])
 
-    def violation_when(self, meta, children):
+    def violation_when(self, meta: Meta, children: list[Any]) -> _Item:
         return self._item("violation", meta, condition=children[0], unless=False)
 
-    def violation_unless(self, meta, children):
+    def violation_unless(self, meta: Meta, children: list[Any]) -> _Item:
         return self._item("violation", meta, condition=children[0], unless=True)
 
-    def deadline(self, meta, children):
+    def deadline(self, meta: Meta, children: list[Any]) -> _Deadline:
         duration, anchor = children
         return (duration, (str(anchor), _span(self.file, anchor)) if anchor is not None else None)
 
-    def obligation_clause(self, meta, children):
+    def obligation_clause(self, meta: Meta, children: list[Any]) -> _Item:
         text, deadline, condition, cite = children
         within, anchor = deadline or (None, None)
         return self._item(
             "obligation",
             meta,
             obligation=ast.Obligation(
-                _string(text), within, condition, cite, self._s(meta), anchor
+                text=_string(text),
+                within=within,
+                condition=condition,
+                cite=cite,
+                span=self._s(meta),
+                anchor=anchor,
             ),
         )
 
-    def note_clause(self, meta, children):
+    def note_clause(self, meta: Meta, children: list[Any]) -> _Item:
         return self._item("note", meta, text=_string(children[0]))
 
-    def duty_clause(self, meta, children):
+    def duty_clause(self, meta: Meta, children: list[Any]) -> _Item:
         text, deadline, met, cite = children
         within, anchor = deadline or (None, None)
         return self._item(
-            "duty", meta, duty=ast.Duty(_string(text), within, met, cite, self._s(meta), anchor)
+            "duty",
+            meta,
+            duty=ast.Duty(
+                text=_string(text),
+                within=within,
+                met=met,
+                cite=cite,
+                span=self._s(meta),
+                anchor=anchor,
+            ),
         )
 
-    def topic_decl(self, meta, children):
+    def topic_decl(self, meta: Meta, children: list[Any]) -> _Item:
         name, title, *rest = children
         cite = rest.pop() if rest and isinstance(rest[-1], ast.Citation) else None
         rest = [r for r in rest if r is not None]
@@ -431,76 +453,76 @@ class _Builder(Transformer):
             cite=cite,
         )
 
-    def topic_clause(self, meta, children):
+    def topic_clause(self, meta: Meta, children: list[Any]) -> _Item:
         return self._item(
             "topic_ref", meta, name=str(children[0]), name_span=_span(self.file, children[0])
         )
 
-    def exact_pattern(self, meta, children):
+    def exact_pattern(self, meta: Meta, children: list[Any]) -> tuple[str, Span]:
         return (str(children[0]), self._s(meta))
 
-    def prefix_pattern(self, meta, children):
+    def prefix_pattern(self, meta: Meta, children: list[Any]) -> tuple[str, Span]:
         return (f"{children[0]}.*", self._s(meta))
 
-    def field_pattern(self, meta, children):
+    def field_pattern(self, meta: Meta, children: list[Any]) -> tuple[str, Span]:
         return (f"{children[0]}[].{children[1]}", self._s(meta))
 
-    def organisation_facts(self, meta, children):
+    def organisation_facts(self, meta: Meta, children: list[Any]) -> _Item:
         return self._item("level", meta, name="organisation", patterns=tuple(children))
 
-    def controllable_facts(self, meta, children):
+    def controllable_facts(self, meta: Meta, children: list[Any]) -> _Item:
         return self._item("level", meta, name="controllable", patterns=tuple(children))
 
-    def derive_decl(self, meta, children):
+    def derive_decl(self, meta: Meta, children: list[Any]) -> _Item:
         path, value, condition, cite = children
         return self._item(
             "derive", meta, name=str(path), value=value, condition=condition, cite=cite
         )
 
-    def example_head(self, meta, children):
+    def example_head(self, meta: Meta, children: list[Any]) -> _Item:
         return self._item("example", meta, name=_string(children[0]))
 
-    def as_of_clause(self, meta, children):
+    def as_of_clause(self, meta: Meta, children: list[Any]) -> _Item:
         return self._item("as_of", meta, date=_date(children[0], self.file))
 
-    def assignment(self, meta, children):
+    def assignment(self, meta: Meta, children: list[Any]) -> ast.Assignment:
         return ast.Assignment(str(children[0]), children[1], self._s(meta))
 
-    def given_clause(self, meta, children):
+    def given_clause(self, meta: Meta, children: list[Any]) -> _Item:
         return self._item("given", meta, assignments=tuple(children))
 
-    def expect_status(self, meta, children):
+    def expect_status(self, meta: Meta, children: list[Any]) -> ast.Expectation:
         return ast.Expectation("status", children[0], self._s(meta))
 
-    def expect_violation(self, meta, children):
+    def expect_violation(self, meta: Meta, children: list[Any]) -> ast.Expectation:
         return ast.Expectation("violation", str(children[0]), self._s(meta))
 
-    def expect_no_violation(self, meta, children):
+    def expect_no_violation(self, meta: Meta, children: list[Any]) -> ast.Expectation:
         return ast.Expectation("no_violation", str(children[0]), self._s(meta))
 
-    def expect_obligation(self, meta, children):
+    def expect_obligation(self, meta: Meta, children: list[Any]) -> ast.Expectation:
         return ast.Expectation("obligation", str(children[0]), self._s(meta))
 
-    def expect_missing(self, meta, children):
+    def expect_missing(self, meta: Meta, children: list[Any]) -> ast.Expectation:
         path, index, field = children
         text = str(path) if index is None else f"{path}[{index}].{field}"
         return ast.Expectation("missing", text, self._s(meta))
 
-    def at_least(self, meta, children):
+    def at_least(self, meta: Meta, children: list[Any]) -> bool:
         return True
 
-    def expect_exposure(self, meta, children):
+    def expect_exposure(self, meta: Meta, children: list[Any]) -> ast.Expectation:
         bound, at_least, payer, value = children
         kind = f"exposure_{bound}" + ("_at_least" if at_least else "")
         return ast.Expectation(kind, value, self._s(meta), _string(payer) if payer else None)
 
-    def expect_not_assessed(self, meta, children):
+    def expect_not_assessed(self, meta: Meta, children: list[Any]) -> ast.Expectation:
         return ast.Expectation("not_assessed", str(children[0]), self._s(meta))
 
-    def expect_clause(self, meta, children):
+    def expect_clause(self, meta: Meta, children: list[Any]) -> _Item:
         return self._item("expect", meta, expectations=tuple(children))
 
-    def start(self, meta, children):
+    def start(self, meta: Meta, children: list[Any]) -> list[_Item]:
         return list(children)
 
 

@@ -132,7 +132,7 @@ def bits_of(indices: list[int], words: int) -> np.ndarray:
 # ---- the evaluation environment --------------------------------------------------------------
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Env:
     """One batch of rows sharing an as-of date: the parameters in force that day are constants."""
 
