@@ -165,5 +165,5 @@ def to_wire(value: object, wanted: Type, unit: str | None) -> object:
         factor = UNITS[unit][1] if unit else 1
         return format_decimal(value.amount / factor)
     if hasattr(value, "isoformat"):
-        return value.isoformat()  # type: ignore[union-attr]
+        return value.isoformat()
     return value

@@ -521,7 +521,8 @@ class CompiledRegime:
 
     def _topics(self, facts: Mapping[str, Any]) -> tuple[tuple[NotAssessed, ...], set[str]]:
         """The topics the operation does not describe, and the rules left unassessed."""
-        not_assessed, skipped = [], set()
+        not_assessed: list[NotAssessed] = []
+        skipped: set[str] = set()
         for name, topic in self.regime.topics.items():
             if any(facts.get(path) is not None for path in topic.described_by):
                 continue

@@ -82,6 +82,7 @@ class ExprChecker:
     # ---- entry points -----------------------------------------------------------------------
 
     def check(self, expr: ast.Expr, scope: Scope, expected: Type | None = None) -> ir.Node:
+        method: Callable[[ast.Expr, Scope, Type | None], ir.Node]
         method = getattr(self, f"_{type(expr).__name__}")
         return method(expr, scope, expected)
 
@@ -295,7 +296,7 @@ class ExprChecker:
     def _BoolOp(self, expr: ast.BoolOp, scope: Scope, expected: Type | None) -> ir.Node:
         left = self.condition(expr.left, scope, f"each side of `{expr.op}`")
         right = self.condition(expr.right, scope, f"each side of `{expr.op}`")
-        return ir.Op(BOOL, expr.span, expr.op, (left, right))
+        return ir.Op(BOOL, expr.span, OpCode(expr.op), (left, right))
 
     def _Not(self, expr: ast.Not, scope: Scope, expected: Type | None) -> ir.Node:
         return ir.Op(
@@ -389,7 +390,8 @@ class ExprChecker:
                 help="`meets` asks whether two sets share a member, e.g. "
                 "`subjects.locations meets eea`",
             )
-        if not compatible(right.type, wanted(left.type)):
+        want = wanted(left.type)
+        if want is None or not compatible(right.type, want):
             return self._mismatch(expr, "match", left.type, right.type)
         return ir.Op(BOOL, expr.span, code, (left, right))
 
@@ -435,7 +437,7 @@ class ExprChecker:
                     )
             if all(is_numeric(a.type) for a in args) and any(a.type == NUMBER for a in args):
                 kind = NUMBER
-            return ir.Op(kind, expr.span, name, args)
+            return ir.Op(kind, expr.span, OpCode(name), args)
         if name == "size":
             if len(expr.args) != 1:
                 return self.error("E0210", "`size` takes one set or list", expr.span)

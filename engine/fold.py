@@ -37,12 +37,12 @@ def fold(node: ir.Node) -> ir.Node:
                 return ir.Const(node.type, node.span, value)
         return node if args == node.args else dataclasses.replace(node, args=args)
     if isinstance(node, ir.Loop):
-        parts = {
-            name: fold(child)
-            for name in ("collection", "condition", "value")
-            if (child := getattr(node, name)) is not None
-        }
-        return dataclasses.replace(node, **parts)
+        return dataclasses.replace(
+            node,
+            collection=fold(node.collection),
+            condition=None if node.condition is None else fold(node.condition),
+            value=None if node.value is None else fold(node.value),
+        )
     return node
 
 

@@ -14,7 +14,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from lark import Lark, Tree
+from lark import Lark, Token, Tree
 from lark.exceptions import (
     LarkError,
     UnexpectedCharacters,
@@ -138,7 +138,7 @@ def _blank_item(text: str, error_line: int) -> str:
 MAX_NESTING = 100
 
 
-def _too_deep(file: str, tree: Tree) -> Diagnostic | None:
+def _too_deep(file: str, tree: Tree[Token]) -> Diagnostic | None:
     """A located error for the first subtree nested deeper than MAX_NESTING (an iterative
     walk: the check itself must not recurse)."""
     stack: list[tuple[Any, int]] = [(tree, 1)]

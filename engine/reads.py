@@ -20,7 +20,8 @@ def facts_read(nodes: Iterable[ir.Node], defines: DefineTable) -> tuple[str, ...
     costs nothing at evaluation time."""
     found: set[str] = set()
     seen: set[tuple[str, str]] = set()
-    pending = [(n, {}) for n in nodes]  # (node, loop variable -> list path)
+    # (node, loop variable -> the list path it walks)
+    pending: list[tuple[ir.Node, dict[str, str]]] = [(n, {}) for n in nodes]
     while pending:
         node, loops = pending.pop()
         if isinstance(node, ir.Fact):

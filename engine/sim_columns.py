@@ -149,7 +149,7 @@ class Columns:
         column = self.frame[name]
         if column.dtype == object or isinstance(column.dtype, pd.StringDtype):
             # lists are unhashable; tuples keep pd.unique/factorize working
-            values = column.to_numpy(dtype=object)
+            values: np.ndarray = column.to_numpy(dtype=object)
             sample = values[: min(len(values), 64)]
             if all(isinstance(v, str) or is_null(v) for v in sample):
                 try:
@@ -164,7 +164,8 @@ class Columns:
             for index, value in enumerate(values):
                 cells[index] = tuple(value) if isinstance(value, list | np.ndarray) else value
             return cells
-        return column.to_numpy()
+        array: np.ndarray = column.to_numpy()
+        return array
 
     # -- public --
 

@@ -287,6 +287,6 @@ def positioned(path: str) -> str:
 
 def known_of(col: Any) -> np.ndarray:
     known = getattr(col, "known", None)
-    if known is None:  # a money column: known where its amount is
-        known = col.amounts.known
-    return known
+    # a money column: known where its amount is
+    mask: np.ndarray = col.amounts.known if known is None else known
+    return mask

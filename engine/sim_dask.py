@@ -35,29 +35,31 @@ def run_partition(bundle_hash: str, sources: tuple[tuple[str, str], ...], curren
 def run_on_cluster(bundle: Bundle, parts: Iterator[pd.DataFrame], count: int, currency: str,
                    as_of: dt.date | None, address: str | None, workers: int,
                    advance: Callable[[int], None]) -> list[pd.DataFrame]:
+    # distributed ships without annotations on these, hence the no-untyped-call ignores below
     from distributed import Client, LocalCluster, as_completed
 
     sources = tuple(sorted(bundle.checked.sources.items()))
     cluster = None
     if address is None:
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                               dashboard_address=None)
-    client = Client(address or cluster)
+        cluster = LocalCluster(  # type: ignore[no-untyped-call]
+            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+        )
+    client = Client(address or cluster)  # type: ignore[no-untyped-call]
     try:
-        shared = client.scatter(sources, broadcast=True)
+        shared = client.scatter(sources, broadcast=True)  # type: ignore[no-untyped-call]
         futures = {}
         for index, part in enumerate(parts):
             future = client.submit(run_partition, bundle.hash, shared, currency, as_of, part,
                                    pure=False)
             futures[future] = (index, len(part))
         results: dict[int, pd.DataFrame] = {}
-        for future in as_completed(futures):
+        for future in as_completed(futures):  # type: ignore[no-untyped-call]
             index, rows = futures[future]
             results[index] = future.result()
             advance(rows)
         assert len(results) == count
         return [results[i] for i in range(count)]
     finally:
-        client.close()
+        client.close()  # type: ignore[no-untyped-call]
         if cluster is not None:
             cluster.close()

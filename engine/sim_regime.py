@@ -178,7 +178,8 @@ class VectorRegime:
             rule = compiled.rule
             if rule.exception_to is not None or not rule.in_force(env.as_of):
                 continue
-            assessed = ~skipped.get(rule.topic, np.zeros(n, dtype=bool))
+            out_of_topic = skipped.get(rule.topic) if rule.topic is not None else None
+            assessed = ~out_of_topic if out_of_topic is not None else np.ones(n, dtype=bool)
             kind, bits = self.state(compiled, env)
             unsettled = (kind == KIND_UNKNOWN) & assessed & ~applies_false
             if unsettled.any() and not self.scalar.rules[rule.name].kleene_exact:
@@ -246,8 +247,8 @@ class VectorRegime:
             applies_here = consulted & broadcast_known(n, is_true(exception))
             applied |= applies_here
             exception_unknown |= consulted & broadcast_known(n, ~exception.known)
-            for due in self._exception_obligations(name, env):
-                bits |= np.where(applies_here & due, np.int64(1) << bit, 0)
+            for owed in self._exception_obligations(name, env):
+                bits |= np.where(applies_here & owed, np.int64(1) << bit, 0)
                 bit += 1
             violated = kleene_and(violated, kleene_not(exception))
         violated_rows = broadcast_known(n, is_true(violated))

@@ -90,11 +90,13 @@ def true_col() -> BoolCol:
 
 
 def is_true(c: BoolCol) -> np.ndarray:
-    return c.known & c.values
+    mask: np.ndarray = c.known & c.values
+    return mask
 
 
 def is_false(c: BoolCol) -> np.ndarray:
-    return c.known & ~c.values
+    mask: np.ndarray = c.known & ~c.values
+    return mask
 
 
 def kleene_and(a: BoolCol, b: BoolCol) -> BoolCol:
@@ -198,11 +200,14 @@ def checked_add(
     a: np.ndarray, b: np.ndarray, known: np.ndarray, env: Env, sign: int = 1
 ) -> np.ndarray:
     bound = (int(np.abs(a).max()) if a.size else 0) + (int(np.abs(b).max()) if b.size else 0)
+    total: np.ndarray
     if bound < INT_LIMIT:
-        return a + sign * b
+        total = a + sign * b
+        return total
     big = np.abs(a.astype(np.float64)) + np.abs(b.astype(np.float64)) >= INT_LIMIT / 2
     env.flag(big & known)
-    return np.where(big, 0, a) + sign * np.where(big, 0, b)
+    total = np.where(big, 0, a) + sign * np.where(big, 0, b)
+    return total
 
 
 def _bound(col: NumCol) -> int:
@@ -248,13 +253,16 @@ def multiplied(a: NumCol, b: NumCol, env: Env) -> NumCol:
 
 def round_half_even(values: np.ndarray, shift: int) -> np.ndarray:
     """values / 10**shift rounded half-even: Decimal.quantize(ROUND_HALF_EVEN) on integers."""
+    rounded: np.ndarray
     if shift <= 0:
-        return values * 10 ** (-shift)
+        rounded = values * 10 ** (-shift)
+        return rounded
     unit = 10**shift
     quotient, remainder = np.divmod(values, unit)  # floor division: remainder >= 0
     twice = 2 * remainder
     up = (twice > unit) | ((twice == unit) & (quotient % 2 == 1))
-    return quotient + up
+    rounded = quotient + up
+    return rounded
 
 
 # ---- constants ------------------------------------------------------------------------------
@@ -270,7 +278,8 @@ def number_of(value: Any) -> Decimal | int:
         return value.toordinal()
     if isinstance(value, bool):
         raise Unsupported("a truth value used as a number")
-    return value
+    number: Decimal | int = value  # a count or a plain number
+    return number
 
 
 def is_numeric_type(t: Type) -> bool:
@@ -365,7 +374,8 @@ def _has_bit(words: np.ndarray, codes: np.ndarray) -> np.ndarray:
         word = words[0, safe // 64]
     else:
         word = words[np.arange(words.shape[0]), safe // 64]
-    return valid & (((word >> (safe % 64).astype(np.uint64)) & np.uint64(1)) == 1)
+    present: np.ndarray = valid & (((word >> (safe % 64).astype(np.uint64)) & np.uint64(1)) == 1)
+    return present
 
 
 # ---- exchange rates ------------------------------------------------------------------------------

@@ -28,7 +28,7 @@ re-evaluated by the scalar back end). Never a silently wrong answer.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -137,7 +137,7 @@ class VectorCompiler:
         _supported_type(t)
 
         def read(env: Env) -> Col:
-            col = lookup(env)
+            col: Col | MoneyColumn | None = lookup(env)
             if col is None:
                 return unknown_col(t, env, scale)
             if isinstance(col, MoneyColumn):
@@ -195,7 +195,8 @@ class VectorCompiler:
             def read(env: Env) -> Col:
                 if key not in env.memo:
                     env.memo[key] = inner.fn(env)
-                return env.memo[key]
+                memoised: Col = env.memo[key]
+                return memoised
 
             self._compiled_defines[name] = Compiled(read, inner.scale)
         return self._compiled_defines[name]
@@ -281,7 +282,7 @@ class VectorCompiler:
             raise Unsupported(f"`{node.op}` of {node.type}")
 
         def extreme(env: Env) -> NumCol:
-            result = parts[0].fn(env)
+            result: NumCol = parts[0].fn(env)
             for part in parts[1:]:
                 a, b = aligned(result, part.fn(env), env)
                 result = NumCol(pick(a.values, b.values), a.known & b.known, a.scale)
@@ -597,7 +598,9 @@ def _supported_type(t: Type) -> None:
         raise Unsupported("money whose currency is fixed only at run time")
 
 
-def _items(coll: Col, element_type: Type | None, env: Env):
+def _items(
+    coll: Col, element_type: Type | None, env: Env
+) -> Iterator[tuple[np.ndarray, Col | dict[str, Any]]]:  # a code, or a record's fields
     """(present mask, loop-variable binding) for each position of a list or member of a set.
     Sets are walked over their whole universe, a bounded number of members."""
     if isinstance(coll, ListCol):

@@ -271,7 +271,7 @@ def _annotation(
     if isinstance(t, DurationType):
         return NonNegativeDecimal
     if isinstance(t, EnumType):
-        return Literal[t.members]  # type: ignore[valid-type]
+        return Literal[t.members]
     if isinstance(t, SetType):
         element = _annotation(t.element, None, records, money)
         return Annotated[list[element], Field(max_length=MAX_SET_ITEMS)]  # type: ignore[valid-type]
@@ -299,7 +299,7 @@ class OperationSchema:
                 name: _field(_annotation(ftype, None, records, self.money), None)
                 for name, ftype in record.fields
             }
-            records[record.name] = create_model(  # type: ignore[call-overload]
+            records[record.name] = create_model(
                 _model_name(record.name),
                 __config__=_FORBID,
                 __doc__=vocabulary.descriptions.get(record.name),
@@ -334,7 +334,7 @@ class OperationSchema:
             fields["as_of"] = _field(
                 DateValue, "the date the law is applied at, as 2025-06-01 (default: today)"
             )
-        return create_model(name, __config__=_FORBID, **fields)  # type: ignore[call-overload]
+        return create_model(name, __config__=_FORBID, **fields)
 
     def json_schema(self) -> dict[str, Any]:
         return self.model.model_json_schema()

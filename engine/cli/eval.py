@@ -177,8 +177,8 @@ def _print_regime(regime: RegimeDecision, explain: bool) -> None:
         removed = remedy.exposure_removed
         saving = ""
         if removed is not None:
-            amount = money_range(removed.min, removed.max, removed.max_at_least)
-            saving = f", removes exposure {amount}"
+            figure = money_range(removed.min, removed.max, removed.max_at_least)
+            saving = f", removes exposure {figure}"
         conditions = (f" [dim](then waits for: {', '.join(remedy.conditions)})[/]"
                       if remedy.conditions else "")
         out.print(f"  [green]fix:[/] {text} -> {remedy.status}{saving}{conditions}")
