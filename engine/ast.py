@@ -9,8 +9,51 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
+from enum import StrEnum
 
 from engine.diagnostics import Span
+
+# ---- the language's closed sets of words ---------------------------------------------------------
+# Each is a str, so results that print or serialise them read exactly as before.
+
+
+class LoopKind(StrEnum):
+    """What a loop over a list or set gives: a quantifier (`any`, `all`, `count`) or `sum`."""
+
+    ANY = "any"
+    ALL = "all"
+    COUNT = "count"
+    SUM = "sum"
+
+
+class FineKind(StrEnum):
+    """How a fine's formula bounds it: `up to X`, `between X and Y`, `exactly X`."""
+
+    UP_TO = "up_to"
+    BETWEEN = "between"
+    EXACTLY = "exactly"
+
+
+class Aggregation(StrEnum):
+    """How a regime combines the fines of several violations (`aggregate …`)."""
+
+    GRAVEST = "gravest"  # the gravest infringement's fine only (GDPR Art. 83(3))
+    SUM = "sum"
+
+
+class ExpectKind(StrEnum):
+    """What one expectation of an example's `expect` clause checks."""
+
+    STATUS = "status"
+    VIOLATION = "violation"
+    NO_VIOLATION = "no_violation"
+    OBLIGATION = "obligation"
+    MISSING = "missing"
+    NOT_ASSESSED = "not_assessed"
+    EXPOSURE_MIN = "exposure_min"
+    EXPOSURE_MAX = "exposure_max"
+    EXPOSURE_MAX_AT_LEAST = "exposure_max_at_least"
+    EXPOSURE_MIN_AT_LEAST = "exposure_min_at_least"  # refused by the checker (E0119)
 
 # ---- expressions ------------------------------------------------------------------------------
 
@@ -150,7 +193,7 @@ class IfThenElse(Expr):
 class Quantifier(Expr):
     """`any t in transfers where …`, `all …`, `count …` — bounded by the list's length."""
 
-    kind: str  # any | all | count
+    kind: LoopKind  # any | all | count
     variable: str
     collection: Expr
     condition: Expr
@@ -284,7 +327,7 @@ class RateDecl(Decl):
 @dataclass(frozen=True, slots=True, kw_only=True)
 class FineDecl(Decl):
     title: str | None
-    kind: str  # up_to | between | exactly
+    kind: FineKind
     low: Expr | None
     high: Expr
     payer: str | None
@@ -371,8 +414,7 @@ class Assignment:
 
 @dataclass(frozen=True, slots=True)
 class Expectation:
-    # status | violation | no_violation | obligation | missing | exposure_min | exposure_max
-    kind: str
+    kind: ExpectKind
     value: str | Expr
     span: Span
     payer: str | None = None  # exposure expectations: whose exposure (default organisation)

@@ -14,7 +14,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 
 from engine import ast, checkexamples, checkrules, ir
-from engine.diagnostics import Diagnostic, PolicyError, Span, did_you_mean
+from engine.diagnostics import Diagnostic, PolicyError, Severity, Span, did_you_mean
 from engine.exprcheck import ExprChecker, Scope
 from engine.fold import fold_bundle
 from engine.reads import defines_read, facts_read
@@ -34,7 +34,7 @@ from engine.types import (
 )
 
 COMMON = ""  # scope name of the bundle-wide files (policies/common)
-AGGREGATIONS = {"gravest", "sum"}
+AGGREGATIONS = {a.value for a in ast.Aggregation}
 from engine.checkexamples import DEFAULT_PAYER  # noqa: E402 - one definition
 
 
@@ -72,7 +72,7 @@ class Checker:
 
     def warn(self, code: str, message: str, span: Span, help: str | None = None) -> None:
         """A finding that does not stop the bundle from loading (`lexgate check` shows it)."""
-        self.warnings.append(Diagnostic(code, message, span, help=help, severity="warning"))
+        self.warnings.append(Diagnostic(code, message, span, help=help, severity=Severity.WARNING))
 
     def require_citation(self, cited: bool, what: str, span: Span, help: str) -> None:
         """Every rule, fine, parameter and rate names its legal source (E0310)."""
@@ -509,14 +509,16 @@ class Checker:
                 help="add `currency EUR` (the currency its fines are set in)",
             )
             currency = "EUR"
-        aggregate = header.aggregate or "sum"
-        if aggregate not in AGGREGATIONS:
+        aggregate_word = header.aggregate or "sum"
+        if aggregate_word not in AGGREGATIONS:
             self.error(
                 "E0315",
-                f"unknown aggregation `{aggregate}`",
+                f"unknown aggregation `{aggregate_word}`",
                 header.aggregate_span or header.span,
                 help="`aggregate gravest` (GDPR Art. 83(3)) or `aggregate sum`",
             )
+            aggregate_word = "sum"  # checked on, with no follow-on errors
+        aggregate = ast.Aggregation(aggregate_word)
         if not header.applies:
             self.error(
                 "E0316",

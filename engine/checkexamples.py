@@ -17,6 +17,10 @@ if TYPE_CHECKING:
 DEFAULT_PAYER = "organisation"
 
 
+_Kind = ast.ExpectKind
+_ABOUT_A_RULE = {_Kind.VIOLATION, _Kind.NO_VIOLATION, _Kind.OBLIGATION}
+_ABOUT_EXPOSURE = {_Kind.EXPOSURE_MIN, _Kind.EXPOSURE_MAX, _Kind.EXPOSURE_MAX_AT_LEAST}
+
 def check_example(
     checker: Checker,
     decl: ast.ExampleDecl,
@@ -38,9 +42,9 @@ def check_example(
             continue
         value = example_value(checker, assignment.value, info.type, info.unit, scope)
         given.append((assignment.path, value))
-    expect: list[tuple[str, Any, Span]] = []
+    expect: list[tuple[ast.ExpectKind, Any, Span]] = []
     for e in decl.expect:
-        if e.kind in ("violation", "no_violation", "obligation") and e.value not in rules:
+        if e.kind in _ABOUT_A_RULE and e.value not in rules:
             checker.error(
                 "E0114",
                 f"unknown rule `{e.value}` in {regime}",
@@ -48,7 +52,7 @@ def check_example(
                 help=did_you_mean(str(e.value), rules),
             )
             continue
-        if e.kind == "missing" and not any(
+        if e.kind == ast.ExpectKind.MISSING and not any(
             str(e.value) == p or str(e.value).startswith(p + "[") for p in checker.facts
         ):
             checker.error(
@@ -58,7 +62,7 @@ def check_example(
                 help=did_you_mean(str(e.value), checker.facts),
             )
             continue
-        if e.kind == "not_assessed" and e.value not in checker.topics[regime]:
+        if e.kind == ast.ExpectKind.NOT_ASSESSED and e.value not in checker.topics[regime]:
             checker.error(
                 "E0117",
                 f"unknown topic `{e.value}` in {regime}",
@@ -66,7 +70,7 @@ def check_example(
                 help=did_you_mean(str(e.value), checker.topics[regime]),
             )
             continue
-        if e.kind == "exposure_min_at_least":
+        if e.kind == ast.ExpectKind.EXPOSURE_MIN_AT_LEAST:
             checker.error(
                 "E0119",
                 "`at least` goes with `exposure max`",
@@ -74,7 +78,7 @@ def check_example(
                 help="a floor is for an unknown maximum: `exposure max at least = …`",
             )
             continue
-        if e.kind.startswith("exposure"):
+        if e.kind in _ABOUT_EXPOSURE:
             assert isinstance(e.value, ast.Expr)
             node = checker.exprs.expect(e.value, scope, MoneyType("money", None), "an exposure")
             payers = {f.payer or DEFAULT_PAYER for f in checker.fines[regime].values()}
@@ -89,7 +93,7 @@ def check_example(
             expect.append((e.kind, (node, e.payer or DEFAULT_PAYER), e.span))
             continue
         expect.append((e.kind, e.value, e.span))
-    if not any(kind == "status" for kind, _, _ in expect):
+    if not any(kind == ast.ExpectKind.STATUS for kind, _, _ in expect):
         checker.error(
             "E0313",
             "this example expects no status",

@@ -23,6 +23,7 @@ from decimal import Decimal, DivisionByZero, InvalidOperation
 from typing import Any
 
 from engine import ir
+from engine.ast import LoopKind
 from engine.ir import OpCode
 from engine.logic import not3
 from engine.types import COUNT, DurationType, MoneyType
@@ -527,25 +528,30 @@ def _loop(compiler: Compiler, node: ir.Loop) -> Fn:
         if items is UNKNOWN:
             return UNKNOWN
         is_list = isinstance(items, list)
-        result: Any = {"any": False, "all": True, "count": 0, "sum": zero}[kind]
+        result: Any = {
+            LoopKind.ANY: False,
+            LoopKind.ALL: True,
+            LoopKind.COUNT: 0,
+            LoopKind.SUM: zero,
+        }[kind]
         unknown = False
         saved = ctx.bindings.get(variable)
         try:
             for i, item in enumerate(items if is_list else sorted(items)):
                 ctx.bindings[variable] = (item, f"{prefix_of}[{i}]") if is_list else (item, "")
                 c = condition(ctx) if condition is not None else True
-                if kind == "any":
+                if kind == LoopKind.ANY:
                     if c is True:
                         return True
                     unknown |= c is UNKNOWN
-                elif kind == "all":
+                elif kind == LoopKind.ALL:
                     if c is False:
                         return False
                     unknown |= c is UNKNOWN
                 elif c is UNKNOWN:
                     unknown = True
                 elif c is True:
-                    if kind == "count":
+                    if kind == LoopKind.COUNT:
                         result += 1
                     else:
                         assert value is not None

@@ -11,6 +11,7 @@ import difflib
 import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import KW_ONLY, dataclass, field
+from enum import StrEnum
 from typing import Any
 
 
@@ -40,6 +41,11 @@ class Span:
 NO_SPAN = Span("<none>", 0, 0, 0, 0)
 
 
+class Severity(StrEnum):
+    ERROR = "error"  # the bundle does not load
+    WARNING = "warning"  # it loads; `lexgate check` shows it
+
+
 @dataclass(frozen=True, slots=True)
 class Diagnostic:
     code: str
@@ -47,7 +53,7 @@ class Diagnostic:
     span: Span
     _: KW_ONLY  # what, why, where read well in order; the rest by name
     help: str | None = None
-    severity: str = "error"
+    severity: Severity = Severity.ERROR
     notes: tuple[str, ...] = field(default_factory=tuple)
 
     def to_dict(self) -> dict[str, object]:

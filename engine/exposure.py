@@ -25,6 +25,7 @@ from decimal import Decimal
 from typing import Any
 
 from engine import ir
+from engine.ast import Aggregation, FineKind, LoopKind
 from engine.completion import BUDGET, Domains, completions
 from engine.decision import Amount, ExposureLine
 from engine.ir import OpCode
@@ -73,7 +74,7 @@ def monotone_floors(
             if current.condition is not None:
                 visit(current.condition, False)
             if current.value is not None:
-                visit(current.value, monotone and current.kind == "sum")
+                visit(current.value, monotone and current.kind == LoopKind.SUM)
         else:
             for child in current.children():
                 visit(child, False)
@@ -118,7 +119,7 @@ class FineLine:
 
     def ends(self, ctx: Any) -> tuple[Any, Any]:
         high = self.high(ctx)
-        if self.fine.kind == "exactly":
+        if self.fine.kind == FineKind.EXACTLY:
             return high, high
         if self.low is not None:
             return self.low(ctx), high
@@ -245,7 +246,7 @@ def aggregate(
             for line in payer_lines
         ]
         known_floors = [f for f in floors if f is not None]
-        if method == "gravest":
+        if method == Aggregation.GRAVEST:
             low = None if None in lows else max(lows, key=_amount)  # type: ignore[arg-type]
             floor = max(known_floors, key=_amount) if known_floors else None
         else:

@@ -543,7 +543,7 @@ class ExprChecker:
             if expr.condition is not None
             else None
         )
-        return ir.Loop(value.type, expr.span, kind="sum", variable=expr.variable,
+        return ir.Loop(value.type, expr.span, kind=ast.LoopKind.SUM, variable=expr.variable,
                        collection=collection, condition=condition, value=value)
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from engine.ast import Citation, Period
+from engine.ast import Aggregation, Citation, ExpectKind, FineKind, LoopKind, Period
 from engine.diagnostics import Span
 from engine.types import EnumType, RecordType, Type
 
@@ -140,7 +140,7 @@ class Op(Node):
 class Loop(Node):
     """any / all / count / sum over a list or set, bounded by its length."""
 
-    kind: str
+    kind: LoopKind
     variable: str
     collection: Node
     condition: Node | None
@@ -213,7 +213,7 @@ class CheckedRule:
 class CheckedFine:
     name: str
     title: str
-    kind: str  # up_to | between | exactly
+    kind: FineKind
     low: Node | None
     high: Node
     currency: str
@@ -257,7 +257,7 @@ class CheckedExample:
     regime: str
     as_of: dt.date | None
     given: tuple[tuple[str, Any], ...]  # fact path -> operation JSON value
-    expect: tuple[tuple[str, Any, Span], ...]  # (kind, value, span); exposure: a Const node
+    expect: tuple[tuple[ExpectKind, Any, Span], ...]  # (kind, value, span); exposure: a Const
     span: Span
 
 
@@ -293,7 +293,7 @@ class CheckedRegime:
     cite: str | None
     in_force: Period | None
     currency: str
-    aggregate: str  # gravest | sum
+    aggregate: Aggregation
     aggregate_cite: str | None
     applies: tuple[CheckedApplies, ...]
     rules: dict[str, CheckedRule]

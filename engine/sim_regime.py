@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from engine import ir
+from engine.ast import Aggregation, FineKind
 from engine.decision import STATUS_ORDER
 from engine.evaluator import CompiledRegime
 from engine.sim_completion import (
@@ -95,7 +96,7 @@ class _Fine:
     def ends(self, env: Env) -> tuple[NumCol, NumCol]:
         """(low, high) of the fine's range, as the scalar back end's FineLine.ends."""
         high = self.high.fn(env)
-        if self.fine.kind == "exactly":
+        if self.fine.kind == FineKind.EXACTLY:
             return high, high
         if self.low is not None:
             return self.low.fn(env), high
@@ -326,7 +327,7 @@ class VectorRegime:
                     low, high = bound_ends(self, fine, env, unsettled, low, high)
                     amounts[fine_name] = (low, high)
                 lines.setdefault(fine.fine.payer, []).append((violated & in_scope, low, high))
-        gravest = self.regime.aggregate == "gravest"
+        gravest = self.regime.aggregate == Aggregation.GRAVEST
         result = {}
         for payer, payer_lines in lines.items():
             has = np.zeros(env.n, dtype=bool)

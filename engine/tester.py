@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine import ir
+from engine.ast import ExpectKind
 from engine.bundle import Bundle
 from engine.decision import Decision
 from engine.diagnostics import LexgateError, Span
@@ -78,7 +79,7 @@ def _check(example: ir.CheckedExample, decision: Decision) -> list[str]:
     obliged = {o.rule for o in regime.obligations}
     failures = []
     for kind, expected, _span in example.expect:
-        if kind == "status" and regime.status != expected:
+        if kind == ExpectKind.STATUS and regime.status != expected:
             details = []
             if regime.violations:
                 details.append(f"violations: {', '.join(sorted(violated))}")
@@ -92,24 +93,26 @@ def _check(example: ir.CheckedExample, decision: Decision) -> list[str]:
                 details.append(f"undetermined: {undecided}")
             detail = f" ({'; '.join(details)})" if details else ""
             failures.append(f"expected {expected}, got {regime.status}{detail}")
-        elif kind == "violation" and expected not in violated:
+        elif kind == ExpectKind.VIOLATION and expected not in violated:
             failures.append(
                 f"expected a violation of `{expected}`; violated: "
                 f"{', '.join(sorted(violated)) or 'nothing'}"
             )
-        elif kind == "no_violation" and expected in violated:
+        elif kind == ExpectKind.NO_VIOLATION and expected in violated:
             failures.append(f"expected no violation of `{expected}`, but it is violated")
-        elif kind == "obligation" and expected not in obliged:
+        elif kind == ExpectKind.OBLIGATION and expected not in obliged:
             failures.append(
                 f"expected an obligation from `{expected}`; obligations from: "
                 f"{', '.join(sorted(obliged)) or 'nothing'}"
             )
-        elif kind == "missing" and expected not in regime.missing:
+        elif kind == ExpectKind.MISSING and expected not in regime.missing:
             failures.append(
                 f"expected `{expected}` to be missing; missing: "
                 f"{', '.join(regime.missing) or 'nothing'}"
             )
-        elif kind == "not_assessed" and expected not in {n.topic for n in regime.not_assessed}:
+        elif kind == ExpectKind.NOT_ASSESSED and expected not in {
+            n.topic for n in regime.not_assessed
+        }:
             failures.append(
                 f"expected topic `{expected}` not to be assessed; not assessed: "
                 f"{', '.join(n.topic for n in regime.not_assessed) or 'nothing'}"
@@ -121,9 +124,9 @@ def _check(example: ir.CheckedExample, decision: Decision) -> list[str]:
             got = None
             if amount is not None:
                 got = {
-                    "exposure_max": amount.max,
-                    "exposure_min": amount.min,
-                    "exposure_max_at_least": amount.max_at_least,
+                    ExpectKind.EXPOSURE_MAX: amount.max,
+                    ExpectKind.EXPOSURE_MIN: amount.min,
+                    ExpectKind.EXPOSURE_MAX_AT_LEAST: amount.max_at_least,
                 }[kind]
             if got is None or got.currency != want.currency or got.amount != want.amount:
                 bound = kind.removeprefix("exposure_").replace("_", " ")

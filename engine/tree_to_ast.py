@@ -61,7 +61,7 @@ def _decimal(token: Token) -> Decimal:
 
 
 # A fine's formula: (kind, low end or None, high end); a deadline: (duration, anchor fact).
-_Formula = tuple[str, ast.Expr | None, ast.Expr]
+_Formula = tuple[ast.FineKind, ast.Expr | None, ast.Expr]
 _Deadline = tuple[ast.NumberLit, tuple[str, Span] | None]
 
 
@@ -207,8 +207,8 @@ class _Builder(Transformer[Token, list[_Item]]):
     def if_then_else(self, meta: Meta, children: list[Any]) -> ast.IfThenElse:
         return ast.IfThenElse(self._s(meta), *children)
 
-    def quant(self, meta: Meta, children: list[Any]) -> str:
-        return str(children[0])
+    def quant(self, meta: Meta, children: list[Any]) -> ast.LoopKind:
+        return ast.LoopKind(str(children[0]))
 
     def quantifier(self, meta: Meta, children: list[Any]) -> ast.Quantifier:
         kind, variable, collection, condition = children
@@ -348,13 +348,13 @@ class _Builder(Transformer[Token, list[_Item]]):
         )
 
     def fine_up_to(self, meta: Meta, children: list[Any]) -> _Formula:
-        return ("up_to", None, children[0])
+        return (ast.FineKind.UP_TO, None, children[0])
 
     def fine_between(self, meta: Meta, children: list[Any]) -> _Formula:
-        return ("between", children[0], children[1])
+        return (ast.FineKind.BETWEEN, children[0], children[1])
 
     def fine_exactly(self, meta: Meta, children: list[Any]) -> _Formula:
-        return ("exactly", None, children[0])
+        return (ast.FineKind.EXACTLY, None, children[0])
 
     def fine_decl(self, meta: Meta, children: list[Any]) -> _Item:
         name, title, formula, payer, cite = children
@@ -492,32 +492,32 @@ class _Builder(Transformer[Token, list[_Item]]):
         return self._item("given", meta, assignments=tuple(children))
 
     def expect_status(self, meta: Meta, children: list[Any]) -> ast.Expectation:
-        return ast.Expectation("status", children[0], self._s(meta))
+        return ast.Expectation(ast.ExpectKind.STATUS, children[0], self._s(meta))
 
     def expect_violation(self, meta: Meta, children: list[Any]) -> ast.Expectation:
-        return ast.Expectation("violation", str(children[0]), self._s(meta))
+        return ast.Expectation(ast.ExpectKind.VIOLATION, str(children[0]), self._s(meta))
 
     def expect_no_violation(self, meta: Meta, children: list[Any]) -> ast.Expectation:
-        return ast.Expectation("no_violation", str(children[0]), self._s(meta))
+        return ast.Expectation(ast.ExpectKind.NO_VIOLATION, str(children[0]), self._s(meta))
 
     def expect_obligation(self, meta: Meta, children: list[Any]) -> ast.Expectation:
-        return ast.Expectation("obligation", str(children[0]), self._s(meta))
+        return ast.Expectation(ast.ExpectKind.OBLIGATION, str(children[0]), self._s(meta))
 
     def expect_missing(self, meta: Meta, children: list[Any]) -> ast.Expectation:
         path, index, field = children
         text = str(path) if index is None else f"{path}[{index}].{field}"
-        return ast.Expectation("missing", text, self._s(meta))
+        return ast.Expectation(ast.ExpectKind.MISSING, text, self._s(meta))
 
     def at_least(self, meta: Meta, children: list[Any]) -> bool:
         return True
 
     def expect_exposure(self, meta: Meta, children: list[Any]) -> ast.Expectation:
         bound, at_least, payer, value = children
-        kind = f"exposure_{bound}" + ("_at_least" if at_least else "")
+        kind = ast.ExpectKind(f"exposure_{bound}" + ("_at_least" if at_least else ""))
         return ast.Expectation(kind, value, self._s(meta), _string(payer) if payer else None)
 
     def expect_not_assessed(self, meta: Meta, children: list[Any]) -> ast.Expectation:
-        return ast.Expectation("not_assessed", str(children[0]), self._s(meta))
+        return ast.Expectation(ast.ExpectKind.NOT_ASSESSED, str(children[0]), self._s(meta))
 
     def expect_clause(self, meta: Meta, children: list[Any]) -> _Item:
         return self._item("expect", meta, expectations=tuple(children))

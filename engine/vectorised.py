@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 
 from engine import ir
+from engine.ast import LoopKind
 from engine.ir import OpCode
 from engine.types import (
     BOOL,
@@ -473,7 +474,7 @@ class VectorCompiler:
             else None
         )
         scale = value.scale if value is not None else 0
-        if kind == "sum" and value is not None and not is_numeric_type(node.type):
+        if kind == LoopKind.SUM and value is not None and not is_numeric_type(node.type):
             raise Unsupported(f"sum of {node.type}")
 
         def loop(env: Env) -> Col:
@@ -488,16 +489,16 @@ class VectorCompiler:
                 for present, binding in _items(coll, element_type, env):
                     env.bindings[variable] = binding
                     c = condition(env) if condition is not None else true_col()
-                    if kind == "any":
+                    if kind == LoopKind.ANY:
                         hit |= present & is_true(c)
                         unknown |= present & ~c.known
-                    elif kind == "all":
+                    elif kind == LoopKind.ALL:
                         hit |= present & is_false(c)
                         unknown |= present & ~c.known
                     else:
                         unknown |= present & ~c.known
                         chosen = present & is_true(c)
-                        if kind == "count":
+                        if kind == LoopKind.COUNT:
                             total = total + chosen
                         else:
                             assert value is not None
@@ -522,9 +523,9 @@ class VectorCompiler:
                 else:
                     env.bindings[variable] = saved
             known = broadcast_known(n, coll.known)
-            if kind == "any":
+            if kind == LoopKind.ANY:
                 return BoolCol(hit, known & (hit | ~unknown))
-            if kind == "all":
+            if kind == LoopKind.ALL:
                 return BoolCol(~hit, known & (hit | ~unknown))
             return NumCol(total, known & ~unknown, total_scale)
 

@@ -8,18 +8,28 @@ over completions of the missing facts, and the vectorised back end mirrors the s
 from __future__ import annotations
 
 from collections.abc import Callable
+from enum import StrEnum
 from typing import Any
 
 from engine import ir
 from engine.completion import BUDGET, UNDECIDED, Settled
 from engine.decision import Obligation, Outcome
 
+
+class VerdictKind(StrEnum):
+    """What completions compare: not triggered, compliant and excepted are all clear."""
+
+    VIOLATED = "violated"
+    DUTY = "duty"  # a duty left open
+    CLEAR = "clear"
+
+
 _KIND = {
-    Outcome.VIOLATED: "violated",
-    Outcome.DUTY_OPEN: "duty",
-    Outcome.COMPLIANT: "clear",
-    Outcome.NOT_TRIGGERED: "clear",
-    Outcome.EXCEPTED: "clear",
+    Outcome.VIOLATED: VerdictKind.VIOLATED,
+    Outcome.DUTY_OPEN: VerdictKind.DUTY,
+    Outcome.COMPLIANT: VerdictKind.CLEAR,
+    Outcome.NOT_TRIGGERED: VerdictKind.CLEAR,
+    Outcome.EXCEPTED: VerdictKind.CLEAR,
 }
 
 
@@ -30,7 +40,7 @@ class Verdict:
     violated rule's obligations are carried for the decision but not compared: violated is
     violated. (A plain class: one is made per rule per decision, so it is kept cheap.)"""
 
-    __slots__ = ("carried", "excepted", "kind", "obligations", "outcome")
+    __slots__ = ("carried", "certain", "excepted", "kind", "obligations", "outcome")
 
     def __init__(
         self,
@@ -44,6 +54,8 @@ class Verdict:
         self.excepted = excepted
         self.carried = carried
         self.kind = _KIND[outcome]
+        # a join of completions (`joined`): the obligations every one of them imposes
+        self.certain: tuple[Obligation, ...] | None = None
 
     def __eq__(self, other: object) -> bool:
         return (
@@ -60,16 +72,15 @@ def joined(a: Verdict, b: Verdict) -> Any:
     """Two completions' verdicts as one: violated in both is violated; violated in one only is
     undecided; otherwise the rule is not violated whichever way, and what it imposes in either
     is owed (the obligations not imposed in both are conditional, marked by `settled`)."""
-    if a.kind == "violated" or b.kind == "violated":
+    if a.kind == VerdictKind.VIOLATED or b.kind == VerdictKind.VIOLATED:
         return a if a.kind == b.kind else UNDECIDED
     if a == b:
         return a
-    kind = Outcome.DUTY_OPEN if "duty" in (a.kind, b.kind) else Outcome.COMPLIANT
+    kind = Outcome.DUTY_OPEN if VerdictKind.DUTY in (a.kind, b.kind) else Outcome.COMPLIANT
     merged = Verdict(kind, tuple(dict.fromkeys(a.obligations + b.obligations)))
-    # obligations every branch imposes so far, carried along to tell certain from conditional
-    certain_a = a.carried if a.excepted == ("joined",) else a.obligations
-    merged.carried = tuple(o for o in certain_a if o in b.obligations)
-    merged.excepted = ("joined",)
+    # obligations every branch imposes so far, to tell certain from conditional ones
+    certain_a = a.certain if a.certain is not None else a.obligations
+    merged.certain = tuple(o for o in certain_a if o in b.obligations)
     return merged
 
 
