@@ -22,10 +22,8 @@ CORPUS = yaml.safe_load((ROOT / "tests" / "engine" / "error_corpus.yaml").read_t
 POLICY_CODE = re.compile(r"^[EW]\d{4}$")
 
 # Service codes that no test asserts yet. Shrink it: the test below fails once one has a test.
-API_CODES_WITHOUT_A_TEST = {
-    "not_acceptable", "invalid_request", "unavailable", "log_unavailable", "decision_timeout",
-    "bundle_mismatch",
-}
+# not_acceptable: the status table names 406, but no route answers it today.
+API_CODES_WITHOUT_A_TEST = {"not_acceptable"}
 
 
 def _modules(*folders: str) -> Iterator[tuple[Path, ast.Module]]:
