@@ -143,6 +143,12 @@ def load_bundle(path: str | Path = "policies") -> Bundle:
 class Bundle:
     """A checked, compiled policy bundle. Immutable; safe to share between threads."""
 
+    @staticmethod
+    def from_sources(sources: Mapping[str, str]) -> Bundle:
+        """`load_sources`, reached through a bundle: Dask workers rebuild theirs with it, so the
+        simulation (which Bundle.simulate imports) never imports this module."""
+        return load_sources(sources)
+
     def __init__(self, checked: ir.CheckedBundle):
         self.checked = checked
         self.hash = checked.hash

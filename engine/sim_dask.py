@@ -10,26 +10,33 @@ back in order, so the result is the single-process result.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from engine.bundle import Bundle, load_sources
 from engine.sim_kernel import Kernel
+
+if TYPE_CHECKING:  # Bundle.simulate imports the simulation
+    from engine.bundle import Bundle
+
+Build = Callable[[Mapping[str, str]], "Bundle"]  # Bundle.from_sources, pickled by reference
 
 
 @lru_cache(maxsize=4)
-def _kernel(bundle_hash: str, sources: tuple[tuple[str, str], ...], currency: str) -> Kernel:
-    bundle = load_sources(dict(sources))
+def _kernel(
+    build: Build, bundle_hash: str, sources: tuple[tuple[str, str], ...], currency: str
+) -> Kernel:
+    bundle = build(dict(sources))
     assert bundle.hash == bundle_hash, "a worker compiled different policies"
     return Kernel(bundle, currency)
 
 
-def run_partition(bundle_hash: str, sources: tuple[tuple[str, str], ...], currency: str,
-                  as_of: dt.date | None, frame: pd.DataFrame) -> pd.DataFrame:
+def run_partition(build: Build, bundle_hash: str, sources: tuple[tuple[str, str], ...],
+                  currency: str, as_of: dt.date | None, frame: pd.DataFrame) -> pd.DataFrame:
     """The task one worker runs: the same `Kernel.run` as a single-process run."""
-    return _kernel(bundle_hash, sources, currency).run(frame, as_of)
+    return _kernel(build, bundle_hash, sources, currency).run(frame, as_of)
 
 
 def run_on_cluster(bundle: Bundle, parts: Iterator[pd.DataFrame], count: int, currency: str,
@@ -49,8 +56,8 @@ def run_on_cluster(bundle: Bundle, parts: Iterator[pd.DataFrame], count: int, cu
         shared = client.scatter(sources, broadcast=True)  # type: ignore[no-untyped-call]
         futures = {}
         for index, part in enumerate(parts):
-            future = client.submit(run_partition, bundle.hash, shared, currency, as_of, part,
-                                   pure=False)
+            future = client.submit(run_partition, type(bundle).from_sources, bundle.hash,
+                                   shared, currency, as_of, part, pure=False)
             futures[future] = (index, len(part))
         results: dict[int, pd.DataFrame] = {}
         for future in as_completed(futures):  # type: ignore[no-untyped-call]
