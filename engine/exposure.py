@@ -226,7 +226,7 @@ def convert(value: Money | None, currency: str, rates: ExchangeRates, day: dt.da
 
 def aggregate(
     lines: list[ExposureLine],
-    method: str,
+    method: Aggregation,
     as_of: dt.date,
     rates: ExchangeRates,
     reporting: str,
