@@ -321,12 +321,12 @@ class CompiledRegime:
         if settled.outcome is UNDECIDED:
             return None, tuple(sorted(missing)), settled
         verdict = settled.outcome
-        if verdict.excepted != ("joined",):
+        if verdict.certain is None:
             # settled over completions: what a branch carried need not hold for the operation
             return Verdict(verdict.outcome, verdict.obligations), (), settled
         depends_on = tuple(sorted(p for p in missing if p not in compiled.confirmations))
         obligations = tuple(
-            o if o in verdict.carried else dataclasses.replace(o, if_facts=depends_on)
+            o if o in verdict.certain else dataclasses.replace(o, if_facts=depends_on)
             for o in verdict.obligations
         )
         return Verdict(verdict.outcome, obligations), (), settled
