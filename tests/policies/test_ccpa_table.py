@@ -19,34 +19,19 @@ from typing import Any
 import pytest
 
 from engine import Bundle, Money
+from tests.policies.tables import set_fact, unset_fact
 
 CASES_FILE = Path(__file__).with_name("ccpa_cases.json")
 TABLE = json.loads(CASES_FILE.read_text(encoding="utf-8"))
 CASES = TABLE["cases"]
 
 
-def _set(operation: dict[str, Any], path: str, value: Any) -> None:
-    *groups, leaf = path.split(".")
-    target = operation
-    for group in groups:
-        target = target.setdefault(group, {})
-    target[leaf] = value
-
-
-def _unset(operation: dict[str, Any], path: str) -> None:
-    *groups, leaf = path.split(".")
-    target = operation
-    for group in groups:
-        target = target[group]
-    del target[leaf]
-
-
 def operation_of(case: dict[str, Any]) -> dict[str, Any]:
     operation = copy.deepcopy(TABLE["base"])
     for path, value in case.get("set", {}).items():
-        _set(operation, path, value)
+        set_fact(operation, path, value)
     for path in case.get("unset", []):
-        _unset(operation, path)
+        unset_fact(operation, path)
     return operation
 
 

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from engine import Bundle, Money
+from tests.policies.tables import set_fact, unset_fact
 
 AS_OF = dt.date(2026, 6, 1)
 
@@ -335,28 +336,12 @@ CASES: list[dict[str, Any]] = [
 ]
 
 
-def _set(operation: dict[str, Any], path: str, value: Any) -> None:
-    *groups, leaf = path.split(".")
-    target = operation
-    for group in groups:
-        target = target.setdefault(group, {})
-    target[leaf] = value
-
-
-def _unset(operation: dict[str, Any], path: str) -> None:
-    *groups, leaf = path.split(".")
-    target = operation
-    for group in groups:
-        target = target[group]
-    del target[leaf]
-
-
 def operation_of(case: dict[str, Any]) -> dict[str, Any]:
     operation = copy.deepcopy(BASE)
     for path, value in case.get("set", {}).items():
-        _set(operation, path, value)
+        set_fact(operation, path, value)
     for path in case.get("unset", []):
-        _unset(operation, path)
+        unset_fact(operation, path)
     return operation
 
 
