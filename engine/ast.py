@@ -41,6 +41,15 @@ class Aggregation(StrEnum):
     SUM = "sum"
 
 
+class TypeShape(StrEnum):
+    """How a declared type is built from names: `X`, `set of X`, `list of X`, `map of X to Y`."""
+
+    SIMPLE = "simple"
+    SET = "set"
+    LIST = "list"
+    MAP = "map"
+
+
 class ExpectKind(StrEnum):
     """What one expectation of an example's `expect` clause checks."""
 
@@ -215,7 +224,7 @@ class SumOver(Expr):
 @dataclass(frozen=True, slots=True)
 class TypeRef:
     span: Span
-    kind: str  # simple | set | list | map
+    kind: TypeShape
     name: str
     value_name: str | None = None  # for map: the value type's name
 

@@ -190,7 +190,7 @@ class Checker:
 
         base = simple(ref.name, ref.span)
         unit = ref.name if ref.name in UNITS else None
-        if ref.kind == "simple":
+        if ref.kind == ast.TypeShape.SIMPLE:
             if isinstance(base, RecordType):
                 self.error(
                     "E0108",
@@ -200,14 +200,14 @@ class Checker:
                 )
                 return ERROR, None
             return base, unit
-        if ref.kind == "set":
+        if ref.kind == ast.TypeShape.SET:
             if base != ERROR and not (isinstance(base, EnumType) or base == CODE):
                 self.error(
                     "E0108", f"a set holds enum members or country codes, not {base}", ref.span
                 )
                 return ERROR, None
             return SetType("set", base), None
-        if ref.kind == "list":
+        if ref.kind == ast.TypeShape.LIST:
             if base != ERROR and not isinstance(base, RecordType):
                 self.error(
                     "E0108",

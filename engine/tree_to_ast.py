@@ -220,16 +220,18 @@ class _Builder(Transformer[Token, list[_Item]]):
 
     # -- types
     def simple_type(self, meta: Meta, children: list[Any]) -> ast.TypeRef:
-        return ast.TypeRef(self._s(meta), "simple", str(children[0]))
+        return ast.TypeRef(self._s(meta), ast.TypeShape.SIMPLE, str(children[0]))
 
     def set_type(self, meta: Meta, children: list[Any]) -> ast.TypeRef:
-        return ast.TypeRef(self._s(meta), "set", str(children[0]))
+        return ast.TypeRef(self._s(meta), ast.TypeShape.SET, str(children[0]))
 
     def list_type(self, meta: Meta, children: list[Any]) -> ast.TypeRef:
-        return ast.TypeRef(self._s(meta), "list", str(children[0]))
+        return ast.TypeRef(self._s(meta), ast.TypeShape.LIST, str(children[0]))
 
     def map_type(self, meta: Meta, children: list[Any]) -> ast.TypeRef:
-        return ast.TypeRef(self._s(meta), "map", str(children[0]), str(children[1]))
+        return ast.TypeRef(
+            self._s(meta), ast.TypeShape.MAP, str(children[0]), str(children[1])
+        )
 
     # -- clause pieces
     def cite(self, meta: Meta, children: list[Any]) -> ast.Citation:
