@@ -19,6 +19,7 @@ serve: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/ruff check engine api tests bench
+	$(BIN)/ruff format --check engine api tests bench
 	$(BIN)/mypy --strict engine
 	$(BIN)/lexgate check policies
 	$(BIN)/lexgate test policies

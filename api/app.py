@@ -54,8 +54,8 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        loaded = initial if initial is not None else await asyncio.to_thread(
-            prepare, settings.policies
+        loaded = (
+            initial if initial is not None else await asyncio.to_thread(prepare, settings.policies)
         )
         keys_url = settings.resolved_keys_url
         for url in ([settings.log_url] if settings.log_enabled else []) + [keys_url]:
@@ -65,7 +65,8 @@ def create_app(
             signer = None
             if parse_store_url(settings.log_url)[1] != ":memory:":
                 signer, _created = await asyncio.to_thread(
-                    ensure_signer, settings.resolved_signing_key)
+                    ensure_signer, settings.resolved_signing_key
+                )
             log = open_decision_log(settings.log_url, signer, settings.checkpoint_every)
         keys = open_key_store(keys_url)
         stamp = settings.reload_stamp
@@ -83,21 +84,33 @@ def create_app(
 
         service = PolicyService(settings.policies, loaded, on_swap)
         app.state.lexgate = AppState(
-            settings=settings, policies=service, log=log, keys=keys, metrics=metrics,
-            mask=masker, keys_over_network=parse_store_url(keys_url)[0] == "postgresql",
+            settings=settings,
+            policies=service,
+            log=log,
+            keys=keys,
+            metrics=metrics,
+            mask=masker,
+            keys_over_network=parse_store_url(keys_url)[0] == "postgresql",
         )
         watcher = None
         if settings.watch:
-            watcher = asyncio.create_task(watch_policies(
-                service, settings.watch_debounce_ms,
-                lambda result: metrics.reloads.labels(result).inc(),
-            ))
+            watcher = asyncio.create_task(
+                watch_policies(
+                    service,
+                    settings.watch_debounce_ms,
+                    lambda result: metrics.reloads.labels(result).inc(),
+                )
+            )
         follower = None
         if stamp is not None:
-            follower = asyncio.create_task(follow_reloads(
-                service, stamp, settings.reload_poll_ms,
-                lambda result: metrics.reloads.labels(result).inc(),
-            ))
+            follower = asyncio.create_task(
+                follow_reloads(
+                    service,
+                    stamp,
+                    settings.reload_poll_ms,
+                    lambda result: metrics.reloads.labels(result).inc(),
+                )
+            )
         try:
             yield
         finally:
@@ -140,8 +153,7 @@ def create_app(
         state: AppState | None = app.state.lexgate
         return state.policies.current if state is not None else initial
 
-    install_openapi(app, current, settings.max_batch,
-                    decisions.documentation_router.routes)
+    install_openapi(app, current, settings.max_batch, decisions.documentation_router.routes)
     return app
 
 

@@ -17,13 +17,18 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 LogOption = Annotated[
     str | None,
-    typer.Option("--log", help="Decision log: sqlite:///var/lexgate.db (default), "
-                 "postgresql://…, or `none` (benchmarks only).", show_default=False),
+    typer.Option(
+        "--log",
+        help="Decision log: sqlite:///var/lexgate.db (default), "
+        "postgresql://…, or `none` (benchmarks only).",
+        show_default=False,
+    ),
 ]
 KeysOption = Annotated[
     str | None,
-    typer.Option("--keys", help="API key store (default: the decision log's database).",
-                 show_default=False),
+    typer.Option(
+        "--keys", help="API key store (default: the decision log's database).", show_default=False
+    ),
 ]
 
 
@@ -39,8 +44,13 @@ def _help(name: str, text: str | None = None) -> str:
     """An option's help: its text, its default and its environment variable (the settings)."""
     field = Settings.model_fields[name]
     default = field.default
-    shown = "none" if default is None else str(default).lower() if isinstance(default, bool) \
+    shown = (
+        "none"
+        if default is None
+        else str(default).lower()
+        if isinstance(default, bool)
         else str(default)
+    )
     return f"{text or field.description} (default: {shown}; env: LEXGATE_{name.upper()})"
 
 
@@ -57,18 +67,24 @@ def serve(
     watch: Annotated[bool | None, _option("watch", "--watch/--no-watch")] = None,
     max_body_bytes: Annotated[int | None, _option("max_body_bytes", "--max-body-bytes")] = None,
     max_batch: Annotated[int | None, _option("max_batch", "--max-batch")] = None,
-    header_timeout: Annotated[float | None, _option("header_timeout_s", "--header-timeout")]
-    = None,
+    header_timeout: Annotated[float | None, _option("header_timeout_s", "--header-timeout")] = None,
     body_timeout: Annotated[float | None, _option("body_timeout_s", "--body-timeout")] = None,
-    decision_timeout: Annotated[float | None, _option("decision_timeout_s",
-                                                      "--decision-timeout")] = None,
+    decision_timeout: Annotated[
+        float | None, _option("decision_timeout_s", "--decision-timeout")
+    ] = None,
     signing_key: Annotated[Path | None, _option("signing_key", "--signing-key")] = None,
     access_log: Annotated[bool, typer.Option(help="Log every request line.")] = False,
-    workers: Annotated[int | None, _option(
-        "workers", "--workers", min=1,
-        text="Server processes sharing the port. Each decides and appends to the same decision "
-        "log; a policy reload in one reaches the others within half a second. /metrics then "
-        "shows the counters of the worker that answers the scrape.")] = None,
+    workers: Annotated[
+        int | None,
+        _option(
+            "workers",
+            "--workers",
+            min=1,
+            text="Server processes sharing the port. Each decides and appends to the same decision "
+            "log; a policy reload in one reaches the others within half a second. /metrics then "
+            "shows the counters of the worker that answers the scrape.",
+        ),
+    ] = None,
 ) -> None:
     """Start the decision API (uvicorn). The first start creates and prints an admin key and
     the decision log's signing key. Every option can also be set by its LEXGATE_* variable."""
@@ -80,10 +96,19 @@ def serve(
     from engine import PolicyError, render_all
 
     settings = _settings(
-        policies=policies, host=host, port=port, log_url=log, keys_url=keys, watch=watch,
-        max_body_bytes=max_body_bytes, max_batch=max_batch, workers=workers,
-        header_timeout_s=header_timeout, body_timeout_s=body_timeout,
-        decision_timeout_s=decision_timeout, signing_key=signing_key,
+        policies=policies,
+        host=host,
+        port=port,
+        log_url=log,
+        keys_url=keys,
+        watch=watch,
+        max_body_bytes=max_body_bytes,
+        max_batch=max_batch,
+        workers=workers,
+        header_timeout_s=header_timeout,
+        body_timeout_s=body_timeout,
+        decision_timeout_s=decision_timeout,
+        signing_key=signing_key,
     )
     try:
         claim_port(settings.host, settings.port)  # before the slow part: fail fast and clearly
@@ -116,13 +141,18 @@ def serve(
             err.print(f"[bold red]error:[/] {error}")
             raise typer.Exit(2) from None
         if created:
-            out.print(f"Created the decision log's signing key `{key_path}` (0600); keep a copy "
-                      "of its public key to verify checkpoints:", markup=False)
+            out.print(
+                f"Created the decision log's signing key `{key_path}` (0600); keep a copy "
+                "of its public key to verify checkpoints:",
+                markup=False,
+            )
             out.print(f"\n    {signer.public_key}\n", markup=False)
     else:
         err.print("[bold yellow]warning:[/] the decision log is off; decisions are not recorded")
-    out.print(f"serving bundle {loaded.hash[:12]} from `{settings.policies}` on "
-              f"http://{settings.host}:{settings.port} (docs at /docs)")
+    out.print(
+        f"serving bundle {loaded.hash[:12]} from `{settings.policies}` on "
+        f"http://{settings.host}:{settings.port} (docs at /docs)"
+    )
     sys.stdout.flush()
     try:
         status = _run_server(settings, loaded, access_log, create_app)
@@ -160,8 +190,9 @@ def _run_server(settings: Settings, loaded: Any, access_log: bool, create_app: A
         os.environ.update(to_environment(settings))
         out.print(f"{settings.workers} worker processes")
         sys.stdout.flush()
-        return server.serve_workers("api.app:create_app_from_env", settings.host, settings.port,
-                                    settings.workers, options)
+        return server.serve_workers(
+            "api.app:create_app_from_env", settings.host, settings.port, settings.workers, options
+        )
 
 
 keys_app = typer.Typer(help="Create, list and revoke API keys.", no_args_is_help=True)
@@ -177,8 +208,9 @@ def _key_store(keys: str | None, log: str | None) -> Any:
 
 @keys_app.command("create")
 def keys_create(
-    scope: Annotated[list[str], typer.Option("--scope", "-s",
-                                             help="decide, read_log or admin (repeatable).")],
+    scope: Annotated[
+        list[str], typer.Option("--scope", "-s", help="decide, read_log or admin (repeatable).")
+    ],
     label: Annotated[str | None, typer.Option(help="A note on who holds the key.")] = None,
     keys: KeysOption = None,
     log: LogOption = None,
@@ -223,8 +255,10 @@ def keys_list(keys: KeysOption = None, log: LogOption = None) -> None:
         for info in store.list():
             state = "revoked" if info.revoked else "active"
             scopes = ",".join(sorted(info.scopes))
-            out.print(f"{info.key_id}  {state:7}  {scopes:20}  {info.created}  {info.label or ''}",
-                      markup=False)
+            out.print(
+                f"{info.key_id}  {state:7}  {scopes:20}  {info.created}  {info.label or ''}",
+                markup=False,
+            )
     finally:
         store.close()
 
@@ -248,15 +282,21 @@ def _open_log(log: str | None) -> Any:
 
 PublicKeyOption = Annotated[
     str | None,
-    typer.Option("--public-key", show_default=False,
-                 help="The trusted checkpoint key: 64 hex digits, or a file holding them or the "
-                 "private key (default: the signing key file, if readable)."),
+    typer.Option(
+        "--public-key",
+        show_default=False,
+        help="The trusted checkpoint key: 64 hex digits, or a file holding them or the "
+        "private key (default: the signing key file, if readable).",
+    ),
 ]
 SigningKeyOption = Annotated[
     Path | None,
-    typer.Option("--signing-key", show_default=False,
-                 help="The log's Ed25519 signing key (default: next to an SQLite log, "
-                 "var/log-signing-key for PostgreSQL; env: LEXGATE_SIGNING_KEY)."),
+    typer.Option(
+        "--signing-key",
+        show_default=False,
+        help="The log's Ed25519 signing key (default: next to an SQLite log, "
+        "var/log-signing-key for PostgreSQL; env: LEXGATE_SIGNING_KEY).",
+    ),
 ]
 
 
@@ -292,9 +332,11 @@ def _verified(log: str | None, public_key: str | None, signing_key: Path | None)
 
 
 def _report_fault(result: Any) -> None:
-    err.print(f"[bold red]tampered:[/] first bad entry is {result.first_bad_seq} "
-              f"({result.fault}): {result.reason}; {result.entries_checked} entries before it "
-              "are intact")
+    err.print(
+        f"[bold red]tampered:[/] first bad entry is {result.first_bad_seq} "
+        f"({result.fault}): {result.reason}; {result.entries_checked} entries before it "
+        "are intact"
+    )
     raise typer.Exit(1)
 
 
@@ -302,10 +344,15 @@ def _coverage(result: Any) -> str:
     if result.checkpoints == 0:
         return "no signed checkpoint yet"
     uncovered = result.entries_checked - (result.last_checkpoint or 0)
-    trust = "the trusted key" if result.anchored else \
-        "the key they name (pass --public-key to check against yours)"
-    return (f"{result.checkpoints} signed checkpoint(s) verified with {trust}, the last at entry "
-            f"{result.last_checkpoint}; {uncovered} entries after it are not yet signed")
+    trust = (
+        "the trusted key"
+        if result.anchored
+        else "the key they name (pass --public-key to check against yours)"
+    )
+    return (
+        f"{result.checkpoints} signed checkpoint(s) verified with {trust}, the last at entry "
+        f"{result.last_checkpoint}; {uncovered} entries after it are not yet signed"
+    )
 
 
 @log_app.command("verify")
@@ -313,10 +360,15 @@ def log_verify(
     log: LogOption = None,
     public_key: PublicKeyOption = None,
     signing_key: SigningKeyOption = None,
-    expect_head: Annotated[str | None, typer.Option(
-        "--expect-head", show_default=False,
-        help="An entry hash published earlier (e.g. from `lexgate log checkpoint`): it must "
-        "still be an entry of the chain.")] = None,
+    expect_head: Annotated[
+        str | None,
+        typer.Option(
+            "--expect-head",
+            show_default=False,
+            help="An entry hash published earlier (e.g. from `lexgate log checkpoint`): it must "
+            "still be an entry of the chain.",
+        ),
+    ] = None,
 ) -> None:
     """Check the hash chain and the signed checkpoints, read-only; name the first altered,
     missing or reordered entry (exit 1)."""
@@ -329,11 +381,15 @@ def log_verify(
         if expect_head is not None:
             seq = find_entry(snapshot, expect_head.strip().lower())
             if seq is None:
-                err.print(f"[bold red]tampered:[/] the published head `{expect_head}` is not in "
-                          "the log: entries up to it were rewritten, or the tail was removed")
+                err.print(
+                    f"[bold red]tampered:[/] the published head `{expect_head}` is not in "
+                    "the log: entries up to it were rewritten, or the tail was removed"
+                )
                 raise typer.Exit(1)
-            out.print(f"the published head is entry {seq}; "
-                      f"{result.entries_checked - seq} entries were appended after it")
+            out.print(
+                f"the published head is entry {seq}; "
+                f"{result.entries_checked - seq} entries were appended after it"
+            )
     finally:
         context.__exit__(None, None, None)
     out.print(f"ok: {result.entries_checked} entries, hash chain intact; {_coverage(result)}")
@@ -363,9 +419,10 @@ def log_verify_receipt(
         err.print(f"[bold red]receipt mismatch:[/] entry {seq} {now}, not {entry_hash}")
         raise typer.Exit(1)
     covered = result.last_checkpoint is not None and result.last_checkpoint >= seq
-    out.print(f"ok: entry {seq} is in the intact chain as the receipt says; "
-              + ("a signed checkpoint covers it" if covered else
-                 "no signed checkpoint covers it yet"))
+    out.print(
+        f"ok: entry {seq} is in the intact chain as the receipt says; "
+        + ("a signed checkpoint covers it" if covered else "no signed checkpoint covers it yet")
+    )
 
 
 @log_app.command("checkpoint")
@@ -403,8 +460,9 @@ def log_checkpoint(log: LogOption = None, signing_key: SigningKeyOption = None) 
 @log_app.command("export")
 def log_export(
     log: LogOption = None,
-    output: Annotated[Path, typer.Option("--output", "-o", help="File, or - for stdout.")]
-    = Path("-"),
+    output: Annotated[Path, typer.Option("--output", "-o", help="File, or - for stdout.")] = Path(
+        "-"
+    ),
 ) -> None:
     """Write every entry as one JSON line (canonical form, hashes included)."""
     decision_log = _open_log(log)

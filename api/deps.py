@@ -64,8 +64,9 @@ async def authenticate_header(authorization: str, state: AppState) -> KeyInfo:
     """The key named by an `Authorization` header's value, or a 401."""
     scheme, _, token = authorization.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise ApiError(401, "an API key is required (Authorization: Bearer lxg_…)",
-                       headers=_CHALLENGE)
+        raise ApiError(
+            401, "an API key is required (Authorization: Bearer lxg_…)", headers=_CHALLENGE
+        )
     token = token.strip()
     if state.keys_over_network:
         key = await asyncio.to_thread(state.keys.authenticate, token)

@@ -98,8 +98,11 @@ class KeyStore:
         # once, in every worker. Only SQLite stores that live in a file are cached.
         self._cache: dict[str, tuple[KeyInfo, int, float]] = {}
         self._stamp_path: str | None = None
-        if self._kind == "sqlite" and self._target != ":memory:" \
-                and not self._target.startswith("file:"):
+        if (
+            self._kind == "sqlite"
+            and self._target != ":memory:"
+            and not self._target.startswith("file:")
+        ):
             self._stamp_path = f"{self._target}.revocations"
             private_file(self._target)  # key hashes: readable by this user only
             private_file(self._stamp_path)

@@ -28,14 +28,13 @@ EXAMPLE_ID = "0b7f6f0e-2a52-4a4e-9d0c-6d8c3f2f1a10"
 EXAMPLE_TIME = "2025-01-01T12:00:00.000000Z"
 
 
-def _envelope(
-    name: str, plural: bool, currencies: list[str], max_batch: int
-) -> dict[str, Any]:
+def _envelope(name: str, plural: bool, currencies: list[str], max_batch: int) -> dict[str, Any]:
     operation_ref = {"$ref": "#/components/schemas/Operation"}
     field = "operations" if plural else "operation"
     example_value: Any = [EXAMPLE_OPERATION] if plural else EXAMPLE_OPERATION
     schema = (
-        {"type": "array", "items": operation_ref, "maxItems": max_batch} if plural
+        {"type": "array", "items": operation_ref, "maxItems": max_batch}
+        if plural
         else operation_ref
     )
     return {
@@ -76,13 +75,17 @@ def _example_answer(loaded: LoadedBundle) -> dict[str, Any] | None:
 
 
 def build_openapi(
-    app: FastAPI, loaded: LoadedBundle | None, max_batch: int,
+    app: FastAPI,
+    loaded: LoadedBundle | None,
+    max_batch: int,
     documented: Sequence[BaseRoute] = (),
 ) -> dict[str, Any]:
     """`documented`: declarations of routes the app serves with plain Starlette routes (which
     FastAPI cannot describe), in the order they come first."""
     schema = get_openapi(
-        title=app.title, version=app.version, description=app.description,
+        title=app.title,
+        version=app.version,
+        description=app.description,
         routes=[*documented, *app.routes],
     )
     schema.setdefault("components", {})["securitySchemes"] = {"apiKey": BEARER_SCHEME}
@@ -98,8 +101,9 @@ def build_openapi(
         components["Operation"] = operation
         # a profile's groups are subsets of the operation's: their own names (Profile…)
         profile = loaded.bundle.schema.profile_json_schema("#/components/schemas/Profile{model}")
-        components.update({f"Profile{name}": body
-                           for name, body in profile.pop("$defs", {}).items()})
+        components.update(
+            {f"Profile{name}": body for name, body in profile.pop("$defs", {}).items()}
+        )
         components["Profile"] = profile
         currencies = sorted(loaded.currencies)
     else:
@@ -112,8 +116,11 @@ def build_openapi(
     if answer is not None:
         paths = schema["paths"]
         _set_example(paths, "/v1/decisions", answer)
-        _set_example(paths, "/v1/decisions:batch",
-                     {"bundle_hash": answer["bundle_hash"], "results": [answer]})
+        _set_example(
+            paths,
+            "/v1/decisions:batch",
+            {"bundle_hash": answer["bundle_hash"], "results": [answer]},
+        )
     return schema
 
 
@@ -125,7 +132,9 @@ def _set_example(paths: dict[str, Any], path: str, example: dict[str, Any]) -> N
 
 
 def install_openapi(
-    app: FastAPI, current: Callable[[], LoadedBundle | None], max_batch: int,
+    app: FastAPI,
+    current: Callable[[], LoadedBundle | None],
+    max_batch: int,
     documented: Sequence[BaseRoute] = (),
 ) -> None:
     cache: dict[str | None, dict[str, Any]] = {}

@@ -41,9 +41,7 @@ class LoadedBundle:
         return self.bundle.hash
 
 
-def operation_json_schema(
-    bundle: Bundle, ref_template: str = "#/$defs/{model}"
-) -> dict[str, Any]:
+def operation_json_schema(bundle: Bundle, ref_template: str = "#/$defs/{model}") -> dict[str, Any]:
     """The operation schema the engine generates from the vocabulary (as strict as its
     validator: decimal strings with a pattern, ranges on numbers and percentages)."""
     return bundle.schema.model.model_json_schema(ref_template=ref_template)
@@ -55,15 +53,17 @@ def prepare(path: Path) -> LoadedBundle:
     report = run_examples(bundle)
     failed = [r for r in report.results if not r.passed]
     if failed:
-        raise PolicyError([
-            Diagnostic(
-                "E0501",
-                f"example `{result.description}` of {result.regime} fails: "
-                + "; ".join(result.failures),
-                result.span,
-            )
-            for result in failed
-        ])
+        raise PolicyError(
+            [
+                Diagnostic(
+                    "E0501",
+                    f"example `{result.description}` of {result.regime} fails: "
+                    + "; ".join(result.failures),
+                    result.span,
+                )
+                for result in failed
+            ]
+        )
     currencies = {c for pair in bundle.rates.pairs() for c in pair} | {DEFAULT_CURRENCY}
     return LoadedBundle(
         bundle, time.time(), frozenset(currencies), bundle.summary(), operation_json_schema(bundle)
@@ -89,8 +89,7 @@ class PolicyService:
         self._lock = asyncio.Lock()
         on_swap(initial)
 
-    async def reload(self, source: Path | None = None, expect: str | None = None
-                     ) -> ReloadOutcome:
+    async def reload(self, source: Path | None = None, expect: str | None = None) -> ReloadOutcome:
         """Load the policy directory (or `source`, a published snapshot; `expect`: the hash it
         must have) and swap it in. Raises PolicyError when the bundle is broken; the old one
         stays. An unchanged bundle is published again (`on_swap`), so that a worker that
@@ -101,9 +100,16 @@ class PolicyService:
                 # Loading takes a while; a thread keeps the event loop answering meanwhile.
                 candidate = await asyncio.to_thread(prepare, source or self.path)
                 if expect is not None and candidate.hash != expect:
-                    raise PolicyError([Diagnostic(
-                        "E0002", f"the snapshot `{source}` hashes to {candidate.hash[:12]}, "
-                        f"not {expect[:12]}", NO_SPAN)])
+                    raise PolicyError(
+                        [
+                            Diagnostic(
+                                "E0002",
+                                f"the snapshot `{source}` hashes to {candidate.hash[:12]}, "
+                                f"not {expect[:12]}",
+                                NO_SPAN,
+                            )
+                        ]
+                    )
             except PolicyError:
                 raise
             except Exception as error:  # an unreadable tree must not take the server down
@@ -119,8 +125,9 @@ class PolicyService:
             return ReloadOutcome(True, previous.hash, candidate)
 
 
-async def watch_policies(service: PolicyService, debounce_ms: int, on_result: Callable[[str], None]
-                         ) -> None:
+async def watch_policies(
+    service: PolicyService, debounce_ms: int, on_result: Callable[[str], None]
+) -> None:
     """Reload whenever a file under the policy directory changes (the `--watch` option)."""
     from watchfiles import awatch
 
@@ -201,7 +208,10 @@ async def follow_reloads(
             on_result("rejected")
             logger.error(
                 "another worker serves bundle %s; this worker (pid %d) cannot load it and still "
-                "serves %s:\n%s", wanted[:12], os.getpid(), service.current.hash[:12],
+                "serves %s:\n%s",
+                wanted[:12],
+                os.getpid(),
+                service.current.hash[:12],
                 "\n".join(f"{d.code} {d.span}: {d.message}" for d in error.diagnostics),
             )
             continue

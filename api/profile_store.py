@@ -31,8 +31,13 @@ class StoredProfile:
 
     def to_dict(self) -> dict[str, Any]:
         log = None if self.seq is None else {"seq": self.seq, "entry_hash": self.entry_hash}
-        return {"id": self.id, "version": self.version, "time": self.time,
-                "profile": self.facts, "log": log}
+        return {
+            "id": self.id,
+            "version": self.version,
+            "time": self.time,
+            "profile": self.facts,
+            "log": log,
+        }
 
 
 def _entry_id(profile_id: str, version: int) -> str:
@@ -49,8 +54,11 @@ class ProfileStore:
         if self.log is None:
             return len(self._memory.get(profile_id, ()))
         ids = self.log.find_ids(f"profile:{profile_id}:v")  # type: ignore[attr-defined]
-        versions = [int(i.rsplit(":v", 1)[1]) for i in ids
-                    if i.rsplit(":v", 1)[0] == f"profile:{profile_id}"]
+        versions = [
+            int(i.rsplit(":v", 1)[1])
+            for i in ids
+            if i.rsplit(":v", 1)[0] == f"profile:{profile_id}"
+        ]
         return max(versions, default=0)
 
     def get(self, profile_id: str, version: int | None = None) -> StoredProfile | None:
@@ -74,7 +82,8 @@ class ProfileStore:
                 self._memory.setdefault(profile_id, []).append(stored)
                 return stored
             record = DecisionRecord(
-                decision_id=_entry_id(profile_id, version), bundle_hash=bundle_hash,
+                decision_id=_entry_id(profile_id, version),
+                bundle_hash=bundle_hash,
                 operation=facts,
                 decision={"kind": "profile", "id": profile_id, "version": version},
                 time=time,
@@ -93,5 +102,6 @@ class ProfileStore:
 
 
 def _from_entry(profile_id: str, version: int, entry: LogEntry) -> StoredProfile:
-    return StoredProfile(profile_id, version, dict(entry.operation), entry.time, entry.seq,
-                         entry.entry_hash)
+    return StoredProfile(
+        profile_id, version, dict(entry.operation), entry.time, entry.seq, entry.entry_hash
+    )

@@ -33,13 +33,15 @@ REASONS = {400: b"Bad Request", 408: b"Request Timeout"}
 def error_bytes(status: int, code: str, message: str) -> bytes:
     """A whole HTTP/1.1 response with the API's error body, closing the connection."""
     body = json.dumps({"error": {"code": code, "message": message}}).encode("utf-8")
-    return b"".join((
-        b"HTTP/1.1 %d %s\r\n" % (status, REASONS[status]),
-        b"content-type: application/json\r\n",
-        b"content-length: %d\r\n" % len(body),
-        b"connection: close\r\n\r\n",
-        body,
-    ))
+    return b"".join(
+        (
+            b"HTTP/1.1 %d %s\r\n" % (status, REASONS[status]),
+            b"content-type: application/json\r\n",
+            b"content-length: %d\r\n" % len(body),
+            b"connection: close\r\n\r\n",
+            body,
+        )
+    )
 
 
 # How often the deadlines of open connections are checked: a timeout fires within this much
@@ -47,8 +49,9 @@ def error_bytes(status: int, code: str, message: str) -> bytes:
 SWEEP_SECONDS = 0.5
 
 
-def protocol_class(header_timeout: float, body_timeout: float = 30.0
-                   ) -> type[asyncio.Protocol] | None:
+def protocol_class(
+    header_timeout: float, body_timeout: float = 30.0
+) -> type[asyncio.Protocol] | None:
     if HttpToolsProtocol is None:  # pragma: no cover
         return None
 
@@ -86,9 +89,11 @@ def protocol_class(header_timeout: float, body_timeout: float = 30.0
 
         def send_400_response(self, msg: str) -> None:
             self._due, self._awaiting = None, ""
-            self.transport.write(error_bytes(
-                400, "bad_request", f"the request is not valid HTTP/1.1: {msg.rstrip('.')}"
-            ))
+            self.transport.write(
+                error_bytes(
+                    400, "bad_request", f"the request is not valid HTTP/1.1: {msg.rstrip('.')}"
+                )
+            )
             self.transport.close()
 
         def _await(self, what: str, seconds: float) -> None:
@@ -101,9 +106,13 @@ def protocol_class(header_timeout: float, body_timeout: float = 30.0
             cycle = getattr(self, "cycle", None)
             if what == "headers" or cycle is None or not cycle.response_started:
                 seconds = header_timeout if what == "headers" else body_timeout
-                self.transport.write(error_bytes(
-                    408, "request_timeout",
-                    f"the request {what} did not arrive within {seconds:g} s"))
+                self.transport.write(
+                    error_bytes(
+                        408,
+                        "request_timeout",
+                        f"the request {what} did not arrive within {seconds:g} s",
+                    )
+                )
             # An app waiting for the body sees a disconnect and stops.
             self.transport.close()
 

@@ -24,17 +24,23 @@ class DecisionRequest(BaseModel):
     currency: str = Field("EUR", description="reporting currency for exposure amounts")
     explain: StrictBool = Field(False, description="include every rule's trace")
     profile: str | None = Field(
-        None, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$",
+        None,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$",
         description="an organisation profile (PUT /v1/profiles/{id}) whose facts are merged "
         "under the operation's",
     )
-    profile_version: int | None = Field(None, ge=1, le=10_000,
-                                        description="that version (default: the latest)")
+    profile_version: int | None = Field(
+        None, ge=1, le=10_000, description="that version (default: the latest)"
+    )
     questions: StrictBool = Field(
-        False, description="for undetermined regimes, the fewest missing facts that decide them")
+        False, description="for undetermined regimes, the fewest missing facts that decide them"
+    )
     remediate: StrictBool = Field(
-        False, description="for denied or undetermined regimes, the smallest changes to "
-        "controllable facts that make them allowed, with the exposure each removes")
+        False,
+        description="for denied or undetermined regimes, the smallest changes to "
+        "controllable facts that make them allowed, with the exposure each removes",
+    )
 
 
 class ProfileOut(BaseModel):
@@ -67,8 +73,10 @@ class MoneyOut(BaseModel):
     currency: str
 
 
-_AT_LEAST = ("when `max` is null because a fact or rate is missing: what the known parts "
-             "already add up to, a floor under the unknown maximum")
+_AT_LEAST = (
+    "when `max` is null because a fact or rate is missing: what the known parts "
+    "already add up to, a floor under the unknown maximum"
+)
 
 
 class ReportingRange(BaseModel):
@@ -311,7 +319,7 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         413: "the request body is larger than the server's limit",
         415: "the body is not declared as JSON (Content-Type: application/json)",
         422: "the body does not fit its schema; `fields` names each offending path (at most 50,"
-             " and `more_fields` counts the rest)",
+        " and `more_fields` counts the rest)",
         503: "not ready",
     }
     return {s: {"model": ErrorResponse, "description": descriptions[s]} for s in statuses}

@@ -78,7 +78,8 @@ def _explain(error: OSError, host: str, port: int) -> OSError:
         )
     if error.errno in (errno.EADDRNOTAVAIL, errno.EACCES):
         return PortInUse(
-            error.errno, f"cannot bind {host}:{port}: {error.strerror}\nhelp: check --host "
+            error.errno,
+            f"cannot bind {host}:{port}: {error.strerror}\nhelp: check --host "
             "(an address of this machine) and --port (below 1024 needs privileges)",
         )
     if isinstance(error, socket.gaierror):
@@ -148,7 +149,11 @@ class Supervisor:
     """Starts one process per socket, restarts a worker that dies, stops all on SIGINT/SIGTERM."""
 
     def __init__(
-        self, app_path: str, options: dict[str, Any], sockets: list[socket.socket], workers: int,
+        self,
+        app_path: str,
+        options: dict[str, Any],
+        sockets: list[socket.socket],
+        workers: int,
         on_event: Callable[[str], None] = logger.warning,
     ) -> None:
         self.app_path = app_path
@@ -162,7 +167,8 @@ class Supervisor:
 
     def _start(self, worker: _Worker) -> None:
         worker.process = self._context.Process(
-            target=_worker_main, args=(self.app_path, self.options, worker.sock),
+            target=_worker_main,
+            args=(self.app_path, self.options, worker.sock),
             name="lexgate-worker",
         )
         worker.process.start()
@@ -186,13 +192,16 @@ class Supervisor:
                     quick = time.monotonic() - worker.started < EARLY_EXIT_SECONDS
                     worker.early_exits = worker.early_exits + 1 if quick else 0
                     if worker.early_exits >= EARLY_EXITS_TOLERATED:
-                        self.on_event(f"a worker exited {worker.early_exits} times in a row "
-                                      f"right after starting (last exit code {code}); stopping")
+                        self.on_event(
+                            f"a worker exited {worker.early_exits} times in a row "
+                            f"right after starting (last exit code {code}); stopping"
+                        )
                         self.failed = True
                         self.stopping.set()
                         break
-                    self.on_event(f"worker pid {worker.process.pid} exited with code {code}; "
-                                  "restarting it")
+                    self.on_event(
+                        f"worker pid {worker.process.pid} exited with code {code}; restarting it"
+                    )
                     self._start(worker)
         finally:
             self._stop_all()
@@ -213,8 +222,9 @@ class Supervisor:
                 process.join(5)
 
 
-def serve_workers(app_path: str, host: str, port: int, workers: int,
-                  options: dict[str, Any]) -> int:
+def serve_workers(
+    app_path: str, host: str, port: int, workers: int, options: dict[str, Any]
+) -> int:
     """N worker processes on sockets bound here (PortInUse if taken); returns the exit status."""
     sockets = listening_sockets(host, port, workers)
     try:

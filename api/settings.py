@@ -36,26 +36,36 @@ class Settings(BaseSettings):
     )
     reload_poll_ms: int = Field(500, gt=0, description="how often workers read reload_stamp")
     header_timeout_s: float = Field(
-        10.0, gt=0, le=3600,
+        10.0,
+        gt=0,
+        le=3600,
         description="seconds a client has to send a request's headers (408 and close after)",
     )
     body_timeout_s: float = Field(
-        30.0, gt=0, le=3600,
+        30.0,
+        gt=0,
+        le=3600,
         description="seconds a client has to send a request's body once its headers are in "
         "(408 after)",
     )
-    keep_alive_s: float = Field(5.0, gt=0, le=3600,
-                                description="seconds an idle keep-alive connection stays open")
+    keep_alive_s: float = Field(
+        5.0, gt=0, le=3600, description="seconds an idle keep-alive connection stays open"
+    )
     decision_timeout_s: float = Field(
-        2.0, gt=0, le=600,
+        2.0,
+        gt=0,
+        le=600,
         description="time budget of one decision request; past it the answer is 503",
     )
     max_log_entry_bytes: int = Field(
-        1_048_576, gt=0,
+        1_048_576,
+        gt=0,
         description="largest decision log entry (operation and decision); larger is a 422",
     )
     checkpoint_every: int = Field(
-        1000, gt=0, description="entries between signed checkpoints of the decision log",
+        1000,
+        gt=0,
+        description="entries between signed checkpoints of the decision log",
     )
     signing_key: Path | None = Field(
         None,
@@ -74,7 +84,6 @@ class Settings(BaseSettings):
         if self.log_enabled:
             return self.log_url
         return "sqlite:///var/keys.db"
-
 
     @property
     def resolved_signing_key(self) -> Path:

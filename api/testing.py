@@ -63,8 +63,17 @@ class ServerProcess:
 
     def command(self) -> list[str]:
         command = [
-            sys.executable, "-m", "engine", "serve", "--port", str(self.port),
-            "--policies", str(self.policies), "--log", self.log_url, *self.args,
+            sys.executable,
+            "-m",
+            "engine",
+            "serve",
+            "--port",
+            str(self.port),
+            "--policies",
+            str(self.policies),
+            "--log",
+            self.log_url,
+            *self.args,
         ]
         if self.keys_url:
             command += ["--keys", self.keys_url]
@@ -120,7 +129,9 @@ class ServerProcess:
         return self.start()
 
     def __exit__(
-        self, kind: type[BaseException] | None, error: BaseException | None,
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
         trace: TracebackType | None,
     ) -> None:
         self.stop()

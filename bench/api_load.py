@@ -71,21 +71,32 @@ def run_wrk(url: str, key: str, seconds: float, connections: int, label: str) ->
         script.write(LUA.replace("{body}", json.dumps(BODY)).replace("{key}", key))
     # One wrk thread: the machine has two cores and the server needs the other one.
     output = subprocess.run(
-        ["wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "-s", script.name,
-         f"{url}/v1/decisions"],
-        capture_output=True, text=True, check=True,
+        [
+            "wrk",
+            "-t1",
+            f"-c{connections}",
+            f"-d{max(1, round(seconds))}s",
+            "-s",
+            script.name,
+            f"{url}/v1/decisions",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     Path(script.name).unlink()
     match = re.search(r"RESULT (\d+) (\d+) ([\d.]+) ([\d.]+) ([\d.]+) (\d+)", output)
     if match is None:
         raise RuntimeError(f"unexpected wrk output:\n{output}")
     requests, micros, p50, p99, _mean, errors = match.groups()
-    return Result(label, int(requests), int(micros) / 1e6, float(p50) / 1000,
-                  float(p99) / 1000, int(errors))
+    return Result(
+        label, int(requests), int(micros) / 1e6, float(p50) / 1000, float(p99) / 1000, int(errors)
+    )
 
 
-async def _client_loop(url: str, key: str, seconds: float, connections: int
-                       ) -> tuple[list[float], int]:
+async def _client_loop(
+    url: str, key: str, seconds: float, connections: int
+) -> tuple[list[float], int]:
     import httpx
 
     latencies: list[float] = []
@@ -118,8 +129,9 @@ def run_python(url: str, key: str, seconds: float, connections: int, label: str)
 def measure(label: str, log_url: str, args: argparse.Namespace, workdir: Path) -> Result:
     runner = run_wrk if shutil.which("wrk") and not args.python_client else run_python
     extra = ("--workers", str(args.workers)) if args.workers > 1 else ()
-    with ServerProcess(workdir / label.replace(" ", "_"), policies=args.policies,
-                       log_url=log_url, args=extra) as server:
+    with ServerProcess(
+        workdir / label.replace(" ", "_"), policies=args.policies, log_url=log_url, args=extra
+    ) as server:
         assert server.admin_key
         runner(server.url, server.admin_key, 2, args.connections, "warm-up")
         return runner(server.url, server.admin_key, args.seconds, args.connections, label)
@@ -143,20 +155,28 @@ def main() -> None:
             measure("log off", "none", args, workdir),
         ]
     load = os.getloadavg()[0]
-    print(f"\nPOST /v1/decisions on loopback · {args.connections} connections · "
-          f"{args.seconds:g}s each · client: {client} · server workers: {args.workers}")
-    print(f"client and server share this machine's {os.cpu_count()} cores "
-          f"(1-minute load average at the end: {load:.2f}; other work on the machine lowers "
-          "the figures)")
+    print(
+        f"\nPOST /v1/decisions on loopback · {args.connections} connections · "
+        f"{args.seconds:g}s each · client: {client} · server workers: {args.workers}"
+    )
+    print(
+        f"client and server share this machine's {os.cpu_count()} cores "
+        f"(1-minute load average at the end: {load:.2f}; other work on the machine lowers "
+        "the figures)"
+    )
     print(f"{'':8} {'decisions/s':>12} {'p50 ms':>8} {'p99 ms':>8} {'non-200':>8}")
     for result in results:
-        print(f"{result.label:8} {result.rate:12.0f} {result.p50_ms:8.2f} {result.p99_ms:8.2f} "
-              f"{result.errors:8d}")
+        print(
+            f"{result.label:8} {result.rate:12.0f} {result.p50_ms:8.2f} {result.p99_ms:8.2f} "
+            f"{result.errors:8d}"
+        )
     on, off = results
     print(f"log on / log off throughput: {on.rate / off.rate:.2f}")
     met = on.rate >= GOAL_RATE and on.p99_ms <= GOAL_P99_MS
-    print(f"goal (log on): >= {GOAL_RATE} decisions/s and p99 <= {GOAL_P99_MS:g} ms: "
-          f"{'met' if met else 'NOT met'}")
+    print(
+        f"goal (log on): >= {GOAL_RATE} decisions/s and p99 <= {GOAL_P99_MS:g} ms: "
+        f"{'met' if met else 'NOT met'}"
+    )
 
 
 if __name__ == "__main__":

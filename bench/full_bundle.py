@@ -60,8 +60,9 @@ def measure(policies: Path, repeats: int, loops: int) -> dict[str, object]:
     if "questions" in inspect.signature(bundle.decide_facts).parameters:
         # what asking for decisive questions, or for fixes, costs per decision (issue 11)
         for flag in ("questions", "remediate"):
-            samples = per_call(lambda f, flag=flag: bundle.decide_facts(f, AS_OF, **{flag: True}),
-                               validated)
+            samples = per_call(
+                lambda f, flag=flag: bundle.decide_facts(f, AS_OF, **{flag: True}), validated
+            )
             asked[flag] = (statistics.median(samples), statistics.quantiles(samples, n=100)[98])
     kleene_only = None
     try:
@@ -156,8 +157,10 @@ def main() -> None:
             f" {figures['decide_median_us']:8.1f} us  p99 {figures['decide_p99_us']:8.1f} us"
         )
     for flag, (median, p99) in now["asked"].items():
-        print(f"  now, with {flag:<10} decide_facts median {median:8.1f} us  p99 {p99:8.1f} us"
-              f"  ({median / now['decide_facts_median_us']:.1f}x a plain decision)")
+        print(
+            f"  now, with {flag:<10} decide_facts median {median:8.1f} us  p99 {p99:8.1f} us"
+            f"  ({median / now['decide_facts_median_us']:.1f}x a plain decision)"
+        )
     if now["decide_facts_kleene_only_median_us"]:
         kleene = now["decide_facts_kleene_only_median_us"]
         print(

@@ -45,8 +45,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--seconds", type=float, default=5)
-    parser.add_argument("--switch-interval", type=float, default=sys.getswitchinterval(),
-                        help="sys.setswitchinterval for the server (CPython's default 0.005)")
+    parser.add_argument(
+        "--switch-interval",
+        type=float,
+        default=sys.getswitchinterval(),
+        help="sys.setswitchinterval for the server (CPython's default 0.005)",
+    )
     parser.add_argument("--port", type=int, default=18731)
     args = parser.parse_args()
     sys.setswitchinterval(args.switch_interval)
@@ -72,11 +76,15 @@ def main() -> None:
     SqlDecisionLog.append_async = timed_append  # type: ignore[method-assign]
 
     with tempfile.TemporaryDirectory(prefix="lexgate-logtiming-") as tmp:
-        settings = Settings(policies=shipped_policies(), log_url=f"sqlite:///{tmp}/log.db",
-                            port=args.port)
+        settings = Settings(
+            policies=shipped_policies(), log_url=f"sqlite:///{tmp}/log.db", port=args.port
+        )
         app = create_app(settings)
-        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=args.port,
-                                               log_level="warning", access_log=False))
+        server = uvicorn.Server(
+            uvicorn.Config(
+                app, host="127.0.0.1", port=args.port, log_level="warning", access_log=False
+            )
+        )
         result: list[Any] = []
 
         def client() -> None:
@@ -97,11 +105,15 @@ def main() -> None:
 
     (res,) = result
     sizes = [c[0] for c in commits]
-    print(f"\nswitch interval {args.switch_interval * 1e3:g} ms · {args.connections} connections"
-          f" · in-process server, 1 worker")
+    print(
+        f"\nswitch interval {args.switch_interval * 1e3:g} ms · {args.connections} connections"
+        f" · in-process server, 1 worker"
+    )
     print(f"requests: {res.rate:.0f}/s  p50 {res.p50_ms:.2f} ms  p99 {res.p99_ms:.2f} ms")
-    print(f"group commits: {len(commits)}, mean batch {statistics.fmean(sizes):.1f}, "
-          f"max batch {max(sizes)}")
+    print(
+        f"group commits: {len(commits)}, mean batch {statistics.fmean(sizes):.1f}, "
+        f"max batch {max(sizes)}"
+    )
     print(f"  commit wall        {_cuts([c[1] for c in commits])}")
     print(f"  writer CPU         {_cuts([c[2] for c in commits])}")
     print(f"  wall - CPU (waits) {_cuts([c[1] - c[2] for c in commits])}")

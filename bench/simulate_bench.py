@@ -30,9 +30,12 @@ from engine.vectorised import Env, round_half_even
 
 ROOT = Path(__file__).resolve().parent.parent
 AS_OF = dt.date(2025, 6, 1)
-BASE = {"controller": {"establishments": ["DE"]}, "subjects": {"locations": ["DE"]},
-        "purposes": ["service_delivery"],
-        "transfers": [{"destination": "IN", "mechanism": "none"}]}
+BASE = {
+    "controller": {"establishments": ["DE"]},
+    "subjects": {"locations": ["DE"]},
+    "purposes": ["service_delivery"],
+    "transfers": [{"destination": "IN", "mechanism": "none"}],
+}
 FULL_DISTRIBUTIONS = [
     "controller.establishments~choice(DE:0.5,FR|US:0.2,US:0.2,CN:0.1)",
     "legal_basis~choice(none:0.1,contract:0.5,consent:0.3,legitimate_interests:0.1)",
@@ -80,28 +83,45 @@ def _merged(base: dict, extra: dict) -> dict:
 
 def frame_for(bundle, rows: int, distributions: list[str]):
     sweeps = [parse_sweep("controller.worldwide_turnover=1e6..1e11:log:100")]
-    return scenarios(BASE, sweeps, [parse_distribution(d) for d in distributions],
-                     max(rows // 100, 1), 42, bundle.checked.vocabulary, "EUR")
+    return scenarios(
+        BASE,
+        sweeps,
+        [parse_distribution(d) for d in distributions],
+        max(rows // 100, 1),
+        42,
+        bundle.checked.vocabulary,
+        "EUR",
+    )
 
 
 def full_bundle(policies: Path, rows: int, repeats: int, sample: int) -> None:
     bundle = load_bundle(policies)
     kernel = Kernel(bundle)
-    distributions = [d for d in FULL_DISTRIBUTIONS
-                     if d.split("~")[0].split("[")[0] in bundle.checked.vocabulary.facts]
+    distributions = [
+        d
+        for d in FULL_DISTRIBUTIONS
+        if d.split("~")[0].split("[")[0] in bundle.checked.vocabulary.facts
+    ]
     frame = frame_for(bundle, rows, distributions)
     result = kernel.run(frame, AS_OF)
     seconds = median_time(lambda: kernel.run(frame, AS_OF), repeats)
     print(f"full bundle ({', '.join(bundle.regimes)}; {len(frame):,} scenarios)")
-    print(f"  vectorised: {seconds:.2f} s  ({len(frame) / seconds:,.0f} scenarios/s), "
-          f"{result['scalar_fallback'].mean():.2%} of rows via the scalar fallback"
-          + (f", scalar regimes: {kernel.unsupported}" if kernel.unsupported else ""))
+    print(
+        f"  vectorised: {seconds:.2f} s  ({len(frame) / seconds:,.0f} scenarios/s), "
+        f"{result['scalar_fallback'].mean():.2%} of rows via the scalar fallback"
+        + (f", scalar regimes: {kernel.unsupported}" if kernel.unsupported else "")
+    )
     print(f"  statuses: {result['status'].value_counts().to_dict()}")
     undetermined = (result["status"].astype(str) == "undetermined").mean()
-    print(f"  undetermined share: {undetermined:.1%} of scenarios "
-          f"(per regime: " + ", ".join(
-              f"{name} {(result[f'{name}.status'].astype(str) == 'undetermined').mean():.1%}"
-              for name in bundle.regimes) + ")")
+    print(
+        f"  undetermined share: {undetermined:.1%} of scenarios "
+        f"(per regime: "
+        + ", ".join(
+            f"{name} {(result[f'{name}.status'].astype(str) == 'undetermined').mean():.1%}"
+            for name in bundle.regimes
+        )
+        + ")"
+    )
 
     picks = np.random.default_rng(1).choice(len(frame), sample, replace=False)
     vocabulary = bundle.checked.vocabulary
@@ -119,9 +139,11 @@ def full_bundle(policies: Path, rows: int, repeats: int, sample: int) -> None:
     per_row = median_time(scalar_decide, max(1, repeats // 2)) / sample
     per_row_validated = median_time(scalar_validate_and_decide, 1) / sample
     scaled = per_row * len(frame)
-    print(f"  scalar loop (decide_facts on {sample:,} sampled rows, scaled to "
-          f"{len(frame):,}): {scaled:.1f} s ({1 / per_row:,.0f} scenarios/s); "
-          f"with validation {per_row_validated * len(frame):.1f} s")
+    print(
+        f"  scalar loop (decide_facts on {sample:,} sampled rows, scaled to "
+        f"{len(frame):,}): {scaled:.1f} s ({1 / per_row:,.0f} scenarios/s); "
+        f"with validation {per_row_validated * len(frame):.1f} s"
+    )
     print(f"  speed-up of the vectorised kernel over the scalar loop: {scaled / seconds:.0f}x")
 
 
@@ -164,11 +186,11 @@ def gdpr_mini(rows: int, repeats: int) -> None:
     eea = bits(sorted(definitions["eea"].value.value))
     adequate = bits(sorted(definitions["adequate"].value.value))
     categories = bundle.checked.vocabulary.enums["data_category"].members
-    special = np.uint64(sum(1 << categories.index(c)
-                            for c in definitions["special"].value.value))
+    special = np.uint64(sum(1 << categories.index(c) for c in definitions["special"].value.value))
     basis_none = bundle.checked.vocabulary.enums["legal_basis"].members.index("none")
     condition_none = bundle.checked.vocabulary.enums["special_category_condition"].members.index(
-        "none")
+        "none"
+    )
     mechanisms = bundle.checked.vocabulary.enums["transfer_mechanism"].members
     scc, bcr = mechanisms.index("scc"), mechanisms.index("bcr")
     establishments = columns.fact("controller.establishments").words
@@ -189,15 +211,17 @@ def gdpr_mini(rows: int, repeats: int) -> None:
         word, bit = destination // 64, (destination % 64).astype(np.uint64)
         in_eea = ((eea[word] >> bit) & np.uint64(1)) == 1
         adequate_dest = ((adequate[word] >> bit) & np.uint64(1)) == 1
-        art44 = (transfers.length > 0) & ~(in_eea | adequate_dest | (mechanism == scc)
-                                           | (mechanism == bcr))
+        art44 = (transfers.length > 0) & ~(
+            in_eea | adequate_dest | (mechanism == scc) | (mechanism == bcr)
+        )
         denied = in_scope & (no_basis | art9 | art44)
         status = np.where(~in_scope, 4, np.where(denied, 0, 3)).astype(np.int8)
         # max(EUR 20m, 4% of turnover) in units of 1/10,000 cent, then half-even to cents
         upper = np.maximum(2_000_000_000 * 10_000, cents * 4 * 100)
         quotient, remainder = np.divmod(upper, 10_000)
-        upper_cents = quotient + ((2 * remainder > 10_000)
-                                  | ((2 * remainder == 10_000) & (quotient % 2 == 1)))
+        upper_cents = quotient + (
+            (2 * remainder > 10_000) | ((2 * remainder == 10_000) & (quotient % 2 == 1))
+        )
         return status, np.where(denied, upper_cents, 0)
 
     engine_status, engine_exposure = engine()
@@ -208,10 +232,14 @@ def gdpr_mini(rows: int, repeats: int) -> None:
     hand_seconds = median_time(hand, repeats)
     end_to_end = median_time(lambda: kernel.run(frame, AS_OF), repeats)
     print(f"gdpr-mini ({n:,} scenarios, same encoded columns)")
-    print(f"  vectorised back end: {engine_seconds * 1000:.0f} ms; hand-written NumPy: "
-          f"{hand_seconds * 1000:.0f} ms; ratio {engine_seconds / hand_seconds:.2f}x")
-    print(f"  end to end (DataFrame in, result table out): {end_to_end:.2f} s "
-          f"({n / end_to_end:,.0f} scenarios/s)")
+    print(
+        f"  vectorised back end: {engine_seconds * 1000:.0f} ms; hand-written NumPy: "
+        f"{hand_seconds * 1000:.0f} ms; ratio {engine_seconds / hand_seconds:.2f}x"
+    )
+    print(
+        f"  end to end (DataFrame in, result table out): {end_to_end:.2f} s "
+        f"({n / end_to_end:,.0f} scenarios/s)"
+    )
 
 
 def main() -> None:
@@ -220,8 +248,12 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--sample", type=int, default=2000)
-    parser.add_argument("--profile", type=Path, help="organisation facts (a profile, e.g. "
-                        "examples/profile.json) stated in every scenario's base operation")
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        help="organisation facts (a profile, e.g. "
+        "examples/profile.json) stated in every scenario's base operation",
+    )
     args = parser.parse_args()
     if args.profile is not None:
         global BASE

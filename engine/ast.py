@@ -64,6 +64,7 @@ class ExpectKind(StrEnum):
     EXPOSURE_MAX_AT_LEAST = "exposure_max_at_least"
     EXPOSURE_MIN_AT_LEAST = "exposure_min_at_least"  # refused by the checker (E0119)
 
+
 # ---- expressions ------------------------------------------------------------------------------
 
 

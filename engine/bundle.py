@@ -73,9 +73,7 @@ def load_sources(sources: Mapping[str, str]) -> Bundle:
         diagnostics.extend(found)
     if diagnostics:
         raise PolicyError(diagnostics)
-    checked = dataclasses.replace(
-        check_modules(modules, dict(sources)), hash=content_hash(sources)
-    )
+    checked = dataclasses.replace(check_modules(modules, dict(sources)), hash=content_hash(sources))
     store_checked(key, checked)
     return Bundle(checked)
 
@@ -114,9 +112,13 @@ def load_bundle(path: str | Path = "policies") -> Bundle:
             ]
         )
     problems = [
-        Diagnostic("E0002", f"`{_display_path(link)}` is a broken symbolic link (it points to "
-                   f"`{link.readlink()}`, which does not exist)", NO_SPAN,
-                   help="remove the link, or restore the file it points to")
+        Diagnostic(
+            "E0002",
+            f"`{_display_path(link)}` is a broken symbolic link (it points to "
+            f"`{link.readlink()}`, which does not exist)",
+            NO_SPAN,
+            help="remove the link, or restore the file it points to",
+        )
         for link in ([] if root.is_file() else sorted(root.rglob(f"*{POLICY_SUFFIX}")))
         if link.is_symlink() and not link.exists()
     ]
@@ -125,10 +127,15 @@ def load_bundle(path: str | Path = "policies") -> Bundle:
         try:
             size = file.stat().st_size
             if size > MAX_POLICY_BYTES:
-                problems.append(Diagnostic(
-                    "E0002", f"`{_display_path(file)}` is {size:,} bytes; a policy file may "
-                    f"hold at most {MAX_POLICY_BYTES:,}", NO_SPAN,
-                    help="split it into files of one topic each"))
+                problems.append(
+                    Diagnostic(
+                        "E0002",
+                        f"`{_display_path(file)}` is {size:,} bytes; a policy file may "
+                        f"hold at most {MAX_POLICY_BYTES:,}",
+                        NO_SPAN,
+                        help="split it into files of one topic each",
+                    )
+                )
                 continue
             text = file.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as error:
@@ -170,7 +177,9 @@ class Bundle:
         self.derivations = Derivations(checked.derivations, self.rates)
         self.regimes = {
             name: CompiledRegime(
-                regime, checked.parameters, self.domains,
+                regime,
+                checked.parameters,
+                self.domains,
                 frozenset(d.path for d in checked.derivations),
             )
             for name, regime in checked.regimes.items()
@@ -209,8 +218,9 @@ class Bundle:
             remediate=remediate,
         )
 
-    def load_profile(self, data: Any, profile_id: str = "profile",
-                     version: int | None = None) -> Profile:
+    def load_profile(
+        self, data: Any, profile_id: str = "profile", version: int | None = None
+    ) -> Profile:
         """Validate a profile's JSON against this bundle's vocabulary (engine/profiles.py)."""
         return load_profile(self.schema, data, profile_id, version)
 
@@ -244,9 +254,11 @@ class Bundle:
                     name: dataclasses.replace(
                         regime,
                         questions=decisive_questions(self, name, regime, facts, as_of)
-                        if questions else (),
+                        if questions
+                        else (),
                         remediations=remediations(self, name, regime, facts, as_of, currency)
-                        if remediate else (),
+                        if remediate
+                        else (),
                     )
                     for name, regime in decisions.items()
                 }

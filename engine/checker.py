@@ -234,7 +234,9 @@ class Checker:
                         field_type, _ = self.resolve_type(f.type)
                         if isinstance(field_type, ListType | MapType):
                             self.error(
-                                "E0108", "a record field holds one value", f.type.span,
+                                "E0108",
+                                "a record field holds one value",
+                                f.type.span,
                                 help="records do not nest: use a set, or a second list fact",
                             )
                             continue
@@ -411,9 +413,7 @@ class Checker:
             and isinstance(high.type, MoneyType)
             and low.type.currency != high.type.currency
         ):
-                self.error(
-                    "E0202", "the two ends of `between` are in different currencies", decl.span
-                )
+            self.error("E0202", "the two ends of `between` are in different currencies", decl.span)
         self.require_citation(
             decl.cite is not None,
             f"fine `{decl.name}`",
@@ -551,8 +551,7 @@ class Checker:
         }
         rules = checkrules.link_exceptions(self, name, rules)
         examples = tuple(
-            checkexamples.check_example(self, e, name, currency, rules)
-            for e in self.examples[name]
+            checkexamples.check_example(self, e, name, currency, rules) for e in self.examples[name]
         )
         defines = {
             dname: ir.CheckedDefine(dname, node, None, node.span)

@@ -21,6 +21,7 @@ _Kind = ast.ExpectKind
 _ABOUT_A_RULE = {_Kind.VIOLATION, _Kind.NO_VIOLATION, _Kind.OBLIGATION}
 _ABOUT_EXPOSURE = {_Kind.EXPOSURE_MIN, _Kind.EXPOSURE_MAX, _Kind.EXPOSURE_MAX_AT_LEAST}
 
+
 def check_example(
     checker: Checker,
     decl: ast.ExampleDecl,

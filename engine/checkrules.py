@@ -37,12 +37,20 @@ def _anchor(checker: Checker, anchor: tuple[str, Span] | None) -> str | None:
     path, span = anchor
     info = checker.facts.get(path)
     if info is None:
-        checker.error("E0101", f"unknown fact `{path}`", span,
-                      help=did_you_mean(path, checker.facts) or "name a date fact")
+        checker.error(
+            "E0101",
+            f"unknown fact `{path}`",
+            span,
+            help=did_you_mean(path, checker.facts) or "name a date fact",
+        )
         return None
     if info.type != DATE:
-        checker.error("E0120", f"a deadline counts from a date; `{path}` is {info.type}", span,
-                      help="name a date fact (`… after breach.aware_date`)")
+        checker.error(
+            "E0120",
+            f"a deadline counts from a date; `{path}` is {info.type}",
+            span,
+            help="name a date fact (`… after breach.aware_date`)",
+        )
         return None
     return path
 

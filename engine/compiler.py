@@ -38,8 +38,17 @@ class Context:
     applied at, the parameter values in force that day, and exchange rates."""
 
     __slots__ = (
-        "as_of", "bindings", "changed", "conversions", "defined", "facts", "given", "inherited",
-        "missing", "params", "rates",
+        "as_of",
+        "bindings",
+        "changed",
+        "conversions",
+        "defined",
+        "facts",
+        "given",
+        "inherited",
+        "missing",
+        "params",
+        "rates",
     )
 
     def __init__(

@@ -24,7 +24,7 @@ from functools import lru_cache
 from typing import Any
 
 from engine import ir
-from engine.compiler import Compiler, Context, Fn, shift_date
+from engine.compiler import Compiler, Context, Fn
 from engine.completion import UNDECIDED, Domains, Settled, completions, settle, with_values
 from engine.decision import (
     NotAssessed,
@@ -46,6 +46,8 @@ from engine.verdicts import (
     _NOT_TRIGGERED,
     _VIOLATED,
     Verdict,
+    _exception_obligations,
+    due_date,
     finite_reads,
     joined,
     settle_note,
@@ -183,9 +185,13 @@ class CompiledRegime:
             for obligation, condition in compiled.obligations:
                 if (condition(ctx) if condition is not None else True) is True:
                     obligations.append(
-                        Obligation(rule=name, text=obligation.text, within=obligation.within,
-                                   cite=obligation.cite,
-                                   due=due_date(ctx, obligation.anchor, obligation.within))
+                        Obligation(
+                            rule=name,
+                            text=obligation.text,
+                            within=obligation.within,
+                            cite=obligation.cite,
+                            due=due_date(ctx, obligation.anchor, obligation.within),
+                        )
                     )
         return active
 
@@ -207,9 +213,13 @@ class CompiledRegime:
             due = and3(triggered, condition(ctx) if condition is not None else True)
             if due is True:
                 obligations.append(
-                    Obligation(rule=rule.name, text=obligation.text, within=obligation.within,
-                               cite=obligation.cite,
-                               due=due_date(ctx, obligation.anchor, obligation.within))
+                    Obligation(
+                        rule=rule.name,
+                        text=obligation.text,
+                        within=obligation.within,
+                        cite=obligation.cite,
+                        due=due_date(ctx, obligation.anchor, obligation.within),
+                    )
                 )
             elif due is UNKNOWN:
                 maybe.append(obligation)
@@ -241,14 +251,18 @@ class CompiledRegime:
             )
         if applied:
             return Verdict(Outcome.EXCEPTED, tuple(obligations), tuple(applied))
-        if (pending or violated is UNKNOWN) and stated is False and gap is not True and (
-            compiled.never_violated
+        if (
+            (pending or violated is UNKNOWN)
+            and stated is False
+            and gap is not True
+            and (compiled.never_violated)
         ):
             # No completion can violate it: the violation condition is false whatever the
             # missing facts are, and its duties' confirmations are never filled in. Whatever it
             # may impose is owed, conditionally where the missing facts decide it.
-            return self._owed_if(compiled, ctx, triggered, obligations, maybe, open_duties,
-                                 exception_unknown)
+            return self._owed_if(
+                compiled, ctx, triggered, obligations, maybe, open_duties, exception_unknown
+            )
         if pending:
             return None
         if violated is False:
@@ -261,8 +275,14 @@ class CompiledRegime:
         if triggered is True and stated is False and not exception_unknown and open_duties:
             for duty in open_duties:
                 obligations.append(
-                    Obligation(rule=rule.name, text=duty.text, within=duty.within, cite=duty.cite,
-                               confirm=duty.facts_read, due=due_date(ctx, duty.anchor, duty.within))
+                    Obligation(
+                        rule=rule.name,
+                        text=duty.text,
+                        within=duty.within,
+                        cite=duty.cite,
+                        confirm=duty.facts_read,
+                        due=due_date(ctx, duty.anchor, duty.within),
+                    )
                 )
             return Verdict(Outcome.DUTY_OPEN, tuple(obligations))
         return None
@@ -282,14 +302,26 @@ class CompiledRegime:
         duties_certain = triggered is True and not exception_unknown
         owed = list(certain)
         owed += [
-            Obligation(rule=rule.name, text=o.text, within=o.within, cite=o.cite,
-                       if_facts=depends_on, due=due_date(ctx, o.anchor, o.within))
+            Obligation(
+                rule=rule.name,
+                text=o.text,
+                within=o.within,
+                cite=o.cite,
+                if_facts=depends_on,
+                due=due_date(ctx, o.anchor, o.within),
+            )
             for o in maybe
         ]
         owed += [
-            Obligation(rule=rule.name, text=d.text, within=d.within, cite=d.cite,
-                       confirm=d.facts_read, if_facts=() if duties_certain else depends_on,
-                       due=due_date(ctx, d.anchor, d.within))
+            Obligation(
+                rule=rule.name,
+                text=d.text,
+                within=d.within,
+                cite=d.cite,
+                confirm=d.facts_read,
+                if_facts=() if duties_certain else depends_on,
+                due=due_date(ctx, d.anchor, d.within),
+            )
             for d in open_duties
         ]
         if open_duties:
@@ -549,8 +581,14 @@ class CompiledRegime:
         lines = tuple(
             self.fines[name].line(context, facts, self.domains, reporting) for name in rule.fines
         )
-        return Violation(rule=rule.name, title=rule.title, cite=rule.cite, exposure=lines,
-                         facts=_facts_of(rule.facts_read, facts), notes=rule.notes)
+        return Violation(
+            rule=rule.name,
+            title=rule.title,
+            cite=rule.cite,
+            exposure=lines,
+            facts=_facts_of(rule.facts_read, facts),
+            notes=rule.notes,
+        )
 
     def _decision(self, status: Status, reasons: tuple[str, ...]) -> RegimeDecision:
         regime = self.regime
@@ -585,38 +623,6 @@ class CompiledRegime:
             exceptions=excepted,
             note=note,
         )
-
-
-def _exception_obligations(rule: ir.CheckedRule, regime: ir.CheckedRegime) -> bool:
-    """Whether an exception to `rule` (at any depth) imposes obligations of its own."""
-    pending = list(rule.exceptions)
-    while pending:
-        exception = regime.rules[pending.pop()]
-        if exception.obligations:
-            return True
-        pending.extend(exception.exceptions)
-    return False
-
-
-def due_date(ctx: Context, anchor: str | None, within: Any) -> dt.date | None:
-    """The date a deadline falls on: `within` counted from the anchor date fact. Hours count
-    in whole days (72 hours after a day is three days after it); business days skip Saturdays
-    and Sundays (public holidays are not known to lexgate: the date is then early, never
-    late)."""
-    if anchor is None or within is None:
-        return None
-    start = ctx.given.get(anchor)
-    if not isinstance(start, dt.date):
-        return None
-    if within.dimension == "business_days":
-        day, left = start, int(within.amount)
-        while left > 0:
-            day += dt.timedelta(days=1)
-            if day.weekday() < 5:
-                left -= 1
-        return day
-    due = shift_date(start, within, 1)
-    return due if isinstance(due, dt.date) else None
 
 
 def _facts_of(paths: tuple[str, ...], facts: Mapping[str, Any]) -> dict[str, Any]:

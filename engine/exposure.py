@@ -32,9 +32,7 @@ from engine.ir import OpCode
 from engine.types import COUNT, NUMBER, PERCENT, DurationType, MoneyType
 from engine.values import UNKNOWN, Duration, ExchangeRates, MissingRate, Money, Percent
 
-_MONOTONE = frozenset(
-    {OpCode.ADD, OpCode.MUL, OpCode.OF, OpCode.MAX, OpCode.MIN, OpCode.CONVERT}
-)
+_MONOTONE = frozenset({OpCode.ADD, OpCode.MUL, OpCode.OF, OpCode.MAX, OpCode.MIN, OpCode.CONVERT})
 
 
 def monotone_floors(
@@ -189,9 +187,7 @@ class FineLine:
                     for p, v in self.floors.items()
                     if p not in assignment and _absent(facts, p)
                 }
-                floor_high = (
-                    self.ends(context({**assignment, **lowest}))[1] if lowest else UNKNOWN
-                )
+                floor_high = self.ends(context({**assignment, **lowest}))[1] if lowest else UNKNOWN
                 floors.append(None if floor_high is UNKNOWN else floor_high)
             else:
                 floors.append(high)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from engine import ast, ir
 from engine.diagnostics import Diagnostic, Span, did_you_mean
 from engine.ir import OpCode
+from engine.typerules import ARITHMETIC, SET_RELATIONS, VERBS, ordered
 from engine.types import (
     BOOL,
     CODE,
@@ -334,19 +335,19 @@ class ExprChecker:
             return self._equality(expr, code, scope)
         if code in (OpCode.IN, OpCode.NOT_IN):
             return self._membership(expr, code, scope)
-        if code in _SET_RELATIONS:
+        if code in SET_RELATIONS:
             return self._set_relation(expr, code, scope)
         left = self.check(expr.left, scope)
         right = self.check(expr.right, scope)
         if ERROR in (left.type, right.type):
             return ir.Op(ERROR, expr.span, code, (left, right))
         if code in (OpCode.LT, OpCode.LE, OpCode.GT, OpCode.GE):
-            if not compatible(left.type, right.type) or not _ordered(left.type):
+            if not compatible(left.type, right.type) or not ordered(left.type):
                 return self._mismatch(expr, "compare", left.type, right.type)
             return ir.Op(BOOL, expr.span, code, (left, right))
-        result = _ARITHMETIC[code](left.type, right.type)
+        result = ARITHMETIC[code](left.type, right.type)
         if result is None:
-            return self._mismatch(expr, _VERBS[code], left.type, right.type)
+            return self._mismatch(expr, VERBS[code], left.type, right.type)
         return ir.Op(result, expr.span, code, (left, right))
 
     def _equality(self, expr: ast.Binary, code: OpCode, scope: Scope) -> ir.Node:
@@ -378,7 +379,7 @@ class ExprChecker:
 
     def _set_relation(self, expr: ast.Binary, code: OpCode, scope: Scope) -> ir.Node:
         """`meets` (two sets share a member) and `contains` (a set holds a value)."""
-        right_from_left, left_from_right, wanted = _SET_RELATIONS[code]
+        right_from_left, left_from_right, wanted = SET_RELATIONS[code]
         left, right = self._pair(expr.left, expr.right, scope, right_from_left, left_from_right)
         if ERROR in (left.type, right.type):
             return ir.Op(BOOL, expr.span, code, (left, right))
@@ -428,7 +429,7 @@ class ExprChecker:
             args = tuple(self.check(a, scope, expected) for a in expr.args)
             kind = next((a.type for a in args if a.type != ERROR), ERROR)
             for arg, node in zip(expr.args, args, strict=True):
-                if not compatible(node.type, kind) or not _ordered(node.type):
+                if not compatible(node.type, kind) or not ordered(node.type):
                     return self.error(
                         "E0202",
                         f"`{name}` compares {kind} with {node.type}",
@@ -523,8 +524,14 @@ class ExprChecker:
             return ir.Const(ERROR, expr.span, None)
         collection, inner = checked
         condition = self.condition(expr.condition, inner, "the `where` condition")
-        return ir.Loop(result, expr.span, kind=expr.kind, variable=expr.variable,
-                       collection=collection, condition=condition)
+        return ir.Loop(
+            result,
+            expr.span,
+            kind=expr.kind,
+            variable=expr.variable,
+            collection=collection,
+            condition=condition,
+        )
 
     def _SumOver(self, expr: ast.SumOver, scope: Scope, expected: Type | None) -> ir.Node:
         checked = self._loop_scope(expr.variable, expr.collection, scope, expr.span)
@@ -543,98 +550,12 @@ class ExprChecker:
             if expr.condition is not None
             else None
         )
-        return ir.Loop(value.type, expr.span, kind=ast.LoopKind.SUM, variable=expr.variable,
-                       collection=collection, condition=condition, value=value)
-
-
-_VERBS = {"+": "add", "-": "subtract", "*": "multiply", "/": "divide", "of": "take"}
-
-
-def _ordered(t: Type) -> bool:
-    return is_numeric(t) or isinstance(t, MoneyType | DurationType) or t in (PERCENT, DATE, ERROR)
-
-
-def _element(t: Type) -> Type | None:
-    return t.element if isinstance(t, SetType) else None
-
-
-# (the right side's type from the left's, the left's from the right's, what the right must be)
-_SET_RELATIONS: dict[OpCode, tuple[Callable[[Type], Type | None], Callable[[Type], Type | None],
-                                   Callable[[Type], Type | None]]] = {
-    OpCode.MEETS: (lambda t: t, lambda t: t, lambda t: t),
-    OpCode.CONTAINS: (_element, lambda t: SetType("set", t), _element),
-}
-
-
-# The result type of `a op b` per arithmetic operator, or None when the units do not allow it.
-
-
-def _additive(a: Type, b: Type) -> Type | None:
-    if a == DATE and isinstance(b, DurationType) and b.dimension != "business_days":
-        return DATE
-    if is_numeric(a) and is_numeric(b):
-        return COUNT if a == b == COUNT else NUMBER
-    if isinstance(a, MoneyType) and isinstance(b, MoneyType) and compatible(a, b):
-        return a
-    if isinstance(a, DurationType) and a == b:
-        return a
-    if a == b == PERCENT:
-        return PERCENT
-    return None
-
-
-def _difference(a: Type, b: Type) -> Type | None:
-    if a == b == DATE:
-        return DURATION_TYPES["hours"]
-    return _additive(a, b)
-
-
-def _product(a: Type, b: Type) -> Type | None:
-    money_a, money_b = isinstance(a, MoneyType), isinstance(b, MoneyType)
-    if is_numeric(a) and is_numeric(b):
-        return COUNT if a == b == COUNT else NUMBER
-    if money_a and (is_numeric(b) or b == PERCENT):
-        return a
-    if money_b and (is_numeric(a) or a == PERCENT):
-        return b
-    if isinstance(a, DurationType) and is_numeric(b):
-        return a
-    if isinstance(b, DurationType) and is_numeric(a):
-        return b
-    if PERCENT in (a, b) and (is_numeric(a) or is_numeric(b)):
-        return NUMBER
-    return None
-
-
-def _quotient(a: Type, b: Type) -> Type | None:
-    money_a, money_b = isinstance(a, MoneyType), isinstance(b, MoneyType)
-    if is_numeric(a) and is_numeric(b):
-        return NUMBER
-    if money_a and is_numeric(b):
-        return a
-    if money_a and money_b and compatible(a, b):
-        return NUMBER
-    if isinstance(a, DurationType) and is_numeric(b):
-        return a
-    return None
-
-
-def _share(a: Type, b: Type) -> Type | None:
-    if a != PERCENT:
-        return None
-    if isinstance(b, MoneyType):
-        return b
-    if is_numeric(b):
-        return NUMBER
-    if b == PERCENT:
-        return PERCENT
-    return None
-
-
-_ARITHMETIC: dict[OpCode, Callable[[Type, Type], Type | None]] = {
-    OpCode.ADD: _additive,
-    OpCode.SUB: _difference,
-    OpCode.MUL: _product,
-    OpCode.DIV: _quotient,
-    OpCode.OF: _share,
-}
+        return ir.Loop(
+            value.type,
+            expr.span,
+            kind=ast.LoopKind.SUM,
+            variable=expr.variable,
+            collection=collection,
+            condition=condition,
+            value=value,
+        )

@@ -73,9 +73,7 @@ def fold_regime(regime: ir.CheckedRegime) -> ir.CheckedRegime:
         for name, define in regime.defines.items()
     }
     applies = tuple(dataclasses.replace(a, condition=fold(a.condition)) for a in regime.applies)
-    return dataclasses.replace(
-        regime, rules=rules, fines=fines, defines=defines, applies=applies
-    )
+    return dataclasses.replace(regime, rules=rules, fines=fines, defines=defines, applies=applies)
 
 
 def fold_bundle(bundle: ir.CheckedBundle) -> ir.CheckedBundle:

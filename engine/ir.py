@@ -59,8 +59,18 @@ class OpCode(StrEnum):
 
 LOGICAL = frozenset({OpCode.AND, OpCode.OR, OpCode.NOT})
 COMPARISONS = frozenset(
-    {OpCode.EQ, OpCode.NE, OpCode.LT, OpCode.LE, OpCode.GT, OpCode.GE, OpCode.MEETS, OpCode.IN,
-     OpCode.NOT_IN, OpCode.CONTAINS}
+    {
+        OpCode.EQ,
+        OpCode.NE,
+        OpCode.LT,
+        OpCode.LE,
+        OpCode.GT,
+        OpCode.GE,
+        OpCode.MEETS,
+        OpCode.IN,
+        OpCode.NOT_IN,
+        OpCode.CONTAINS,
+    }
 )
 ARITHMETIC = frozenset({OpCode.ADD, OpCode.SUB, OpCode.MUL, OpCode.DIV, OpCode.OF})
 

@@ -146,7 +146,8 @@ def _too_deep(file: str, tree: Tree[Token]) -> Diagnostic | None:
         node, depth = stack.pop()
         if depth > MAX_NESTING:
             return Diagnostic(
-                "E0001", f"this expression is nested more than {MAX_NESTING} levels deep",
+                "E0001",
+                f"this expression is nested more than {MAX_NESTING} levels deep",
                 _span(file, node),
                 help="name parts of it with `define …` and combine the names",
             )

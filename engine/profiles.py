@@ -32,13 +32,17 @@ def load_profile(
 ) -> Profile:
     """Validate profile JSON. Raises OperationError naming each wrong field."""
     if isinstance(data, Mapping) and "as_of" in data:
-        raise OperationError([FieldError("as_of", "a profile holds facts, not the date of "
-                                                    "an operation")])
+        raise OperationError(
+            [FieldError("as_of", "a profile holds facts, not the date of an operation")]
+        )
     facts, _ = schema.validate(data)
     organisation = schema.vocabulary.organisation
     wrong = [
-        FieldError(path, "describes an operation, not the organisation: send it with the "
-                         "operation (organisation facts: policies/common/levels.policy)")
+        FieldError(
+            path,
+            "describes an operation, not the organisation: send it with the "
+            "operation (organisation facts: policies/common/levels.policy)",
+        )
         for path in sorted(facts)
         if path not in organisation
     ]

@@ -46,7 +46,10 @@ class Question:
 
 
 def decisive_questions(
-    bundle: Bundle, regime: str, decision: RegimeDecision, facts: Mapping[str, Any],
+    bundle: Bundle,
+    regime: str,
+    decision: RegimeDecision,
+    facts: Mapping[str, Any],
     as_of: dt.date,
 ) -> tuple[Question, ...]:
     if decision.status != "undetermined":
@@ -60,15 +63,21 @@ def decisive_questions(
         required.setdefault(path, set()).add("(scope)")
     for index, undetermined in enumerate(decision.undetermined_rules):
         rule, missing = undetermined.rule, undetermined.missing
-        alone = [] if index >= MAX_RULES else [
-            path for path in missing
-            if (values := bundle.domains.of(path)) is not None
-            and all(
-                compiled.rule_settled(rule, with_values(facts, {path: value}), as_of,
-                                      bundle.rates, derive, inputs)
-                for value in values
-            )
-        ]
+        alone = (
+            []
+            if index >= MAX_RULES
+            else [
+                path
+                for path in missing
+                if (values := bundle.domains.of(path)) is not None
+                and all(
+                    compiled.rule_settled(
+                        rule, with_values(facts, {path: value}), as_of, bundle.rates, derive, inputs
+                    )
+                    for value in values
+                )
+            ]
+        )
         for path in alone:
             singles.setdefault(path, set()).add(rule)
         if not alone:
@@ -82,9 +91,7 @@ def decisive_questions(
         path = max(sorted(singles), key=lambda p: len(singles[p] & open_rules))
         chosen.add(path)
         open_rules -= singles[path]
-    settles = {
-        path: singles.get(path, set()) | required.get(path, set()) for path in chosen
-    }
+    settles = {path: singles.get(path, set()) | required.get(path, set()) for path in chosen}
     # the scope first (if the regime does not apply, nothing else matters), then by reach
     ordered = sorted(chosen, key=lambda p: ("(scope)" not in settles[p], -len(settles[p]), p))
     return tuple(_question(bundle, path, tuple(sorted(settles[path]))) for path in ordered)
@@ -99,8 +106,10 @@ def _question(bundle: Bundle, path: str, rules: tuple[str, ...]) -> Question:
         element = getattr(info.type, "element", None)
         field_type = element.field(field) if element is not None else None
         type_name = str(field_type) if field_type is not None else "?"
-        text = f"{field.replace('_', ' ')} of entry {path.split('[')[1].split(']')[0]} of " \
-               f"{info.description or head}"
+        text = (
+            f"{field.replace('_', ' ')} of entry {path.split('[')[1].split(']')[0]} of "
+            f"{info.description or head}"
+        )
     else:
         type_name = str(info.type) if info is not None else "?"
         text = (info.description if info is not None else None) or path

@@ -43,8 +43,11 @@ class Change:
     after: Any
 
     def to_dict(self) -> dict[str, Any]:
-        return {"path": self.path, "from": to_json_value(self.before),
-                "to": to_json_value(self.after)}
+        return {
+            "path": self.path,
+            "from": to_json_value(self.before),
+            "to": to_json_value(self.after),
+        }
 
     def text(self) -> str:
         after = to_json_value(self.after)
@@ -65,13 +68,18 @@ class Remediation:
             "status": self.status,
             "conditions": list(self.conditions),
             "exposure_removed": self.exposure_removed.to_dict()
-            if self.exposure_removed is not None else None,
+            if self.exposure_removed is not None
+            else None,
         }
 
 
 def remediations(
-    bundle: Bundle, regime: str, decision: RegimeDecision, facts: Mapping[str, Any],
-    as_of: dt.date, currency: str,
+    bundle: Bundle,
+    regime: str,
+    decision: RegimeDecision,
+    facts: Mapping[str, Any],
+    as_of: dt.date,
+    currency: str,
 ) -> tuple[Remediation, ...]:
     if decision.status not in (Status.DENIED, Status.UNDETERMINED):
         return ()
@@ -86,8 +94,9 @@ def remediations(
         changed = with_values(facts, {c.path: c.after for c in changes})
         if derive is not None:
             changed = dict(derive(changed))
-        return compiled.evaluate(changed, as_of, bundle.rates, currency, False, derive,
-                                 bundle.derivations.inputs)
+        return compiled.evaluate(
+            changed, as_of, bundle.rates, currency, False, derive, bundle.derivations.inputs
+        )
 
     def exhausted() -> bool:
         return evaluations >= MAX_EVALUATIONS or time.monotonic() - started > TIME_BUDGET
@@ -112,8 +121,7 @@ def remediations(
                     reached.append((changes, result))
                 elif not result.violations and decision.violations:
                     fallback.append((changes, result))
-                scored.append(((len(result.violations), len(result.undetermined_rules)),
-                               changes))
+                scored.append(((len(result.violations), len(result.undetermined_rules)), changes))
         if reached:
             return _shown(reached, decision)
         if exhausted() or not scored:
@@ -126,11 +134,14 @@ def remediations(
     return ()
 
 
-def _shown(found: list[tuple[tuple[Change, ...], RegimeDecision]], before: RegimeDecision
-           ) -> tuple[Remediation, ...]:
+def _shown(
+    found: list[tuple[tuple[Change, ...], RegimeDecision]], before: RegimeDecision
+) -> tuple[Remediation, ...]:
     rank = {status: i for i, status in enumerate(Status)}
-    ordered = sorted(found, key=lambda f: (len(f[0]), -rank[f[1].status],
-                                           [(c.path, repr(c.after)) for c in f[0]]))
+    ordered = sorted(
+        found,
+        key=lambda f: (len(f[0]), -rank[f[1].status], [(c.path, repr(c.after)) for c in f[0]]),
+    )
     removed = before.organisation_exposure
     return tuple(
         Remediation(
@@ -143,8 +154,9 @@ def _shown(found: list[tuple[tuple[Change, ...], RegimeDecision]], before: Regim
     )
 
 
-def _candidates(bundle: Bundle, regime: str, decision: RegimeDecision,
-                facts: Mapping[str, Any]) -> list[Change]:
+def _candidates(
+    bundle: Bundle, regime: str, decision: RegimeDecision, facts: Mapping[str, Any]
+) -> list[Change]:
     checked = bundle.checked.regimes[regime]
     controllable = bundle.checked.vocabulary.controllable
     rules = [v.rule for v in decision.violations] + [u.rule for u in decision.undetermined_rules]

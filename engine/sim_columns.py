@@ -110,8 +110,13 @@ def _bool(value: Any) -> bool:
 class Columns:
     """The encoded fact columns of one table (pandas DataFrame), built on first use."""
 
-    def __init__(self, frame: pd.DataFrame, vocabulary: ir.Vocabulary, countries: set[str],
-                 default_currency: str):
+    def __init__(
+        self,
+        frame: pd.DataFrame,
+        vocabulary: ir.Vocabulary,
+        countries: set[str],
+        default_currency: str,
+    ):
         self.frame = frame
         self.n = len(frame)
         self.vocabulary = vocabulary
@@ -208,16 +213,19 @@ class Columns:
             mapped[-1] = -1
             for i, value in enumerate(uniques):
                 if str(value) not in lookup:
-                    raise ValueError(f"`{value}` is not one of {', '.join(members[:12])}"
-                                     + (", …" if len(members) > 12 else ""))
+                    raise ValueError(
+                        f"`{value}` is not one of {', '.join(members[:12])}"
+                        + (", …" if len(members) > 12 else "")
+                    )
                 mapped[i] = lookup[str(value)]
             return CodeCol(mapped[codes], known)
         if isinstance(t, SetType):
             element = t.element
             members = element.members if isinstance(element, EnumType) else self.countries.codes
             lookup = {m: i for i, m in enumerate(members)}
-            words = (words_for(len(members)) if isinstance(element, EnumType)
-                     else self.countries.words)
+            words = (
+                words_for(len(members)) if isinstance(element, EnumType) else self.countries.words
+            )
             codes, uniques = pd.factorize(self._cells(name), use_na_sentinel=True)
             table = np.zeros((len(uniques) + 1, words), dtype=np.uint64)
             for i, cell in enumerate(uniques):
@@ -229,16 +237,18 @@ class Columns:
             return BitsCol(table[codes], known)
         if t == DATE:
             days = pd.to_datetime(series, errors="raise")
-            ordinals = np.array([d.toordinal() if not is_null(d) else 0 for d in days.dt.date],
-                                dtype=np.int64)
+            ordinals = np.array(
+                [d.toordinal() if not is_null(d) else 0 for d in days.dt.date], dtype=np.int64
+            )
             return NumCol(ordinals, known, 0)
         if t == TEXT:
             return None  # text facts are read by the scalar back end (no IR op vectorises them)
         factor = UNITS[unit][1] if isinstance(t, DurationType) and unit else 1
         return self._number(series, known, fact_scale(t), factor, t)
 
-    def _number(self, series: pd.Series, known: np.ndarray, scale: int, factor: int,
-                t: Type) -> NumCol:
+    def _number(
+        self, series: pd.Series, known: np.ndarray, scale: int, factor: int, t: Type
+    ) -> NumCol:
         """Exact fixed point; a value with more digits than `scale` (or too large) sends its row
         to the scalar evaluator rather than being rounded."""
         unit = 10**scale
@@ -272,8 +282,9 @@ class Columns:
         self.fallback |= known & ~exact
         return NumCol(fixed, known, scale)
 
-    def _validate(self, fixed: np.ndarray, known: np.ndarray, exact: np.ndarray, t: Type,
-                  unit: int) -> None:
+    def _validate(
+        self, fixed: np.ndarray, known: np.ndarray, exact: np.ndarray, t: Type, unit: int
+    ) -> None:
         bad = exact & (fixed < 0)
         if t == PERCENT:
             bad |= exact & (fixed > unit)
@@ -282,7 +293,8 @@ class Columns:
         if bad.any():
             row = int(np.flatnonzero(bad)[0])
             what = {"percent": "between 0% and 100%", "count": "a whole number ≥ 0"}.get(
-                t.name, "≥ 0")
+                t.name, "≥ 0"
+            )
             raise ValueError(f"row {row}: expected {what}")
 
     def _encode_money(self, name: str) -> MoneyColumn | None:
@@ -302,8 +314,9 @@ class Columns:
         amounts = NumCol(amounts.values, known, amounts.scale)
         distinct = {c for c in pd.unique(currencies[known]) if not is_null(c)}
         if len(distinct) <= 1:
-            return MoneyColumn(amounts, currencies, distinct.pop() if distinct else
-                               self.default_currency)
+            return MoneyColumn(
+                amounts, currencies, distinct.pop() if distinct else self.default_currency
+            )
         return MoneyColumn(amounts, currencies, None)
 
     def _encode_list(self, path: str, record: RecordType) -> ListCol | None:
@@ -318,8 +331,10 @@ class Columns:
             for field_name, frame_columns in names.items():
                 field_type = record.field(field_name)
                 if field_type is None:
-                    raise TableError(f"column `{frame_columns[0]}`: record `{record.name}` has "
-                                     f"no field `{field_name}`")
+                    raise TableError(
+                        f"column `{frame_columns[0]}`: record `{record.name}` has "
+                        f"no field `{field_name}`"
+                    )
                 base = f"{path}[{index}].{field_name}"
                 element[field_name] = self._encode(base, field_type, _base_unit(field_type))
                 for column in frame_columns:
@@ -367,9 +382,14 @@ def _take(col: Any, rows: np.ndarray) -> Any:
         currencies = col.currencies[rows] if col.currencies.size else col.currencies
         return MoneyColumn(_take(col.amounts, rows), currencies, col.single)
     if isinstance(col, ListCol):
-        return ListCol(col.length[rows], col.known[rows],
-                       [{k: _take(v, rows) if v is not None else None for k, v in e.items()}
-                        for e in col.elements])
+        return ListCol(
+            col.length[rows],
+            col.known[rows],
+            [
+                {k: _take(v, rows) if v is not None else None for k, v in e.items()}
+                for e in col.elements
+            ],
+        )
     return col
 
 
@@ -451,8 +471,9 @@ def _put(row: dict[str, Any], name: str, value: Any) -> None:
         row[name] = value
 
 
-def row_to_operation(row: Mapping[str, Any], vocabulary: ir.Vocabulary,
-                     default_currency: str) -> dict[str, Any]:
+def row_to_operation(
+    row: Mapping[str, Any], vocabulary: ir.Vocabulary, default_currency: str
+) -> dict[str, Any]:
     """One table row -> operation JSON for the scalar back end (validated there like an API
     request). Follows exactly the conventions `Columns` encodes, so both back ends see the same
     facts: a null cell is missing; a null `.currency` makes the money missing; a list without a
@@ -477,8 +498,9 @@ def row_to_operation(row: Mapping[str, Any], vocabulary: ir.Vocabulary,
             item = items.setdefault(match["list"], {}).setdefault(int(match["index"]), {})
             item.setdefault(field, {})[part] = value
             continue
-        if name.endswith(".length") and isinstance(getattr(facts.get(name[:-7]), "type", None),
-                                                   ListType):
+        if name.endswith(".length") and isinstance(
+            getattr(facts.get(name[:-7]), "type", None), ListType
+        ):
             lengths[name[:-7]] = value
             continue
         path, part = name, "amount"
@@ -503,9 +525,11 @@ def row_to_operation(row: Mapping[str, Any], vocabulary: ir.Vocabulary,
                 continue
             length = int(lengths[path])
         else:
-            filled = [i for i, fields in positions.items()
-                      if any(not _null_cell(v)
-                             for parts in fields.values() for v in parts.values())]
+            filled = [
+                i
+                for i, fields in positions.items()
+                if any(not _null_cell(v) for parts in fields.values() for v in parts.values())
+            ]
             length = max(filled, default=-1) + 1
         values = []
         for i in range(length):
@@ -557,8 +581,11 @@ def _wire(value: Any, t: Type) -> Any:
     if t == DATE:
         return _date_text(value)
     if t in (NUMBER, PERCENT) or isinstance(t, DurationType | MoneyType):
-        return _decimal(value) if not (isinstance(value, str) and value.strip().endswith("%")) \
+        return (
+            _decimal(value)
+            if not (isinstance(value, str) and value.strip().endswith("%"))
             else value
+        )
     if isinstance(value, np.generic):
         return value.item()
     return value

@@ -74,7 +74,8 @@ def settle_rows(
         settled = ~unknown & (violated_all | ~violated_any)
         rows_settled = group[settled]
         kind[rows_settled] = np.where(
-            violated_all[settled], KIND_VIOLATED,
+            violated_all[settled],
+            KIND_VIOLATED,
             np.where(duty_any[settled], KIND_DUTY, KIND_CLEAR),
         )
         bits[rows_settled] = np.where(violated_all[settled], 0, bits_any[settled])
@@ -154,9 +155,12 @@ def _completions(
         if math.prod(len(d) for d in domains) > BUDGET:
             continue  # beyond the budget: three-valued logic's answer, in both back ends
 
-        yield group, (
-            _branch(regime, env, group, dict(zip(chosen, values, strict=True)))
-            for values in itertools.product(*domains)
+        yield (
+            group,
+            (
+                _branch(regime, env, group, dict(zip(chosen, values, strict=True)))
+                for values in itertools.product(*domains)
+            ),
         )
 
 
@@ -168,8 +172,11 @@ def _missing_paths(env: Env, finite_reads: tuple[str, ...]) -> tuple[list[str], 
         if "[]" not in path:
             col = env.facts(path)
             paths.append(path)
-            masks.append(np.ones(env.n, dtype=bool) if col is None
-                         else ~broadcast_known(env.n, known_of(col)))
+            masks.append(
+                np.ones(env.n, dtype=bool)
+                if col is None
+                else ~broadcast_known(env.n, known_of(col))
+            )
             continue
         head, _, field = path.partition("[].")
         coll = env.facts(head)
@@ -178,8 +185,11 @@ def _missing_paths(env: Env, finite_reads: tuple[str, ...]) -> tuple[list[str], 
         for i, element in enumerate(coll.elements):
             present = broadcast_known(env.n, coll.known & (coll.length > i))
             col = element.get(field)
-            known = (np.zeros(env.n, dtype=bool) if col is None
-                     else broadcast_known(env.n, known_of(col)))
+            known = (
+                np.zeros(env.n, dtype=bool)
+                if col is None
+                else broadcast_known(env.n, known_of(col))
+            )
             paths.append(f"{head}[{i}].{field}")
             masks.append(present & ~known)
     if not paths:
@@ -242,8 +252,11 @@ def _branch(regime: VectorRegime, env: Env, group: np.ndarray, values: dict[str,
 
 
 def _full(col: NumCol, n: int) -> NumCol:
-    return NumCol(np.array(np.broadcast_to(col.values, (n,))),
-                  np.array(np.broadcast_to(col.known, (n,))), col.scale)
+    return NumCol(
+        np.array(np.broadcast_to(col.values, (n,))),
+        np.array(np.broadcast_to(col.known, (n,))),
+        col.scale,
+    )
 
 
 def _filled(domain: tuple[Any, ...], value: Any, size: int) -> Any:

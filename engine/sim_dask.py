@@ -33,15 +33,28 @@ def _kernel(
     return Kernel(bundle, currency)
 
 
-def run_partition(build: Build, bundle_hash: str, sources: tuple[tuple[str, str], ...],
-                  currency: str, as_of: dt.date | None, frame: pd.DataFrame) -> pd.DataFrame:
+def run_partition(
+    build: Build,
+    bundle_hash: str,
+    sources: tuple[tuple[str, str], ...],
+    currency: str,
+    as_of: dt.date | None,
+    frame: pd.DataFrame,
+) -> pd.DataFrame:
     """The task one worker runs: the same `Kernel.run` as a single-process run."""
     return _kernel(build, bundle_hash, sources, currency).run(frame, as_of)
 
 
-def run_on_cluster(bundle: Bundle, parts: Iterator[pd.DataFrame], count: int, currency: str,
-                   as_of: dt.date | None, address: str | None, workers: int,
-                   advance: Callable[[int], None]) -> list[pd.DataFrame]:
+def run_on_cluster(
+    bundle: Bundle,
+    parts: Iterator[pd.DataFrame],
+    count: int,
+    currency: str,
+    as_of: dt.date | None,
+    address: str | None,
+    workers: int,
+    advance: Callable[[int], None],
+) -> list[pd.DataFrame]:
     # distributed ships without annotations on these, hence the no-untyped-call ignores below
     from distributed import Client, LocalCluster, as_completed
 
@@ -56,8 +69,16 @@ def run_on_cluster(bundle: Bundle, parts: Iterator[pd.DataFrame], count: int, cu
         shared = client.scatter(sources, broadcast=True)  # type: ignore[no-untyped-call]
         futures = {}
         for index, part in enumerate(parts):
-            future = client.submit(run_partition, type(bundle).from_sources, bundle.hash,
-                                   shared, currency, as_of, part, pure=False)
+            future = client.submit(
+                run_partition,
+                type(bundle).from_sources,
+                bundle.hash,
+                shared,
+                currency,
+                as_of,
+                part,
+                pure=False,
+            )
             futures[future] = (index, len(part))
         results: dict[int, pd.DataFrame] = {}
         for future in as_completed(futures):  # type: ignore[no-untyped-call]

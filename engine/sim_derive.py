@@ -52,8 +52,9 @@ class VectorDerivations:
                 if not fill.any():
                     continue
                 if fact_type == BOOL:
-                    values = np.where(fill, bool(derivation.value),
-                                      np.broadcast_to(target.values, (n,)))
+                    values = np.where(
+                        fill, bool(derivation.value), np.broadcast_to(target.values, (n,))
+                    )
                     derived[derivation.path] = BoolCol(values, known | fill)
                 elif isinstance(fact_type, EnumType):
                     code = fact_type.members.index(derivation.value)

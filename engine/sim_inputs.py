@@ -62,8 +62,10 @@ class Sweep:
     log: bool = False
 
 
-SWEEP = re.compile(r"^(?P<path>[\w.\[\]]+)=(?P<lo>[^.]+?)\.\.(?P<hi>[^:]+)(:(?P<scale>lin|log))?"
-                   r"(:(?P<n>\d+))?$")
+SWEEP = re.compile(
+    r"^(?P<path>[\w.\[\]]+)=(?P<lo>[^.]+?)\.\.(?P<hi>[^:]+)(:(?P<scale>lin|log))?"
+    r"(:(?P<n>\d+))?$"
+)
 
 
 def parse_sweep(text: str) -> Sweep:
@@ -113,8 +115,10 @@ def parse_distribution(text: str) -> Distribution:
     `~choice(a:0.7,b:0.3)` (weights optional; a set is written `DE|FR`)."""
     match = DIST.match(text.strip())
     if not match:
-        raise InputError(f"`{text}`: expected PATH~lognormal(mu,sigma), uniform(lo,hi), "
-                         "normal(mean,sd) or choice(a:weight,b:weight)")
+        raise InputError(
+            f"`{text}`: expected PATH~lognormal(mu,sigma), uniform(lo,hi), "
+            "normal(mean,sd) or choice(a:weight,b:weight)"
+        )
     path, kind, args = match["path"], match["kind"], [a.strip() for a in match["args"].split(",")]
     if kind in ("lognormal", "normal", "uniform"):
         if len(args) != 2:
@@ -155,8 +159,15 @@ def _column(path: str, values: np.ndarray, vocabulary: ir.Vocabulary) -> tuple[s
     return path, np.round(np.maximum(values, 0), digits)
 
 
-def scenarios(base: dict[str, Any], sweeps: list[Sweep], distributions: list[Distribution],
-              samples: int, seed: int, vocabulary: ir.Vocabulary, currency: str) -> pd.DataFrame:
+def scenarios(
+    base: dict[str, Any],
+    sweeps: list[Sweep],
+    distributions: list[Distribution],
+    samples: int,
+    seed: int,
+    vocabulary: ir.Vocabulary,
+    currency: str,
+) -> pd.DataFrame:
     """The base operation once per sweep point and sample: sweeps form a grid; each grid point
     gets `samples` draws (1 when nothing is sampled)."""
     base_row = flatten_operation(base, vocabulary)
@@ -179,7 +190,8 @@ def scenarios(base: dict[str, Any], sweeps: list[Sweep], distributions: list[Dis
             parts = []
             for block, child in enumerate(children):
                 rng = np.random.default_rng(
-                    [*child.generate_state(2), _stable_hash(distribution.path)])
+                    [*child.generate_state(2), _stable_hash(distribution.path)]
+                )
                 parts.append(distribution.draw(rng, min(BLOCK, draws - block * BLOCK)))
             drawn = np.concatenate(parts)
             name, values = _column(distribution.path, np.tile(drawn, len(grid)), vocabulary)
@@ -188,8 +200,14 @@ def scenarios(base: dict[str, Any], sweeps: list[Sweep], distributions: list[Dis
     return pd.DataFrame(data)
 
 
-def _money_currency(data: dict[str, Any], path: str, vocabulary: ir.Vocabulary,
-                    base_row: dict[str, Any], currency: str, n: int) -> None:
+def _money_currency(
+    data: dict[str, Any],
+    path: str,
+    vocabulary: ir.Vocabulary,
+    base_row: dict[str, Any],
+    currency: str,
+    n: int,
+) -> None:
     if isinstance(_fact_type(path, vocabulary), MoneyType):
         data[f"{path}.currency"] = [base_row.get(f"{path}.currency", currency)] * n
 

@@ -71,8 +71,13 @@ class Kernel:
         self.currency = currency
         checked = bundle.checked
         self.rate_scale = max(
-            (decimal_scale(constant_value(node)) for values in checked.rates.values()
-             for _, node, _ in values), default=0)
+            (
+                decimal_scale(constant_value(node))
+                for values in checked.rates.values()
+                for _, node, _ in values
+            ),
+            default=0,
+        )
         self.countries = bundle_countries(checked)
         self.derivations = VectorDerivations(checked, self.rate_scale)
         self.regimes: dict[str, VectorRegime | None] = {}
@@ -93,8 +98,11 @@ class Kernel:
     def run(self, frame: pd.DataFrame, as_of: dt.date | None = None) -> pd.DataFrame:
         """Evaluate every row of `frame`; the result has the same index. A row's `as_of` column
         wins over `as_of` here, which wins over today."""
-        frame = frame.reset_index(drop=True) if not frame.index.equals(
-            pd.RangeIndex(len(frame))) else frame
+        frame = (
+            frame.reset_index(drop=True)
+            if not frame.index.equals(pd.RangeIndex(len(frame)))
+            else frame
+        )
         n = len(frame)
         out = _Outputs(n, self)
         default_day = as_of or dt.date.today()
@@ -155,8 +163,10 @@ class Kernel:
             names += [f"{regime}.status"]
             for payer in payers:
                 suffix = "" if payer == ORGANISATION else f"[{payer}]"
-                names += [f"{regime}.exposure_min_minor{suffix}",
-                          f"{regime}.exposure_max_minor{suffix}"]
+                names += [
+                    f"{regime}.exposure_min_minor{suffix}",
+                    f"{regime}.exposure_max_minor{suffix}",
+                ]
         return [*names, "scalar_fallback"]
 
     def currencies(self) -> dict[str, str]:
@@ -171,7 +181,9 @@ class _Outputs:
         self.status = {name: np.full(n, NOT_APPLICABLE, dtype=np.int8) for name in kernel.regimes}
         self.exposure = {
             (name, payer, end): _Money.zeros(n)
-            for name, payers in kernel.payers.items() for payer in payers for end in ("min", "max")
+            for name, payers in kernel.payers.items()
+            for payer in payers
+            for end in ("min", "max")
         }
         self.total = {end: _Money.zeros(n) for end in ("min", "max")}
 
@@ -188,8 +200,9 @@ class _Outputs:
         for end in ("min", "max"):
             self._total(rows, day, results, end)
 
-    def _total(self, rows: np.ndarray, day: dt.date, results: dict[str, RegimeColumns],
-               end: str) -> None:
+    def _total(
+        self, rows: np.ndarray, day: dt.date, results: dict[str, RegimeColumns], end: str
+    ) -> None:
         """The headline exposure: each regime's organisation exposure in the reporting currency,
         summed (bundle.decide_facts)."""
         kernel, reporting = self.kernel, self.kernel.currency
@@ -219,9 +232,19 @@ class _Outputs:
                 total = checked_add(total, np.where(has, aligned.values, 0), has, sink)
                 known &= ~has | col.known
             if sink.fallback.any():  # a total beyond int64: exact Decimal for those rows
-                self._decimal_total(rows[sink.fallback], day, [
-                    (c, h[sink.fallback], NumCol(v.values[sink.fallback], v.known[sink.fallback],
-                                                 v.scale)) for c, h, v in parts], end)
+                self._decimal_total(
+                    rows[sink.fallback],
+                    day,
+                    [
+                        (
+                            c,
+                            h[sink.fallback],
+                            NumCol(v.values[sink.fallback], v.known[sink.fallback], v.scale),
+                        )
+                        for c, h, v in parts
+                    ],
+                    end,
+                )
                 keep = ~sink.fallback
                 target.values[rows[keep]] = round_half_even(total[keep], scale - minor)
                 target.known[rows[keep]] = known[keep]
@@ -231,8 +254,9 @@ class _Outputs:
             return
         self._estimated_total(rows, day, parts, end)
 
-    def _estimated_total(self, rows: np.ndarray, day: dt.date,
-                         parts: list[tuple[str, np.ndarray, NumCol]], end: str) -> None:
+    def _estimated_total(
+        self, rows: np.ndarray, day: dt.date, parts: list[tuple[str, np.ndarray, NumCol]], end: str
+    ) -> None:
         """Across currencies the scalar engine converts at 40 digits and rounds the sum half-even
         to minor units. A float64 estimate with a proven error bound gives the same rounded
         figure for every row whose total is not within that bound of a half-unit tie; those
@@ -264,35 +288,58 @@ class _Outputs:
         target.values[rows[sure]] = np.rint(estimate[sure]).astype(np.int64)
         target.known[rows[sure]] = known[sure]
         if doubtful.any():
-            self._decimal_total(rows[doubtful], day, [
-                (c, h[doubtful], NumCol(np.broadcast_to(v.values, (n,))[doubtful],
-                                        np.broadcast_to(v.known, (n,))[doubtful], v.scale))
-                for c, h, v in parts], end)
+            self._decimal_total(
+                rows[doubtful],
+                day,
+                [
+                    (
+                        c,
+                        h[doubtful],
+                        NumCol(
+                            np.broadcast_to(v.values, (n,))[doubtful],
+                            np.broadcast_to(v.known, (n,))[doubtful],
+                            v.scale,
+                        ),
+                    )
+                    for c, h, v in parts
+                ],
+                end,
+            )
 
-    def _decimal_total(self, rows: np.ndarray, day: dt.date,
-                       parts: list[tuple[str, np.ndarray, NumCol]], end: str) -> None:
+    def _decimal_total(
+        self, rows: np.ndarray, day: dt.date, parts: list[tuple[str, np.ndarray, NumCol]], end: str
+    ) -> None:
         """Across currencies: the scalar engine's own Decimal steps (convert at 40 digits, add in
         the default context, round half-even), cached per distinct combination of amounts."""
         rates, reporting = self.kernel.bundle.rates, self.kernel.currency
         target = self.total[end]
         cache: dict[tuple[Any, ...], Money | None] = {}
-        columns = [(currency, has, np.broadcast_to(col.values, (len(rows),)),
-                    np.broadcast_to(col.known, (len(rows),)), col.scale)
-                   for currency, has, col in parts]
+        columns = [
+            (
+                currency,
+                has,
+                np.broadcast_to(col.values, (len(rows),)),
+                np.broadcast_to(col.known, (len(rows),)),
+                col.scale,
+            )
+            for currency, has, col in parts
+        ]
         for i, row in enumerate(rows):
             key = tuple((bool(h[i]), int(v[i]), bool(k[i])) for _, h, v, k, _ in columns)
             if key not in cache:
                 total: Money | None = Money(Decimal(0), reporting)
-                for (currency, _, _, _, scale), (has, value, known) in zip(columns, key,
-                                                                           strict=True):
+                for (currency, _, _, _, scale), (has, value, known) in zip(
+                    columns, key, strict=True
+                ):
                     if not has:
                         continue
                     if not known or total is None:
                         total = None
                         continue
                     try:
-                        converted = rates.convert(Money(Decimal(value).scaleb(-scale), currency),
-                                                  reporting, day)
+                        converted = rates.convert(
+                            Money(Decimal(value).scaleb(-scale), currency), reporting, day
+                        )
                     except MissingRate:
                         total = None
                         continue
@@ -315,8 +362,11 @@ class _Outputs:
         _store(self.total["max"], row, decision.exposure.reporting_max)
 
     def frame(self, index: pd.Index, fallback: np.ndarray) -> pd.DataFrame:
-        statuses = np.stack(list(self.status.values())) if self.status else np.full(
-            (1, self.n), NOT_APPLICABLE, dtype=np.int8)
+        statuses = (
+            np.stack(list(self.status.values()))
+            if self.status
+            else np.full((1, self.n), NOT_APPLICABLE, dtype=np.int8)
+        )
         data: dict[str, Any] = {
             "status": _status(statuses.min(axis=0)),
             "exposure_min_minor": self.total["min"].series(index),
@@ -327,8 +377,9 @@ class _Outputs:
             for payer in payers:
                 suffix = "" if payer == ORGANISATION else f"[{payer}]"
                 for end in ("min", "max"):
-                    data[f"{name}.exposure_{end}_minor{suffix}"] = \
-                        self.exposure[(name, payer, end)].series(index)
+                    data[f"{name}.exposure_{end}_minor{suffix}"] = self.exposure[
+                        (name, payer, end)
+                    ].series(index)
         data["scalar_fallback"] = fallback
         result = pd.DataFrame(data, index=index)
         result.attrs["currencies"] = self.kernel.currencies()
@@ -348,8 +399,9 @@ def _store(target: _Money, row: int, money: Money | None) -> None:
     target.known[row] = True
 
 
-def _as_of_groups(frame: pd.DataFrame, default: dt.date
-                  ) -> tuple[np.ndarray, list[tuple[dt.date, np.ndarray]]]:
+def _as_of_groups(
+    frame: pd.DataFrame, default: dt.date
+) -> tuple[np.ndarray, list[tuple[dt.date, np.ndarray]]]:
     """Per row the date the law is applied at, and the rows of each distinct date."""
     n = len(frame)
     if "as_of" not in frame.columns:
@@ -362,9 +414,13 @@ def _as_of_groups(frame: pd.DataFrame, default: dt.date
             days[i] = default
             continue
         if cell not in parsed:
-            parsed[cell] = (cell.date() if isinstance(cell, dt.datetime | pd.Timestamp)
-                            else cell if isinstance(cell, dt.date)
-                            else dt.date.fromisoformat(str(cell)[:10]))
+            parsed[cell] = (
+                cell.date()
+                if isinstance(cell, dt.datetime | pd.Timestamp)
+                else cell
+                if isinstance(cell, dt.date)
+                else dt.date.fromisoformat(str(cell)[:10])
+            )
         days[i] = parsed[cell]
     codes, uniques = pd.factorize(days)
     return days, [(day, np.flatnonzero(codes == i)) for i, day in enumerate(uniques)]
@@ -387,8 +443,9 @@ def bundle_countries(checked: ir.CheckedBundle) -> set[str]:
     def walk(node: ir.Node | None) -> None:
         if node is None:
             return
-        if isinstance(node, ir.Const) and (node.type == CODE or (
-                isinstance(node.type, SetType) and node.type.element == CODE)):
+        if isinstance(node, ir.Const) and (
+            node.type == CODE or (isinstance(node.type, SetType) and node.type.element == CODE)
+        ):
             value(node.value)
         for child in _children(node):
             walk(child)
@@ -396,8 +453,11 @@ def bundle_countries(checked: ir.CheckedBundle) -> set[str]:
     def parameters(params: Iterable[ir.CheckedParameter]) -> None:
         for parameter in params:
             for _, node, _ in parameter.values:
-                if parameter.type == CODE or isinstance(parameter.type, SetType) or \
-                        "map" in str(parameter.type):
+                if (
+                    parameter.type == CODE
+                    or isinstance(parameter.type, SetType)
+                    or "map" in str(parameter.type)
+                ):
                     value(constant_value(node))
 
     parameters(checked.parameters.values())

@@ -107,36 +107,49 @@ class VectorRegime:
     """One regime compiled to column functions. Raises `Unsupported` at construction when the
     regime uses a construct the vectorised back end does not have."""
 
-    def __init__(self, compiled: CompiledRegime,
-                 common_parameters: Mapping[str, ir.CheckedParameter], rate_scale: int):
+    def __init__(
+        self,
+        compiled: CompiledRegime,
+        common_parameters: Mapping[str, ir.CheckedParameter],
+        rate_scale: int,
+    ):
         self.scalar = compiled
         regime = compiled.regime
         self.regime = regime
-        compiler = VectorCompiler(regime.defines, {**common_parameters, **regime.parameters},
-                                  rate_scale)
+        compiler = VectorCompiler(
+            regime.defines, {**common_parameters, **regime.parameters}, rate_scale
+        )
         domains = compiled.domains
         self.applies = tuple(compiler.compile(a.condition) for a in regime.applies)
-        self.applies_reads = tuple(sorted(
-            {p for a in regime.applies for p in a.facts_read if domains.of(positioned(p))}
-        ))
+        self.applies_reads = tuple(
+            sorted({p for a in regime.applies for p in a.facts_read if domains.of(positioned(p))})
+        )
         self.rules = {
             name: _Rule(
                 rule=rule,
                 when=compiler.compile(rule.when) if rule.when is not None else None,
                 violation=compiler.compile(rule.violation) if rule.violation is not None else None,
-                obligations=tuple(compiler.compile(o.condition) if o.condition is not None else None
-                      for o in rule.obligations),
+                obligations=tuple(
+                    compiler.compile(o.condition) if o.condition is not None else None
+                    for o in rule.obligations
+                ),
                 duties=tuple(compiler.compile(d.met) for d in rule.duties),
-                finite_reads=tuple(p for p in self._reads(rule, regime)
-                      if domains.of(positioned(p))
-                      and p not in {f for d in rule.duties for f in d.facts_read}),
+                finite_reads=tuple(
+                    p
+                    for p in self._reads(rule, regime)
+                    if domains.of(positioned(p))
+                    and p not in {f for d in rule.duties for f in d.facts_read}
+                ),
             )
             for name, rule in regime.rules.items()
         }
         self.fines = {
-            name: _Fine(fine, compiler.compile(fine.low) if fine.low is not None else None,
-                        compiler.compile(fine.high),
-                        tuple(p for p in fine.facts_read if domains.of(positioned(p))))
+            name: _Fine(
+                fine,
+                compiler.compile(fine.low) if fine.low is not None else None,
+                compiler.compile(fine.high),
+                tuple(p for p in fine.facts_read if domains.of(positioned(p))),
+            )
             for name, fine in regime.fines.items()
         }
 
@@ -195,7 +208,8 @@ class VectorRegime:
 
         status = np.select(
             [applies_false, applies_unknown, violated_any, undetermined_any, obliged_any],
-            [NOT_APPLICABLE, UNDETERMINED, DENIED, UNDETERMINED, WITH_OBLIGATIONS], ALLOWED,
+            [NOT_APPLICABLE, UNDETERMINED, DENIED, UNDETERMINED, WITH_OBLIGATIONS],
+            ALLOWED,
         ).astype(np.int8)
         payers = self._exposure(violations, env, ~applies_false)
         return RegimeColumns(status, payers)
@@ -231,8 +245,9 @@ class VectorRegime:
             maybe_bits |= np.where(broadcast_known(n, ~due.known), np.int64(1) << bit, 0)
             pending |= broadcast_known(n, ~due.known)
             bit += 1
-        stated = (compiled.violation.fn(env) if compiled.violation is not None
-                  else BoolCol(ZERO, ONE))
+        stated = (
+            compiled.violation.fn(env) if compiled.violation is not None else BoolCol(ZERO, ONE)
+        )
         gap = BoolCol(ZERO, ONE)
         open_duty: list[np.ndarray] = []
         for met in compiled.duties:
@@ -260,16 +275,23 @@ class VectorRegime:
         for is_open in open_duty:
             any_open |= is_open
         open_duties = (
-            broadcast_known(n, ~violated.known) & ~excepted & ~pending & ~exception_unknown
-            & broadcast_known(n, is_true(triggered)) & broadcast_known(n, is_false(stated))
+            broadcast_known(n, ~violated.known)
+            & ~excepted
+            & ~pending
+            & ~exception_unknown
+            & broadcast_known(n, is_true(triggered))
+            & broadcast_known(n, is_false(stated))
             & any_open
         )
         # no completion violates it (the scalar back end's `_owed_if`): what it may impose is
         # owed, conditionally
         owed_if = (
             self.scalar.rules[compiled.rule.name].never_violated
-            & broadcast_known(n, is_false(stated)) & ~broadcast_known(n, is_true(gap))
-            & ~violated_rows & ~excepted & (pending | broadcast_known(n, ~violated.known))
+            & broadcast_known(n, is_false(stated))
+            & ~broadcast_known(n, is_true(gap))
+            & ~violated_rows
+            & ~excepted
+            & (pending | broadcast_known(n, ~violated.known))
         )
         duty_bits = np.zeros(n, dtype=np.int64)
         for is_open in open_duty:
@@ -277,11 +299,19 @@ class VectorRegime:
             bit += 1
         if bit > 62:
             raise Unsupported(f"rule `{compiled.rule.name}` imposes more than 62 obligations")
-        bits = np.where(owed_if, bits | maybe_bits | duty_bits,
-                        np.where(open_duties, bits | duty_bits, bits))
+        bits = np.where(
+            owed_if, bits | maybe_bits | duty_bits, np.where(open_duties, bits | duty_bits, bits)
+        )
         kind = np.select(
-            [not_triggered, violated_rows, excepted, owed_if & any_open, owed_if, clear,
-             open_duties],
+            [
+                not_triggered,
+                violated_rows,
+                excepted,
+                owed_if & any_open,
+                owed_if,
+                clear,
+                open_duties,
+            ],
             [KIND_CLEAR, KIND_VIOLATED, KIND_CLEAR, KIND_DUTY, KIND_CLEAR, KIND_CLEAR, KIND_DUTY],
             KIND_UNKNOWN,
         ).astype(np.int8)
@@ -300,15 +330,17 @@ class VectorRegime:
     def _exception_obligations(self, name: str, env: Env) -> list[np.ndarray]:
         """Per obligation of an exception: the rows where its own condition holds."""
         return [
-            broadcast_known(env.n, is_true(condition.fn(env))) if condition is not None
+            broadcast_known(env.n, is_true(condition.fn(env)))
+            if condition is not None
             else np.ones(env.n, dtype=bool)
             for condition in self.rules[name].obligations
         ]
 
     # ---- exposure -------------------------------------------------------------------------------
 
-    def _exposure(self, violations: list[tuple[ir.CheckedRule, np.ndarray]], env: Env,
-                  in_scope: np.ndarray) -> dict[str, PayerExposure]:
+    def _exposure(
+        self, violations: list[tuple[ir.CheckedRule, np.ndarray]], env: Env, in_scope: np.ndarray
+    ) -> dict[str, PayerExposure]:
         """Per payer: `gravest` takes the largest line (unknown if any line is), `sum` adds."""
         lines: dict[str, list[tuple[np.ndarray, NumCol, NumCol]]] = {}
         amounts: dict[str, tuple[NumCol, NumCol]] = {}  # a fine's range is the same for each rule
@@ -320,8 +352,7 @@ class VectorRegime:
                 if fine_name not in amounts:
                     amounts[fine_name] = fine.ends(env)
                 low, high = amounts[fine_name]
-                ends_known = (broadcast_known(env.n, low.known)
-                              & broadcast_known(env.n, high.known))
+                ends_known = broadcast_known(env.n, low.known) & broadcast_known(env.n, high.known)
                 unsettled = violated & in_scope & ~ends_known
                 if unsettled.any():  # the hull over completions, as engine/exposure.py takes
                     low, high = bound_ends(self, fine, env, unsettled, low, high)

@@ -51,19 +51,22 @@ def summarise(result: pd.DataFrame, currencies: dict[str, str]) -> dict[str, Any
         "total": _stats(result, "", currencies["total"]),
         "regimes": {
             name: _stats(result, f"{name}.", currency)
-            for name, currency in currencies.items() if name != "total"
+            for name, currency in currencies.items()
+            if name != "total"
         },
     }
     return summary
 
 
-def compare_summary(base: dict[str, Any], reform: dict[str, Any], result: pd.DataFrame
-                    ) -> dict[str, Any]:
+def compare_summary(
+    base: dict[str, Any], reform: dict[str, Any], result: pd.DataFrame
+) -> dict[str, Any]:
     def delta(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
         out: dict[str, Any] = {"share_denied": b["share_denied"] - a["share_denied"]}
         if "exposure_max" in a and "exposure_max" in b:
-            out["exposure_max"] = {k: b["exposure_max"][k] - a["exposure_max"][k]
-                                   for k in a["exposure_max"]}
+            out["exposure_max"] = {
+                k: b["exposure_max"][k] - a["exposure_max"][k] for k in a["exposure_max"]
+            }
         return out
 
     return {
@@ -72,8 +75,11 @@ def compare_summary(base: dict[str, Any], reform: dict[str, Any], result: pd.Dat
         "change": {
             "status_changed_share": float(result["status_changed"].mean()),
             "total": delta(base["total"], reform["total"]),
-            "regimes": {name: delta(base["regimes"][name], reform["regimes"][name])
-                        for name in base["regimes"] if name in reform["regimes"]},
+            "regimes": {
+                name: delta(base["regimes"][name], reform["regimes"][name])
+                for name in base["regimes"]
+                if name in reform["regimes"]
+            },
         },
     }
 
@@ -93,8 +99,15 @@ def _money_axis(axis: Any, currency: str) -> None:
     axis.set_major_formatter(FuncFormatter(label))
 
 
-def plot_sweep(frame: pd.DataFrame, result: pd.DataFrame, x_column: str, x_label: str,
-               log_x: bool, currencies: dict[str, str], path: Path) -> Path:
+def plot_sweep(
+    frame: pd.DataFrame,
+    result: pd.DataFrame,
+    x_column: str,
+    x_label: str,
+    log_x: bool,
+    currencies: dict[str, str],
+    path: Path,
+) -> Path:
     """Exposure (upper end) against the varied fact: the total and each regime; the median over
     samples at each point, with the P5-P95 band when the scenarios are sampled too."""
     import matplotlib
@@ -106,19 +119,29 @@ def plot_sweep(frame: pd.DataFrame, result: pd.DataFrame, x_column: str, x_label
     x = pd.to_numeric(frame[x_column], errors="coerce")
     reporting = currencies["total"]
     series = [("total", "exposure_max_minor", reporting)] + [
-        (name, f"{name}.exposure_max_minor", c) for name, c in currencies.items() if name != "total"
-        and c == reporting]
+        (name, f"{name}.exposure_max_minor", c)
+        for name, c in currencies.items()
+        if name != "total" and c == reporting
+    ]
     for label, column, currency in series:
         y = exposure_units(result, column, currency).astype("float64")
         grouped = pd.DataFrame({"x": x, "y": y}).dropna().groupby("x")["y"]
         median = grouped.median()
-        line = axis.plot(median.index, median.to_numpy(), marker="." if len(median) < 60 else None,
-                         linewidth=2.2 if label == "total" else 1.3,
-                         label=f"{label} (median)" if grouped.size().max() > 1 else label)
+        line = axis.plot(
+            median.index,
+            median.to_numpy(),
+            marker="." if len(median) < 60 else None,
+            linewidth=2.2 if label == "total" else 1.3,
+            label=f"{label} (median)" if grouped.size().max() > 1 else label,
+        )
         if grouped.size().max() > 1:
-            axis.fill_between(median.index, grouped.quantile(0.05).to_numpy(),
-                              grouped.quantile(0.95).to_numpy(), alpha=0.15,
-                              color=line[0].get_color())
+            axis.fill_between(
+                median.index,
+                grouped.quantile(0.05).to_numpy(),
+                grouped.quantile(0.95).to_numpy(),
+                alpha=0.15,
+                color=line[0].get_color(),
+            )
     if log_x:
         axis.set_xscale("log")
     axis.set_xlabel(x_label)
@@ -135,8 +158,12 @@ def plot_sweep(frame: pd.DataFrame, result: pd.DataFrame, x_column: str, x_label
     return path
 
 
-def plot_distribution(result: pd.DataFrame, currencies: dict[str, str], path: Path,
-                      title: str = "Distribution of total exposure") -> Path:
+def plot_distribution(
+    result: pd.DataFrame,
+    currencies: dict[str, str],
+    path: Path,
+    title: str = "Distribution of total exposure",
+) -> Path:
     """Histogram and empirical CDF of the total exposure (upper end) over all scenarios."""
     import matplotlib
 
@@ -153,8 +180,14 @@ def plot_distribution(result: pd.DataFrame, currencies: dict[str, str], path: Pa
         for name, q in (("P95", 0.95), ("P99", 0.99)):
             at = float(np.quantile(values, q))
             cdf.axvline(at, linestyle="--", color="grey", linewidth=1)
-            cdf.annotate(f"{name} {at:,.0f}", (at, q), textcoords="offset points",
-                         xytext=(-8, -14), ha="right", fontsize=8)
+            cdf.annotate(
+                f"{name} {at:,.0f}",
+                (at, q),
+                textcoords="offset points",
+                xytext=(-8, -14),
+                ha="right",
+                fontsize=8,
+            )
     hist.set_xlabel(f"total maximum fine exposure ({currency})")
     hist.set_ylabel("scenarios")
     hist.set_title("Histogram")
@@ -166,9 +199,10 @@ def plot_distribution(result: pd.DataFrame, currencies: dict[str, str], path: Pa
         _money_axis(axis.xaxis, currency)
         axis.grid(True, alpha=0.3)
     unknown = float(result["exposure_max_minor"].isna().mean())
-    figure.suptitle(f"{title} — {len(result):,} scenarios"
-                    + (f" ({unknown:.1%} could not be computed: a fact is missing)"
-                       if unknown else ""))
+    figure.suptitle(
+        f"{title} — {len(result):,} scenarios"
+        + (f" ({unknown:.1%} could not be computed: a fact is missing)" if unknown else "")
+    )
     figure.tight_layout()
     figure.savefig(path)
     plt.close(figure)
@@ -180,30 +214,44 @@ def plot_distribution(result: pd.DataFrame, currencies: dict[str, str], path: Pa
 
 def _table(stats: dict[str, Any], label: str) -> str:
     exposure = stats.get("exposure_max", {})
-    cells = "".join(f"<td>{exposure.get(k, float('nan')):,.2f}</td>"
-                    for k in ("mean", "median", "p90", "p95", "p99", "max"))
-    return (f"<tr><th>{html.escape(label)}</th><td>{stats['currency']}</td>"
-            f"<td>{stats['share_denied']:.1%}</td>{cells}"
-            f"<td>{stats['exposure_unknown_share']:.1%}</td></tr>")
+    cells = "".join(
+        f"<td>{exposure.get(k, float('nan')):,.2f}</td>"
+        for k in ("mean", "median", "p90", "p95", "p99", "max")
+    )
+    return (
+        f"<tr><th>{html.escape(label)}</th><td>{stats['currency']}</td>"
+        f"<td>{stats['share_denied']:.1%}</td>{cells}"
+        f"<td>{stats['exposure_unknown_share']:.1%}</td></tr>"
+    )
 
 
 def write_html(summary: dict[str, Any], images: list[Path], path: Path, title: str) -> Path:
-    head = ("<tr><th></th><th>currency</th><th>denied</th><th>mean</th><th>median</th>"
-            "<th>P90</th><th>P95</th><th>P99</th><th>max</th><th>not computable</th></tr>")
+    head = (
+        "<tr><th></th><th>currency</th><th>denied</th><th>mean</th><th>median</th>"
+        "<th>P90</th><th>P95</th><th>P99</th><th>max</th><th>not computable</th></tr>"
+    )
     sections = []
-    runs = ({"baseline": summary["baseline"], "reform": summary["reform"]}
-            if "baseline" in summary else {"": summary})
+    runs = (
+        {"baseline": summary["baseline"], "reform": summary["reform"]}
+        if "baseline" in summary
+        else {"": summary}
+    )
     for run, data in runs.items():
         rows = _table(data["total"], "all regimes") + "".join(
-            _table(s, name) for name, s in data["regimes"].items())
+            _table(s, name) for name, s in data["regimes"].items()
+        )
         heading = f"<h2>{html.escape(run)}</h2>" if run else ""
-        sections.append(f"{heading}<p>{data['scenarios']:,} scenarios; "
-                        f"{data['scalar_fallback_share']:.2%} evaluated by the scalar back end"
-                        f"</p><table>{head}{rows}</table>")
+        sections.append(
+            f"{heading}<p>{data['scenarios']:,} scenarios; "
+            f"{data['scalar_fallback_share']:.2%} evaluated by the scalar back end"
+            f"</p><table>{head}{rows}</table>"
+        )
     pictures = "".join(
         f'<figure><img alt="{html.escape(p.stem)}" src="data:image/png;base64,'
         f'{base64.b64encode(p.read_bytes()).decode()}"><figcaption>{html.escape(p.stem)}'
-        "</figcaption></figure>" for p in images)
+        "</figcaption></figure>"
+        for p in images
+    )
     page = f"""<!doctype html><html lang="en"><meta charset="utf-8">
 <title>{html.escape(title)}</title>
 <style>body{{font-family:system-ui,sans-serif;margin:2em;max-width:1200px}}
@@ -212,6 +260,6 @@ img{{max-width:100%}}</style>
 <h1>{html.escape(title)}</h1>
 <p>Exposure is the upper end of the statutory fine range (maximum exposure), aggregated per
 regime by its own rule and summed across regimes in the reporting currency.</p>
-{''.join(sections)}{pictures}</html>"""
+{"".join(sections)}{pictures}</html>"""
     path.write_text(page, encoding="utf-8")
     return path

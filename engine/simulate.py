@@ -30,13 +30,20 @@ Progress = Callable[[int], None]
 
 def _parts(frame: pd.DataFrame, size: int) -> Iterator[pd.DataFrame]:
     for start in range(0, len(frame), size):
-        yield frame.iloc[start:start + size]
+        yield frame.iloc[start : start + size]
 
 
-def run(bundle: Bundle, frame: pd.DataFrame, as_of: dt.date | None = None,
-        currency: str = "EUR", workers: int = 0, cluster: str | None = None,
-        progress: Progress | None = None, partition: int = PARTITION,
-        kernel: Kernel | None = None) -> pd.DataFrame:
+def run(
+    bundle: Bundle,
+    frame: pd.DataFrame,
+    as_of: dt.date | None = None,
+    currency: str = "EUR",
+    workers: int = 0,
+    cluster: str | None = None,
+    progress: Progress | None = None,
+    partition: int = PARTITION,
+    kernel: Kernel | None = None,
+) -> pd.DataFrame:
     """Results for every row of `frame` (see `Kernel.run` for the columns), index preserved.
     `workers` > 0 starts a local Dask cluster; `cluster` is the address of a running one."""
     advance = progress or (lambda _: None)
@@ -44,8 +51,9 @@ def run(bundle: Bundle, frame: pd.DataFrame, as_of: dt.date | None = None,
     if workers or cluster:
         from engine.sim_dask import run_on_cluster
 
-        results = run_on_cluster(bundle, _parts(frame, partition), count, currency, as_of,
-                                 cluster, workers or 2, advance)
+        results = run_on_cluster(
+            bundle, _parts(frame, partition), count, currency, as_of, cluster, workers or 2, advance
+        )
     else:
         kernel = kernel or Kernel(bundle, currency)
         results = []
@@ -66,18 +74,20 @@ def compare(baseline: pd.DataFrame, reform: pd.DataFrame) -> pd.DataFrame:
     joined = baseline.join(reform.add_prefix("reform."))
     for end in ("min", "max"):
         joined[f"delta.exposure_{end}_minor"] = (
-            reform[f"exposure_{end}_minor"] - baseline[f"exposure_{end}_minor"])
-    joined["status_changed"] = (baseline["status"].astype(str)
-                                != reform["status"].astype(str)).to_numpy(dtype=bool)
+            reform[f"exposure_{end}_minor"] - baseline[f"exposure_{end}_minor"]
+        )
+    joined["status_changed"] = (
+        baseline["status"].astype(str) != reform["status"].astype(str)
+    ).to_numpy(dtype=bool)
     joined.attrs["currencies"] = baseline.attrs.get("currencies", {})
     return joined
 
 
-def simulate_frame(bundle: Bundle, frame: pd.DataFrame, as_of: dt.date | None = None,
-                   currency: str = "EUR") -> pd.DataFrame:
+def simulate_frame(
+    bundle: Bundle, frame: pd.DataFrame, as_of: dt.date | None = None, currency: str = "EUR"
+) -> pd.DataFrame:
     """The notebook entry point behind `Bundle.simulate`."""
     return run(bundle, frame, as_of=as_of, currency=currency)
 
 
 __all__ = ["compare", "run", "simulate_frame"]
-

@@ -167,7 +167,11 @@ def run_examples(
                 decision = run_limited(
                     time_limit,
                     functools.partial(
-                        bundle.decide_facts, facts, as_of, checked.currency, explain=True,
+                        bundle.decide_facts,
+                        facts,
+                        as_of,
+                        checked.currency,
+                        explain=True,
                         regimes=[checked.name],
                     ),
                 )

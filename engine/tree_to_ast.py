@@ -23,6 +23,7 @@ from engine.grouping import _Item
 SCALES = {"thousand": Decimal(1000), "million": Decimal(10) ** 6, "billion": Decimal(10) ** 9}
 CURRENCY_ALIASES = {"RMB": "CNY"}
 
+
 def _span(file: str, node: Any) -> Span:
     if isinstance(node, Token):
         return Span(
@@ -229,9 +230,7 @@ class _Builder(Transformer[Token, list[_Item]]):
         return ast.TypeRef(self._s(meta), ast.TypeShape.LIST, str(children[0]))
 
     def map_type(self, meta: Meta, children: list[Any]) -> ast.TypeRef:
-        return ast.TypeRef(
-            self._s(meta), ast.TypeShape.MAP, str(children[0]), str(children[1])
-        )
+        return ast.TypeRef(self._s(meta), ast.TypeShape.MAP, str(children[0]), str(children[1]))
 
     # -- clause pieces
     def cite(self, meta: Meta, children: list[Any]) -> ast.Citation:
@@ -526,5 +525,3 @@ class _Builder(Transformer[Token, list[_Item]]):
 
     def start(self, meta: Meta, children: list[Any]) -> list[_Item]:
         return list(children)
-
-

@@ -7,11 +7,13 @@ over completions of the missing facts, and the vectorised back end mirrors the s
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from enum import StrEnum
 from typing import Any
 
 from engine import ir
+from engine.compiler import Context, shift_date
 from engine.completion import BUDGET, UNDECIDED, Settled
 from engine.decision import Obligation, Outcome
 
@@ -89,7 +91,6 @@ _COMPLIANT = Verdict(Outcome.COMPLIANT)
 _VIOLATED = Verdict(Outcome.VIOLATED)
 
 
-
 def finite_reads(
     rule: ir.CheckedRule, regime: ir.CheckedRegime, finite: Callable[[str], bool]
 ) -> tuple[str, ...]:
@@ -118,3 +119,33 @@ def settle_note(settled: Settled | None) -> str | None:
     return f"certain whichever way the missing facts are answered ({settled.evaluations} checked)"
 
 
+def _exception_obligations(rule: ir.CheckedRule, regime: ir.CheckedRegime) -> bool:
+    """Whether an exception to `rule` (at any depth) imposes obligations of its own."""
+    pending = list(rule.exceptions)
+    while pending:
+        exception = regime.rules[pending.pop()]
+        if exception.obligations:
+            return True
+        pending.extend(exception.exceptions)
+    return False
+
+
+def due_date(ctx: Context, anchor: str | None, within: Any) -> dt.date | None:
+    """The date a deadline falls on: `within` counted from the anchor date fact. Hours count
+    in whole days (72 hours after a day is three days after it); business days skip Saturdays
+    and Sundays (public holidays are not known to lexgate: the date is then early, never
+    late)."""
+    if anchor is None or within is None:
+        return None
+    start = ctx.given.get(anchor)
+    if not isinstance(start, dt.date):
+        return None
+    if within.dimension == "business_days":
+        day, left = start, int(within.amount)
+        while left > 0:
+            day += dt.timedelta(days=1)
+            if day.weekday() < 5:
+                left -= 1
+        return day
+    due = shift_date(start, within, 1)
+    return due if isinstance(due, dt.date) else None

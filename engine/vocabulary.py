@@ -188,17 +188,23 @@ def _place_code(value: Any) -> str:
     if not isinstance(value, str) or not _CODE.fullmatch(value):
         raise ValueError(_CODE_HELP)
     if value not in PLACES:
-        raise ValueError(f"`{value}` is not an ISO 3166-1 country code or a US state "
-                         "(US-CA); " + _CODE_HELP.removeprefix("expected ").replace(
-                             "an ISO", "use an ISO"))
+        raise ValueError(
+            f"`{value}` is not an ISO 3166-1 country code or a US state "
+            "(US-CA); " + _CODE_HELP.removeprefix("expected ").replace("an ISO", "use an ISO")
+        )
     return value
 
 
 CodeValue = Annotated[
     str,
     PlainValidator(_place_code),
-    WithJsonSchema({"type": "string", "enum": sorted(PLACES),
-                    "description": "ISO 3166-1 alpha-2 country code, or a US state as US-CA"}),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "enum": sorted(PLACES),
+            "description": "ISO 3166-1 alpha-2 country code, or a US state as US-CA",
+        }
+    ),
 ]
 
 _DATE_TEXT = r"^\d{4}-\d{2}-\d{2}$"
@@ -239,7 +245,9 @@ def money_model(currencies: frozenset[str] | None = None) -> type[BaseModel]:
     regime's own); every currency lexgate knows when no bundle says."""
     allowed: Any = Literal[tuple(sorted(currencies or KNOWN_CURRENCIES))]
     model: type[BaseModel] = create_model(
-        "MoneyValue", __config__=_FORBID, amount=(NonNegativeDecimal, ...),
+        "MoneyValue",
+        __config__=_FORBID,
+        amount=(NonNegativeDecimal, ...),
         currency=(allowed, ...),
     )
     return model
@@ -249,7 +257,9 @@ MoneyValue = money_model()
 
 
 def _annotation(
-    t: Type, description: str | None, records: dict[str, type[BaseModel]],
+    t: Type,
+    description: str | None,
+    records: dict[str, type[BaseModel]],
     money: type[BaseModel] = MoneyValue,
 ) -> Any:
     if t == BOOL:
@@ -515,13 +525,20 @@ def _objects(repeated: list[bool]) -> Any:
 def _find_duplicate(value: Any, path: str) -> FieldError | None:
     if isinstance(value, _DuplicateKeys):
         where = f"{path}.{value.duplicate}" if path else value.duplicate
-        return FieldError(where, "this key appears more than once in its object; JSON keys must "
-                          "be unique (which value was meant is ambiguous)")
-    items = (value.items() if isinstance(value, dict)
-             else enumerate(value) if isinstance(value, list) else ())
+        return FieldError(
+            where,
+            "this key appears more than once in its object; JSON keys must "
+            "be unique (which value was meant is ambiguous)",
+        )
+    items = (
+        value.items()
+        if isinstance(value, dict)
+        else enumerate(value)
+        if isinstance(value, list)
+        else ()
+    )
     for key, item in items:
-        child = (f"{path}[{key}]" if isinstance(key, int)
-                 else f"{path}.{key}" if path else str(key))
+        child = f"{path}[{key}]" if isinstance(key, int) else f"{path}.{key}" if path else str(key)
         found = _find_duplicate(item, child)
         if found is not None:
             return found
@@ -540,8 +557,9 @@ def load_operation_json(text: str | bytes) -> Any:
     last would silently win, and the log would keep only the parsed form)."""
     repeated: list[bool] = []
     try:
-        value = json.loads(text, parse_float=Decimal, parse_int=_integer,
-                           object_pairs_hook=_objects(repeated))
+        value = json.loads(
+            text, parse_float=Decimal, parse_int=_integer, object_pairs_hook=_objects(repeated)
+        )
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         line = getattr(error, "lineno", None)
         where = (

@@ -72,7 +72,6 @@ class DecisionLog(abc.ABC):
         self.close()
 
 
-
 _STOP = object()
 _Outcome = tuple[Pending, "LogEntry | None", "Exception | None"]
 
@@ -198,8 +197,10 @@ class SqlDecisionLog(DecisionLog):
             _settle([(pending, None, error) for pending in batch])
             return
         self.commits += 1
-        _settle([(pending, entry, None) for pending, entry in written]
-                + [(pending, None, reason) for pending, reason in rejected])
+        _settle(
+            [(pending, entry, None) for pending, entry in written]
+            + [(pending, None, reason) for pending, reason in rejected]
+        )
 
     def _discard_write_conn(self) -> None:
         # After a failed commit the connection may be mid-transaction or dead; start afresh.
@@ -234,8 +235,14 @@ class SqlDecisionLog(DecisionLog):
             seq += 1
             prev_hash, head_hash = head_hash, pending.entry_hash(seq, head_hash)
             entry = LogEntry(
-                seq, pending.decision_id, pending.time, pending.bundle_hash, pending.operation,
-                pending.decision, prev_hash, head_hash,
+                seq,
+                pending.decision_id,
+                pending.time,
+                pending.bundle_hash,
+                pending.operation,
+                pending.decision,
+                prev_hash,
+                head_hash,
             )
             written.append((pending, entry))
             rows.append(

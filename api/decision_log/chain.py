@@ -60,8 +60,10 @@ _ORJSON_OPTIONS = 0
 if _orjson is not None:
     # Subclasses, datetimes and dataclasses go to `default`, which refuses them as json does.
     _ORJSON_OPTIONS = (
-        _orjson.OPT_SORT_KEYS | _orjson.OPT_PASSTHROUGH_SUBCLASS
-        | _orjson.OPT_PASSTHROUGH_DATETIME | _orjson.OPT_PASSTHROUGH_DATACLASS
+        _orjson.OPT_SORT_KEYS
+        | _orjson.OPT_PASSTHROUGH_SUBCLASS
+        | _orjson.OPT_PASSTHROUGH_DATETIME
+        | _orjson.OPT_PASSTHROUGH_DATACLASS
     )
 
 
@@ -118,7 +120,13 @@ class LogEntry:
     only when read: the API answers with `seq` and `entry_hash` alone."""
 
     __slots__ = (
-        "_decision", "_operation", "bundle_hash", "decision_id", "entry_hash", "prev_hash", "seq",
+        "_decision",
+        "_operation",
+        "bundle_hash",
+        "decision_id",
+        "entry_hash",
+        "prev_hash",
+        "seq",
         "time",
     )
 
@@ -174,8 +182,10 @@ class LogEntry:
     __hash__ = None  # type: ignore[assignment]  # mutable-looking like the dataclass it was
 
     def __repr__(self) -> str:
-        return f"LogEntry(seq={self.seq}, decision_id={self.decision_id!r}, " \
-               f"entry_hash={self.entry_hash!r})"
+        return (
+            f"LogEntry(seq={self.seq}, decision_id={self.decision_id!r}, "
+            f"entry_hash={self.entry_hash!r})"
+        )
 
 
 class Fault(StrEnum):
@@ -262,11 +272,19 @@ def prepare(record: DecisionRecord) -> Pending:
     operation = encode_object(record.operation, "operation")
     decision = encode_object(record.decision, "decision")
     time = record.time or utc_now()
-    head = b"".join((
-        b'{"bundle_hash":', canonical_bytes(record.bundle_hash), b',"decision":', decision,
-        b',"decision_id":', canonical_bytes(record.decision_id), b',"operation":', operation,
-        b',"prev_hash":',
-    ))
+    head = b"".join(
+        (
+            b'{"bundle_hash":',
+            canonical_bytes(record.bundle_hash),
+            b',"decision":',
+            decision,
+            b',"decision_id":',
+            canonical_bytes(record.decision_id),
+            b',"operation":',
+            operation,
+            b',"prev_hash":',
+        )
+    )
     return Pending(
         decision_id=record.decision_id,
         time=time,

@@ -44,8 +44,13 @@ class Checkpoint:
     signature: str
 
     def to_dict(self) -> dict[str, Any]:
-        return {"seq": self.seq, "entry_hash": self.entry_hash, "time": self.time,
-                "public_key": self.public_key, "signature": self.signature}
+        return {
+            "seq": self.seq,
+            "entry_hash": self.entry_hash,
+            "time": self.time,
+            "public_key": self.public_key,
+            "signature": self.signature,
+        }
 
 
 def signed_bytes(seq: int, entry_hash: str, time: str) -> bytes:
@@ -61,9 +66,11 @@ class Signer:
         from cryptography.hazmat.primitives import serialization
 
         self._key = private_key
-        self.public_key = private_key.public_key().public_bytes(
-            serialization.Encoding.Raw, serialization.PublicFormat.Raw
-        ).hex()
+        self.public_key = (
+            private_key.public_key()
+            .public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+            .hex()
+        )
 
     def sign(self, seq: int, entry_hash: str, time: str | None = None) -> Checkpoint:
         time = time or utc_now()
@@ -78,8 +85,10 @@ def check_signature(checkpoint: Checkpoint, public_key: str) -> bool:
 
     try:
         key = Ed25519PublicKey.from_public_bytes(bytes.fromhex(public_key))
-        key.verify(bytes.fromhex(checkpoint.signature),
-                   signed_bytes(checkpoint.seq, checkpoint.entry_hash, checkpoint.time))
+        key.verify(
+            bytes.fromhex(checkpoint.signature),
+            signed_bytes(checkpoint.seq, checkpoint.entry_hash, checkpoint.time),
+        )
     except (InvalidSignature, ValueError):
         return False
     return True
@@ -116,8 +125,9 @@ def ensure_signer(path: Path) -> tuple[Signer, bool]:
     if not path.parent.exists():
         path.parent.mkdir(parents=True, mode=0o700, exist_ok=True)
     key = Ed25519PrivateKey.generate()
-    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                            serialization.NoEncryption())
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
     try:
         fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
     except FileExistsError:  # another worker created it first: use theirs
@@ -139,8 +149,9 @@ def public_key_from(text: str) -> str:
     try:
         content = path.read_text(encoding="utf-8").strip()
     except (OSError, UnicodeDecodeError) as error:
-        raise KeyFileError(f"`{text}` is neither 64 hex digits nor a readable key file "
-                           f"({error})") from None
+        raise KeyFileError(
+            f"`{text}` is neither 64 hex digits nor a readable key file ({error})"
+        ) from None
     if "PRIVATE KEY" in content:
         return load_signer(path).public_key
     if len(content) == 64:
@@ -155,8 +166,15 @@ def store_checkpoint(conn: Any, sql: SqlText, checkpoint: Checkpoint) -> None:
     """Insert `checkpoint` inside the caller's transaction (a checkpoint of the same seq, from
     another worker closing at the same head, is kept as it was)."""
     conn.execute(
-        sql("INSERT INTO decision_log_checkpoints (seq, entry_hash, time, public_key, signature)"
-            " VALUES (?,?,?,?,?) ON CONFLICT DO NOTHING"),
-        (checkpoint.seq, checkpoint.entry_hash, checkpoint.time, checkpoint.public_key,
-         checkpoint.signature),
+        sql(
+            "INSERT INTO decision_log_checkpoints (seq, entry_hash, time, public_key, signature)"
+            " VALUES (?,?,?,?,?) ON CONFLICT DO NOTHING"
+        ),
+        (
+            checkpoint.seq,
+            checkpoint.entry_hash,
+            checkpoint.time,
+            checkpoint.public_key,
+            checkpoint.signature,
+        ),
     )

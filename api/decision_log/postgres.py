@@ -33,8 +33,9 @@ _SCHEMA_LOCK_KEY = 0x6C786764  # "lxgd"
 
 
 class PostgresDecisionLog(SqlDecisionLog):
-    def __init__(self, url: str, signer: Signer | None = None, checkpoint_every: int = 1000
-                 ) -> None:
+    def __init__(
+        self, url: str, signer: Signer | None = None, checkpoint_every: int = 1000
+    ) -> None:
         self.url = url
         super().__init__(signer, checkpoint_every)
 

@@ -6,6 +6,7 @@ import contextlib
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
@@ -66,7 +67,18 @@ def connect_sqlite(path: str) -> sqlite3.Connection:
     # isolation_level=None: transactions are opened explicitly (BEGIN IMMEDIATE), never
     # implicitly by the driver; timeout lets a second process wait for the write lock.
     conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
-    conn.execute("PRAGMA journal_mode=WAL")
+    # Switching a new database to WAL takes an exclusive lock, and SQLite does not run the busy
+    # handler for it: a second process opening the same new file at that moment gets "database
+    # is locked" at once. Retried for as long as `timeout` would have waited.
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            break
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
     conn.execute("PRAGMA synchronous=FULL")
     return conn
 

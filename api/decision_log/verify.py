@@ -55,44 +55,65 @@ def _verify_chain(snap: Snapshot) -> VerifyResult:
     for row in snap.stream(snap.conn, f"SELECT {COLUMNS} FROM decision_log ORDER BY seq"):
         seq, prev_hash = int(row[0]), row[6]
         if seq != checked + 1:
-            return _fault(checked, checked + 1, Fault.GAP,
-                          f"entries {checked + 1}..{seq - 1} are missing")
+            return _fault(
+                checked, checked + 1, Fault.GAP, f"entries {checked + 1}..{seq - 1} are missing"
+            )
         if prev_hash != previous_hash:
-            moved_from = snap.one("SELECT seq FROM decision_log WHERE entry_hash = ?",
-                                  (prev_hash,))
+            moved_from = snap.one("SELECT seq FROM decision_log WHERE entry_hash = ?", (prev_hash,))
             if moved_from is not None:
-                return _fault(checked, seq, Fault.REORDERED,
-                              f"entry {seq} was written to follow entry {moved_from[0]}")
-            return _fault(checked, seq, Fault.BROKEN_LINK,
-                          f"entry {seq} does not link to entry {seq - 1}")
+                return _fault(
+                    checked,
+                    seq,
+                    Fault.REORDERED,
+                    f"entry {seq} was written to follow entry {moved_from[0]}",
+                )
+            return _fault(
+                checked, seq, Fault.BROKEN_LINK, f"entry {seq} does not link to entry {seq - 1}"
+            )
         outcome = check_row(row)
         if isinstance(outcome, str):
             return _fault(checked, seq, Fault.HASH_MISMATCH, f"entry {seq}: {outcome}")
         previous_hash, checked = outcome.entry_hash, seq
     head_seq, head_hash = (int(head[0]), head[1]) if head else (0, GENESIS_HASH)
     if head_seq > checked:
-        return _fault(checked, checked + 1, Fault.GAP,
-                      f"entries {checked + 1}..{head_seq} are missing from the end")
+        return _fault(
+            checked,
+            checked + 1,
+            Fault.GAP,
+            f"entries {checked + 1}..{head_seq} are missing from the end",
+        )
     if head_seq < checked:
-        return _fault(head_seq, head_seq + 1, Fault.HEAD_MISMATCH,
-                      f"entries after {head_seq} were not written through the log")
+        return _fault(
+            head_seq,
+            head_seq + 1,
+            Fault.HEAD_MISMATCH,
+            f"entries after {head_seq} were not written through the log",
+        )
     if head_hash != previous_hash:
-        return _fault(checked - 1, checked, Fault.HEAD_MISMATCH,
-                      f"entry {checked} differs from the recorded chain head")
+        return _fault(
+            checked - 1,
+            checked,
+            Fault.HEAD_MISMATCH,
+            f"entry {checked} differs from the recorded chain head",
+        )
     return VerifyResult(ok=True, entries_checked=checked, head_hash=previous_hash)
 
 
 def checkpoints(snap: Snapshot) -> list[Checkpoint]:
     if not snap.has_checkpoints:
         return []
-    rows = snap.conn.execute(snap.sql(
-        "SELECT seq, entry_hash, time, public_key, signature FROM decision_log_checkpoints "
-        "ORDER BY seq")).fetchall()
+    rows = snap.conn.execute(
+        snap.sql(
+            "SELECT seq, entry_hash, time, public_key, signature FROM decision_log_checkpoints "
+            "ORDER BY seq"
+        )
+    ).fetchall()
     return [Checkpoint(int(r[0]), r[1], r[2], r[3], r[4]) for r in rows]
 
 
-def _verify_checkpoints(snap: Snapshot, chain: VerifyResult, public_key: str | None
-                        ) -> VerifyResult:
+def _verify_checkpoints(
+    snap: Snapshot, chain: VerifyResult, public_key: str | None
+) -> VerifyResult:
     """Every checkpoint must be signed by the trusted key and name an entry of the chain as it
     is now; the chain may not end before the last checkpoint."""
     found = checkpoints(snap)
@@ -101,20 +122,36 @@ def _verify_checkpoints(snap: Snapshot, chain: VerifyResult, public_key: str | N
         key = public_key or checkpoint.public_key
         if not check_signature(checkpoint, key):
             whose = "the trusted key" if public_key else "the key it names"
-            return _fault(last, checkpoint.seq, Fault.BAD_SIGNATURE,
-                          f"the checkpoint at entry {checkpoint.seq} is not signed by {whose}")
+            return _fault(
+                last,
+                checkpoint.seq,
+                Fault.BAD_SIGNATURE,
+                f"the checkpoint at entry {checkpoint.seq} is not signed by {whose}",
+            )
         if checkpoint.seq > last:
-            return _fault(last, last + 1, Fault.TRUNCATED,
-                          f"a signed checkpoint covers entry {checkpoint.seq}, but the log ends "
-                          f"at entry {last}: entries {last + 1}..{checkpoint.seq} were removed")
+            return _fault(
+                last,
+                last + 1,
+                Fault.TRUNCATED,
+                f"a signed checkpoint covers entry {checkpoint.seq}, but the log ends "
+                f"at entry {last}: entries {last + 1}..{checkpoint.seq} were removed",
+            )
         row = snap.one("SELECT entry_hash FROM decision_log WHERE seq = ?", (checkpoint.seq,))
         if row is None or row[0] != checkpoint.entry_hash:
-            return _fault(0, checkpoint.seq, Fault.CHECKPOINT_MISMATCH,
-                          f"entry {checkpoint.seq} is not the entry its signed checkpoint names:"
-                          " the chain up to it was rewritten")
+            return _fault(
+                0,
+                checkpoint.seq,
+                Fault.CHECKPOINT_MISMATCH,
+                f"entry {checkpoint.seq} is not the entry its signed checkpoint names:"
+                " the chain up to it was rewritten",
+            )
     last_signed = found[-1].seq if found else None
-    return replace(chain, checkpoints=len(found), last_checkpoint=last_signed,
-                   anchored=bool(found) and public_key is not None)
+    return replace(
+        chain,
+        checkpoints=len(found),
+        last_checkpoint=last_signed,
+        anchored=bool(found) and public_key is not None,
+    )
 
 
 def find_entry(snap: Snapshot, entry_hash: str) -> int | None:
@@ -139,20 +176,19 @@ def read_only(url: str) -> Iterator[Snapshot]:
     if not path.is_file():
         raise LogUnavailable(f"no decision log at `{target}`")
     try:
-        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True,
-                               isolation_level=None)
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None)
     except sqlite3.Error as error:
         raise LogUnavailable(f"cannot open `{target}` read-only: {error}") from None
     try:
         try:
             conn.execute("BEGIN")
-            names = {r[0] for r in conn.execute(
-                "SELECT name FROM sqlite_master WHERE type = 'table'")}
+            names = {
+                r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+            }
         except sqlite3.DatabaseError as error:
             raise LogUnavailable(f"`{target}` is not an SQLite database ({error})") from None
         _require_tables(names, target)
-        yield Snapshot(conn, lambda c, sql: c.execute(sql), lambda text: text,
-                       TABLES[2] in names)
+        yield Snapshot(conn, lambda c, sql: c.execute(sql), lambda text: text, TABLES[2] in names)
     finally:
         conn.close()
 
@@ -160,8 +196,7 @@ def read_only(url: str) -> Iterator[Snapshot]:
 def _require_tables(names: set[str], where: str) -> None:
     missing = [t for t in TABLES[:2] if t not in names]
     if missing:
-        raise LogUnavailable(f"`{where}` holds no lexgate decision log (no table "
-                             f"`{missing[0]}`)")
+        raise LogUnavailable(f"`{where}` holds no lexgate decision log (no table `{missing[0]}`)")
 
 
 @contextlib.contextmanager
@@ -175,9 +210,13 @@ def _postgres_snapshot(url: str) -> Iterator[Snapshot]:
     try:
         conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
         conn.read_only = True
-        names = {r[0] for r in conn.execute(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = "
-            "current_schema()")}
+        names = {
+            r[0]
+            for r in conn.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = "
+                "current_schema()"
+            )
+        }
         _require_tables(names, "the database")
 
         def stream(c: Any, sql: str) -> Iterator[Sequence[Any]]:

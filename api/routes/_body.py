@@ -30,11 +30,15 @@ async def read_json(request: Request) -> Any:
 def require_json(content_type: str) -> None:
     """415 unless the body is declared as JSON (`application/json`, or a `+json` type)."""
     media = content_type.partition(";")[0].strip().lower()
-    if media != "application/json" and not (media.startswith("application/")
-                                             and media.endswith("+json")):
+    if media != "application/json" and not (
+        media.startswith("application/") and media.endswith("+json")
+    ):
         shown = f"`{media}`" if media else "no content type"
-        raise ApiError(415, f"the body must be JSON (Content-Type: application/json), not "
-                       f"{shown}", fields=[FieldError("$", "expected application/json")])
+        raise ApiError(
+            415,
+            f"the body must be JSON (Content-Type: application/json), not {shown}",
+            fields=[FieldError("$", "expected application/json")],
+        )
 
 
 async def read_body(receive: Receive) -> bytes:
@@ -66,13 +70,15 @@ def parse_json(body: bytes) -> Any:
 
 def validate(model: type[Model], data: Any) -> Model:
     if not isinstance(data, dict):
-        raise ApiError(422, "the body must be a JSON object",
-                       fields=[FieldError("$", "expected an object")])
+        raise ApiError(
+            422, "the body must be a JSON object", fields=[FieldError("$", "expected an object")]
+        )
     try:
         return model.model_validate(data)
     except ValidationError as error:
         raise ApiError(
-            422, "the request does not fit its schema",
+            422,
+            "the request does not fit its schema",
             fields=pydantic_field_errors(error.errors(include_url=False)),
         ) from None
 

@@ -48,11 +48,15 @@ _JSON_HEADERS = [(b"content-type", b"application/json")]
 T = TypeVar("T")
 
 decide_router = APIRouter(
-    prefix="/v1", tags=["decisions"], dependencies=[Depends(require(KeyScope.DECIDE))],
+    prefix="/v1",
+    tags=["decisions"],
+    dependencies=[Depends(require(KeyScope.DECIDE))],
     responses=error_responses(401, 403, 408, 413, 415, 422, 503),
 )
 read_router = APIRouter(
-    prefix="/v1", tags=["decisions"], dependencies=[Depends(require(KeyScope.READ_LOG))],
+    prefix="/v1",
+    tags=["decisions"],
+    dependencies=[Depends(require(KeyScope.READ_LOG))],
     responses=error_responses(401, 403, 404),
 )
 
@@ -67,9 +71,13 @@ def _body_doc(component: str) -> dict[str, Any]:
 def _check_currency(currency: str, loaded: LoadedBundle) -> None:
     if currency not in loaded.currencies:
         known = ", ".join(sorted(loaded.currencies))
-        raise ApiError(422, "no exchange rates for this reporting currency", fields=[
-            FieldError("currency", f"no exchange rates for `{currency}`; use one of {known}")
-        ])
+        raise ApiError(
+            422,
+            "no exchange rates for this reporting currency",
+            fields=[
+                FieldError("currency", f"no exchange rates for `{currency}`; use one of {known}")
+            ],
+        )
 
 
 def _whole_numbers_as_int(value: Any) -> Any:
@@ -88,7 +96,11 @@ def _whole_numbers_as_int(value: Any) -> Any:
 
 
 def _decide(
-    loaded: LoadedBundle, operation: Mapping[str, Any], currency: str, explain: bool, path: str,
+    loaded: LoadedBundle,
+    operation: Mapping[str, Any],
+    currency: str,
+    explain: bool,
+    path: str,
     **asked: Any,
 ) -> Decision:
     """`asked`: a `profile`, `questions`, `remediate` for Bundle.decide."""
@@ -103,12 +115,16 @@ def _decide(
                 _whole_numbers_as_int(operation), currency=currency, explain=explain, **asked
             )
     except OperationError as error:
-        raise ApiError(422, "the operation does not fit the vocabulary",
-                       fields=prefixed(error.errors, path)) from None
+        raise ApiError(
+            422, "the operation does not fit the vocabulary", fields=prefixed(error.errors, path)
+        ) from None
     except (ArithmeticError, OverflowError) as error:
         # Valid in form, yet out of any sensible range (an amount of 1e999999, say).
-        raise ApiError(422, "the operation cannot be decided",
-                       fields=[FieldError(path, f"a value is out of range ({error})")]) from None
+        raise ApiError(
+            422,
+            "the operation cannot be decided",
+            fields=[FieldError(path, f"a value is out of range ({error})")],
+        ) from None
 
 
 def _serialise(decision: Decision, explain: bool, path: str) -> Canonical:
@@ -119,9 +135,11 @@ def _serialise(decision: Decision, explain: bool, path: str) -> Canonical:
     except ArithmeticError as error:
         # The engine cannot print a value this large exactly (more digits than its decimal
         # precision): the client's input, so a 422 rather than a 500.
-        raise ApiError(422, "the operation cannot be decided",
-                       fields=[FieldError(path, "a number has more digits than can be "
-                                                "computed exactly")]) from error
+        raise ApiError(
+            422,
+            "the operation cannot be decided",
+            fields=[FieldError(path, "a number has more digits than can be computed exactly")],
+        ) from error
 
 
 async def _log(
@@ -131,36 +149,57 @@ async def _log(
     if state.log is None:
         return decision_id, time, None
     record = DecisionRecord(
-        decision_id=decision_id, bundle_hash=loaded.hash, operation=state.mask(operation),
-        decision=decision, time=time,
+        decision_id=decision_id,
+        bundle_hash=loaded.hash,
+        operation=state.mask(operation),
+        decision=decision,
+        time=time,
     )
     try:
         entry = await state.log.append_async(record)
     except Exception as error:
         logger.exception("decision log append failed")
-        raise ApiError(503, "the decision log is unavailable; the decision was not recorded",
-                       code="log_unavailable") from error
+        raise ApiError(
+            503,
+            "the decision log is unavailable; the decision was not recorded",
+            code="log_unavailable",
+        ) from error
     state.metrics.log_appends.inc()
     return decision_id, time, entry
 
 
 def _answer(
-    decision_id: str, time: str, loaded: LoadedBundle, decision: Canonical,
+    decision_id: str,
+    time: str,
+    loaded: LoadedBundle,
+    decision: Canonical,
     entry: LogEntry | None,
 ) -> bytes:
     """{decision_id, time, bundle_hash, decision, log} with the decision's bytes embedded."""
     log = None if entry is None else {"seq": entry.seq, "entry_hash": entry.entry_hash}
-    return b"".join((
-        b'{"decision_id":', json_bytes(decision_id), b',"time":', json_bytes(time),
-        b',"bundle_hash":', json_bytes(loaded.hash), b',"decision":', decision,
-        b',"log":', json_bytes(log), b"}",
-    ))
+    return b"".join(
+        (
+            b'{"decision_id":',
+            json_bytes(decision_id),
+            b',"time":',
+            json_bytes(time),
+            b',"bundle_hash":',
+            json_bytes(loaded.hash),
+            b',"decision":',
+            decision,
+            b',"log":',
+            json_bytes(log),
+            b"}",
+        )
+    )
 
 
 # Documentation only: the OpenAPI document describes POST /v1/decisions from this declaration
 # (api.openapi adds it); the route itself is `decision_route()`, one handler and no other.
 documentation_router = APIRouter(
-    prefix="/v1", tags=["decisions"], responses=error_responses(401, 403, 408, 413, 415, 422, 503),
+    prefix="/v1",
+    tags=["decisions"],
+    responses=error_responses(401, 403, 408, 413, 415, 422, 503),
 )
 
 
@@ -203,17 +242,21 @@ class DecisionEndpoint:
             return
         except ClientDisconnect:
             return  # no one to answer
-        await send({
-            "type": "http.response.start", "status": 200,
-            "headers": [(b"content-length", str(len(answer)).encode("ascii")), *_JSON_HEADERS],
-        })
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"content-length", str(len(answer)).encode("ascii")), *_JSON_HEADERS],
+            }
+        )
         await send({"type": "http.response.body", "body": answer})
 
 
 def decision_route() -> Route:
     endpoint = DecisionEndpoint()
-    route = Route("/v1/decisions", endpoint, methods=["POST"], name="create_decision",
-                  include_in_schema=False)
+    route = Route(
+        "/v1/decisions", endpoint, methods=["POST"], name="create_decision", include_in_schema=False
+    )
     endpoint.route = route
     return route
 
@@ -231,8 +274,11 @@ def _profile(state: AppState, loaded: LoadedBundle, envelope: DecisionRequest) -
     try:
         return loaded.bundle.load_profile(stored.facts, stored.id, stored.version)
     except OperationError as error:  # stored under an earlier vocabulary
-        raise ApiError(422, f"profile `{stored.id}` version {stored.version} no longer fits "
-                       "the vocabulary", fields=prefixed(error.errors, "profile")) from None
+        raise ApiError(
+            422,
+            f"profile `{stored.id}` version {stored.version} no longer fits the vocabulary",
+            fields=prefixed(error.errors, "profile"),
+        ) from None
 
 
 def _decide_body(
@@ -247,8 +293,9 @@ def _decide_body(
         asked["questions"] = True
     if envelope.remediate:
         asked["remediate"] = True
-    decision = _decide(loaded, envelope.operation, envelope.currency, envelope.explain,
-                       "operation", **asked)
+    decision = _decide(
+        loaded, envelope.operation, envelope.currency, envelope.explain, "operation", **asked
+    )
     return envelope, decision, _serialise(decision, envelope.explain, "operation")
 
 
@@ -264,9 +311,13 @@ async def run_budgeted(state: AppState, work: Callable[[], T], size: int) -> T:
     try:
         return await asyncio.wait_for(asyncio.to_thread(work), timeout=budget)
     except TimeoutError:
-        raise ApiError(503, f"the decision took longer than its time budget of {budget:g} s; "
-                       "send fewer items, or split the request", code="decision_timeout",
-                       headers={"Retry-After": "1"}) from None
+        raise ApiError(
+            503,
+            f"the decision took longer than its time budget of {budget:g} s; "
+            "send fewer items, or split the request",
+            code="decision_timeout",
+            headers={"Retry-After": "1"},
+        ) from None
 
 
 def _check_entry_size(state: AppState, body: bytes, data: bytes, path: str) -> None:
@@ -274,9 +325,17 @@ def _check_entry_size(state: AppState, body: bytes, data: bytes, path: str) -> N
         return
     limit = state.settings.max_log_entry_bytes
     if len(body) + len(data) > limit:
-        raise ApiError(422, "the decision is too large to record", fields=[FieldError(
-            path, f"operation and decision together take {len(body) + len(data)} bytes; a log "
-            f"entry holds at most {limit} (ask without `explain`, or send fewer items)")])
+        raise ApiError(
+            422,
+            "the decision is too large to record",
+            fields=[
+                FieldError(
+                    path,
+                    f"operation and decision together take {len(body) + len(data)} bytes; a log "
+                    f"entry holds at most {limit} (ask without `explain`, or send fewer items)",
+                )
+            ],
+        )
 
 
 async def decide_one(state: AppState, body: bytes) -> bytes:
@@ -284,7 +343,8 @@ async def decide_one(state: AppState, body: bytes) -> bytes:
     ApiError). The caller has authorized the request with the `decide` scope."""
     loaded = state.policies.current  # one bundle for the whole request, even during a reload
     envelope, decision, data = await run_budgeted(
-        state, lambda: _decide_body(loaded, body, state), len(body))
+        state, lambda: _decide_body(loaded, body, state), len(body)
+    )
     _check_entry_size(state, body, data, "operation")
     state.metrics.decisions.labels(decision.status).inc()
     decision_id, time, entry = await _log(state, loaded, envelope.operation, data)
@@ -305,7 +365,8 @@ async def create_decisions(request: Request, state: StateDep) -> Response:
     body = await request.body()
     loaded = state.policies.current
     envelope, decisions, data = await run_budgeted(
-        state, lambda: _decide_batch(state, loaded, body), len(body))
+        state, lambda: _decide_batch(state, loaded, body), len(body)
+    )
     _check_entry_size(state, body, b"".join(data), "operations")
     for decision in decisions:
         state.metrics.decisions.labels(decision.status).inc()
@@ -317,45 +378,67 @@ async def create_decisions(request: Request, state: StateDep) -> Response:
         _answer(decision_id, time, loaded, d, entry)
         for (decision_id, time, entry), d in zip(logged, data, strict=True)
     ]
-    answer = b"".join((b'{"bundle_hash":', json_bytes(loaded.hash), b',"results":[',
-                       b",".join(results), b"]}"))
+    answer = b"".join(
+        (b'{"bundle_hash":', json_bytes(loaded.hash), b',"results":[', b",".join(results), b"]}")
+    )
     return Response(answer, media_type=JSON)
 
 
-def _decide_batch(state: AppState, loaded: LoadedBundle, body: bytes
-                  ) -> tuple[BatchRequest, list[Decision], list[Canonical]]:
+def _decide_batch(
+    state: AppState, loaded: LoadedBundle, body: bytes
+) -> tuple[BatchRequest, list[Decision], list[Canonical]]:
     envelope = validate(BatchRequest, parse_json(body))
-    records = sum(len(value) for operation in envelope.operations if isinstance(operation, dict)
-                  for value in operation.values() if isinstance(value, list)
-                  and value and isinstance(value[0], dict))
+    records = sum(
+        len(value)
+        for operation in envelope.operations
+        if isinstance(operation, dict)
+        for value in operation.values()
+        if isinstance(value, list) and value and isinstance(value[0], dict)
+    )
     if records > MAX_BATCH_RECORDS:
         # Each operation may carry 256 transfers; a thousand such operations in one request
         # would hold a worker for many seconds.
-        raise ApiError(422, "too many records in one batch", fields=[
-            FieldError("operations", f"at most {MAX_BATCH_RECORDS} records (transfers, "
-                       f"disclosures, …) in all operations of a batch, got {records}; split it")
-        ])
+        raise ApiError(
+            422,
+            "too many records in one batch",
+            fields=[
+                FieldError(
+                    "operations",
+                    f"at most {MAX_BATCH_RECORDS} records (transfers, "
+                    f"disclosures, …) in all operations of a batch, got {records}; split it",
+                )
+            ],
+        )
     limit = state.settings.max_batch
     if len(envelope.operations) > limit:
-        raise ApiError(422, "too many operations in one batch", fields=[
-            FieldError("operations", f"at most {limit} operations per batch, "
-                                     f"got {len(envelope.operations)}")
-        ])
+        raise ApiError(
+            422,
+            "too many operations in one batch",
+            fields=[
+                FieldError(
+                    "operations",
+                    f"at most {limit} operations per batch, got {len(envelope.operations)}",
+                )
+            ],
+        )
     _check_currency(envelope.currency, loaded)
     decisions: list[Decision] = []
     errors: list[FieldError] = []
     for index, operation in enumerate(envelope.operations):
         try:
-            decisions.append(_decide(loaded, operation, envelope.currency, envelope.explain,
-                                     f"operations[{index}]"))
+            decisions.append(
+                _decide(
+                    loaded, operation, envelope.currency, envelope.explain, f"operations[{index}]"
+                )
+            )
         except ApiError as error:
             errors.extend(error.fields)
     if errors:
-        raise ApiError(422, "operations do not fit the vocabulary; nothing was decided",
-                       fields=errors)
+        raise ApiError(
+            422, "operations do not fit the vocabulary; nothing was decided", fields=errors
+        )
     data = [
-        _serialise(d, envelope.explain, f"operations[{index}]")
-        for index, d in enumerate(decisions)
+        _serialise(d, envelope.explain, f"operations[{index}]") for index, d in enumerate(decisions)
     ]
     return envelope, decisions, data
 

@@ -22,7 +22,8 @@ def install_docs(app: FastAPI, openapi_url: str = "/openapi.json") -> None:
 
     async def swagger() -> HTMLResponse:
         return get_swagger_ui_html(
-            openapi_url=openapi_url, title=title,
+            openapi_url=openapi_url,
+            title=title,
             swagger_js_url=f"{ASSETS}/swagger-ui-bundle.js",
             swagger_css_url=f"{ASSETS}/swagger-ui.css",
             swagger_favicon_url=f"{ASSETS}/favicon.png",
@@ -30,8 +31,11 @@ def install_docs(app: FastAPI, openapi_url: str = "/openapi.json") -> None:
 
     async def redoc() -> HTMLResponse:
         return get_redoc_html(
-            openapi_url=openapi_url, title=title, redoc_js_url=f"{ASSETS}/redoc.standalone.js",
-            redoc_favicon_url=f"{ASSETS}/favicon.png", with_google_fonts=False,
+            openapi_url=openapi_url,
+            title=title,
+            redoc_js_url=f"{ASSETS}/redoc.standalone.js",
+            redoc_favicon_url=f"{ASSETS}/favicon.png",
+            with_google_fonts=False,
         )
 
     app.add_api_route("/docs", swagger, include_in_schema=False, methods=["GET"])

@@ -17,7 +17,9 @@ router = APIRouter(tags=["operations"])
 
 
 @router.get(
-    "/healthz", summary="The process is alive", response_model=HealthResponse,
+    "/healthz",
+    summary="The process is alive",
+    response_model=HealthResponse,
     response_model_exclude_none=True,
 )
 async def healthz() -> dict[str, Any]:
@@ -46,11 +48,16 @@ async def readyz(state: StateDep) -> Any:
     wanted = read_reload_stamp(stamp) if stamp is not None else None
     if wanted is not None and wanted != serving:
         # `serve --workers N`: this worker has not (yet) loaded the bundle the others serve.
-        return JSONResponse({"error": {
-            "code": "bundle_mismatch",
-            "message": f"this worker (pid {os.getpid()}) serves bundle {serving} while the "
-                       f"service serves {wanted}; it is loading it, or cannot (see its log)",
-        }}, status_code=503)
+        return JSONResponse(
+            {
+                "error": {
+                    "code": "bundle_mismatch",
+                    "message": f"this worker (pid {os.getpid()}) serves bundle {serving} while the "
+                    f"service serves {wanted}; it is loading it, or cannot (see its log)",
+                }
+            },
+            status_code=503,
+        )
     return {"status": "ready", "bundle_hash": serving, "log": log}
 
 
@@ -58,8 +65,12 @@ async def readyz(state: StateDep) -> Any:
     "/metrics",
     summary="Prometheus metrics",
     response_class=Response,
-    responses={200: {"description": "Prometheus text exposition format",
-                     "content": {"text/plain": {"schema": {"type": "string"}}}}},
+    responses={
+        200: {
+            "description": "Prometheus text exposition format",
+            "content": {"text/plain": {"schema": {"type": "string"}}},
+        }
+    },
 )
 async def metrics(state: StateDep) -> Response:
     return Response(state.metrics.render(), media_type=state.metrics.content_type)

@@ -14,11 +14,15 @@ from api.schemas import PoliciesResponse, ReloadResponse, error_responses
 from engine import PolicyError
 
 read_router = APIRouter(
-    prefix="/v1", tags=["policies"], dependencies=[Depends(require(None))],
+    prefix="/v1",
+    tags=["policies"],
+    dependencies=[Depends(require(None))],
     responses=error_responses(401),
 )
 admin_router = APIRouter(
-    prefix="/v1", tags=["policies"], dependencies=[Depends(require(Scope.ADMIN))],
+    prefix="/v1",
+    tags=["policies"],
+    dependencies=[Depends(require(Scope.ADMIN))],
     responses=error_responses(401, 403),
 )
 
@@ -52,8 +56,10 @@ async def reload_policies(state: StateDep) -> dict[str, Any]:
             f"the policies were not reloaded ({len(error.diagnostics)} error(s)); "
             f"still serving {state.policies.current.hash}",
             code="policy_error",
-            extra={"diagnostics": [d.to_dict() for d in error.diagnostics],
-                   "serving": state.policies.current.hash},
+            extra={
+                "diagnostics": [d.to_dict() for d in error.diagnostics],
+                "serving": state.policies.current.hash,
+            },
         ) from None
     state.metrics.reloads.labels("swapped" if outcome.swapped else "unchanged").inc()
     return {

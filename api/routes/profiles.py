@@ -18,15 +18,21 @@ from api.schemas import ProfileList, ProfileOut, error_responses
 from engine import OperationError
 from engine.vocabulary import FieldError
 
-ProfileId = Annotated[str, Path(pattern=PROFILE_ID.pattern, max_length=64,
-                                description="letters, digits, `.`, `_`, `-`")]
+ProfileId = Annotated[
+    str,
+    Path(pattern=PROFILE_ID.pattern, max_length=64, description="letters, digits, `.`, `_`, `-`"),
+]
 
 admin_router = APIRouter(
-    prefix="/v1", tags=["profiles"], dependencies=[Depends(require(Scope.ADMIN))],
+    prefix="/v1",
+    tags=["profiles"],
+    dependencies=[Depends(require(Scope.ADMIN))],
     responses=error_responses(401, 403, 413, 415, 422, 503),
 )
 read_router = APIRouter(
-    prefix="/v1", tags=["profiles"], dependencies=[Depends(require(Scope.READ_LOG))],
+    prefix="/v1",
+    tags=["profiles"],
+    dependencies=[Depends(require(Scope.READ_LOG))],
     responses=error_responses(401, 403, 404),
 )
 
@@ -47,8 +53,12 @@ def store(state: Any) -> ProfileStore:
     "levels.policy); an operation fact is a 422 naming it. Each PUT makes a new version, "
     "chained in the decision log like a decision.",
     response_model=ProfileOut,
-    openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
-        "schema": {"$ref": "#/components/schemas/Profile"}}}}},
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Profile"}}},
+        }
+    },
 )
 async def put_profile(profile_id: ProfileId, request: Request, state: StateDep) -> dict[str, Any]:
     require_json(request.headers.get("content-type", ""))
@@ -57,8 +67,9 @@ async def put_profile(profile_id: ProfileId, request: Request, state: StateDep) 
     try:
         loaded.bundle.load_profile(body, profile_id)
     except OperationError as error:
-        raise ApiError(422, "the profile does not fit the vocabulary",
-                       fields=prefixed(error.errors, "profile")) from None
+        raise ApiError(
+            422, "the profile does not fit the vocabulary", fields=prefixed(error.errors, "profile")
+        ) from None
     try:
         stored = await asyncio.to_thread(store(state).put, profile_id, body, loaded.hash)
     except ValueError as error:
@@ -66,18 +77,27 @@ async def put_profile(profile_id: ProfileId, request: Request, state: StateDep) 
     return stored.to_dict()
 
 
-@read_router.get("/profiles/{profile_id}", summary="A profile: its latest version, or one",
-                 response_model=ProfileOut)
+@read_router.get(
+    "/profiles/{profile_id}",
+    summary="A profile: its latest version, or one",
+    response_model=ProfileOut,
+)
 async def get_profile(
-    profile_id: ProfileId, state: StateDep, request: Request,
+    profile_id: ProfileId,
+    state: StateDep,
+    request: Request,
     version: Annotated[int | None, Query(ge=1, le=10_000)] = None,
 ) -> dict[str, Any]:
     unknown = sorted(set(request.query_params) - {"version"})
     if unknown:  # a misspelt `versoin` must not silently mean "the latest"
-        raise ApiError(422, "unknown query parameter", fields=[
-            FieldError(name, "unknown query parameter; the only one is `version`")
-            for name in unknown[:10]
-        ])
+        raise ApiError(
+            422,
+            "unknown query parameter",
+            fields=[
+                FieldError(name, "unknown query parameter; the only one is `version`")
+                for name in unknown[:10]
+            ],
+        )
     stored = await asyncio.to_thread(store(state).get, profile_id, version)
     if stored is None:
         which = f" version {version}" if version is not None else ""
@@ -85,7 +105,8 @@ async def get_profile(
     return stored.to_dict()
 
 
-@read_router.get("/profiles", summary="Every profile and its latest version",
-                 response_model=ProfileList)
+@read_router.get(
+    "/profiles", summary="Every profile and its latest version", response_model=ProfileList
+)
 async def list_profiles(state: StateDep) -> dict[str, Any]:
     return {"profiles": await asyncio.to_thread(store(state).list)}

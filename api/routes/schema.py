@@ -11,7 +11,9 @@ from api.deps import StateDep, require
 from api.schemas import error_responses
 
 router = APIRouter(
-    prefix="/v1", tags=["schema"], dependencies=[Depends(require(None))],
+    prefix="/v1",
+    tags=["schema"],
+    dependencies=[Depends(require(None))],
     responses=error_responses(401),
 )
 
@@ -19,8 +21,12 @@ router = APIRouter(
 @router.get(
     "/schema/operation",
     summary="JSON Schema of an operation",
-    responses={200: {"description": "a JSON Schema (draft 2020-12) document",
-                     "content": {"application/json": {"schema": {"type": "object"}}}}},
+    responses={
+        200: {
+            "description": "a JSON Schema (draft 2020-12) document",
+            "content": {"application/json": {"schema": {"type": "object"}}},
+        }
+    },
 )
 async def operation_schema(state: StateDep) -> dict[str, Any]:
     return state.policies.current.operation_schema

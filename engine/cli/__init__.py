@@ -24,7 +24,9 @@ from engine.cli.schema import schema
 from engine.diagnostics import LexgateError
 
 app = typer.Typer(
-    name="lexgate", no_args_is_help=True, add_completion=False,
+    name="lexgate",
+    no_args_is_help=True,
+    add_completion=False,
     help="Policy-as-code engine for data-protection law (GDPR, PIPL, CCPA/CPRA).",
     pretty_exceptions_enable=False,  # main() turns a crash into one line, not a traceback
 )
@@ -43,8 +45,13 @@ def _print_version(value: bool) -> None:
 
 @app.callback()
 def _global_options(
-    show_version: bool = typer.Option(False, "--version", callback=_print_version,
-                                      is_eager=True, help="Print the version and exit."),
+    show_version: bool = typer.Option(
+        False,
+        "--version",
+        callback=_print_version,
+        is_eager=True,
+        help="Print the version and exit.",
+    ),
 ) -> None:
     """Policy-as-code engine for data-protection law (GDPR, PIPL, CCPA/CPRA)."""
 
@@ -83,8 +90,10 @@ def main() -> None:  # pragma: no cover - console entry point
         if os.environ.get("LEXGATE_DEBUG"):
             raise
         err.print(f"[bold red]internal error:[/] {escape(f'{type(error).__name__}: {error}')}")
-        err.print("this is a bug in lexgate; run again with LEXGATE_DEBUG=1 for the traceback "
-                  "and report it")
+        err.print(
+            "this is a bug in lexgate; run again with LEXGATE_DEBUG=1 for the traceback "
+            "and report it"
+        )
         sys.exit(EXIT_INTERNAL)
 
 

@@ -31,8 +31,11 @@ EXIT_OK, EXIT_POLICY, EXIT_USAGE, EXIT_DENIED, EXIT_UNDETERMINED = 0, 1, 2, 3, 4
 EXIT_INTERNAL = 70  # EX_SOFTWARE: a bug in lexgate, not in the input
 STATUS_EXIT = {"denied": EXIT_DENIED, "undetermined": EXIT_UNDETERMINED}
 STATUS_STYLE = {
-    "denied": "bold red", "undetermined": "bold yellow", "allowed_with_obligations": "bold cyan",
-    "allowed": "bold green", "not_applicable": "dim",
+    "denied": "bold red",
+    "undetermined": "bold yellow",
+    "allowed_with_obligations": "bold cyan",
+    "allowed": "bold green",
+    "not_applicable": "dim",
 }
 
 out = Console(highlight=False, emoji=False, soft_wrap=True)
@@ -48,8 +51,9 @@ class OutputFormat(StrEnum):
     json = "json"
 
 
-def print_diagnostics(diagnostics: Sequence[Diagnostic], sources: dict[str, str] | None = None
-                      ) -> None:
+def print_diagnostics(
+    diagnostics: Sequence[Diagnostic], sources: dict[str, str] | None = None
+) -> None:
     # plain text: source lines must not be wrapped, nor `:100:` read as an emoji code
     sys.stderr.write(render_all(diagnostics, sources) + "\n")
     sys.stderr.flush()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -31,7 +31,7 @@ from engine.decision import Decision, RegimeDecision, to_json_value
 from engine.vocabulary import OperationError, load_operation_json
 
 
-def _read_operation(path: Path) -> object:
+def _read_operation(path: Path) -> Any:
     import sys
 
     try:
@@ -50,16 +50,31 @@ def evaluate(
     ] = None,
     currency: Annotated[str, typer.Option(help="Reporting currency.")] = "EUR",
     output: Annotated[OutputFormat, typer.Option("--format")] = OutputFormat.text,
-    profile: Annotated[Path | None, typer.Option(
-        help="Organisation profile (JSON): facts about the organisation, merged under the "
-             "operation's.")] = None,
-    questions: Annotated[bool, typer.Option(
-        "--questions/--no-questions",
-        help="For an undetermined regime, the fewest missing facts that decide it.")] = True,
-    fix: Annotated[bool, typer.Option(
-        "--fix", help="The smallest changes to controllable facts that make it allowed.")] = False,
-    set_: Annotated[list[str] | None, typer.Option(
-        "--set", help="Answer a fact: PATH=VALUE (VALUE as JSON, or a bare word), repeatable.")
+    profile: Annotated[
+        Path | None,
+        typer.Option(
+            help="Organisation profile (JSON): facts about the organisation, merged under the "
+            "operation's."
+        ),
+    ] = None,
+    questions: Annotated[
+        bool,
+        typer.Option(
+            "--questions/--no-questions",
+            help="For an undetermined regime, the fewest missing facts that decide it.",
+        ),
+    ] = True,
+    fix: Annotated[
+        bool,
+        typer.Option(
+            "--fix", help="The smallest changes to controllable facts that make it allowed."
+        ),
+    ] = False,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set", help="Answer a fact: PATH=VALUE (VALUE as JSON, or a bare word), repeatable."
+        ),
     ] = None,
 ) -> None:
     """Decide one operation: status per regime, violations, exposure, obligations."""
@@ -71,9 +86,16 @@ def evaluate(
         chosen = None
         if profile is not None:
             chosen = bundle.load_profile(_read_operation(profile), profile.stem)
-        decision = bundle.decide(_read_operation(operation), as_of=day, currency=currency,  # type: ignore[arg-type]
-                                 explain=explain, overrides=_answers(set_ or []),
-                                 profile=chosen, questions=questions, remediate=fix)
+        decision = bundle.decide(
+            _read_operation(operation),
+            as_of=day,
+            currency=currency,
+            explain=explain,
+            overrides=_answers(set_ or []),
+            profile=chosen,
+            questions=questions,
+            remediate=fix,
+        )
     except OperationError as error:
         for field_error in error.errors:
             err.print(f"[bold red]error:[/] {field_error.path}: {field_error.message}")
@@ -123,32 +145,43 @@ def print_decision(decision: Decision, explain: bool) -> None:
     if decision.profile is not None:
         used = decision.profile
         version = f" v{used.version}" if used.version is not None else ""
-        overridden = (", overridden by the operation: " + ", ".join(used.overridden)
-                      if used.overridden else "")
-        out.print(f"\n[dim]profile {used.id}{version}: {len(used.facts)} facts used"
-                  f"{overridden}[/]")
+        overridden = (
+            ", overridden by the operation: " + ", ".join(used.overridden)
+            if used.overridden
+            else ""
+        )
+        out.print(f"\n[dim]profile {used.id}{version}: {len(used.facts)} facts used{overridden}[/]")
     for derived in decision.derived:
         value = json.dumps(to_json_value(derived.value), ensure_ascii=False)
-        out.print(f"\n[dim]derived: {derived.path} = {value} from "
-                  f"{', '.join(derived.because)} ({derived.cite})[/]")
+        out.print(
+            f"\n[dim]derived: {derived.path} = {value} from "
+            f"{', '.join(derived.because)} ({derived.cite})[/]"
+        )
     exposure = decision.exposure
-    out.print(f"\ntotal exposure ({decision.currency}): "
-              + money_range(exposure.reporting_min, exposure.reporting_max,
-                            exposure.reporting_max_at_least))
+    out.print(
+        f"\ntotal exposure ({decision.currency}): "
+        + money_range(
+            exposure.reporting_min, exposure.reporting_max, exposure.reporting_max_at_least
+        )
+    )
 
 
 def _print_regime(regime: RegimeDecision, explain: bool) -> None:
-    out.print(f"\n[{STATUS_STYLE[regime.status]}]{regime.regime}: {regime.status}[/]"
-              f"  [dim]{regime.title}[/]")
+    out.print(
+        f"\n[{STATUS_STYLE[regime.status]}]{regime.regime}: {regime.status}[/]"
+        f"  [dim]{regime.title}[/]"
+    )
     for reason in regime.reasons:
         out.print(f"  [dim]{reason}[/]")
     for violation in regime.violations:
         out.print(f"  [red]violated:[/] {violation.title}  [dim]({violation.cite})[/]")
         for line in violation.exposure:
             amount = line.amount
-            out.print(f"      {line.payer}: "
-                      f"{money_range(amount.min, amount.max, amount.max_at_least)}"
-                      f"  [dim]{line.cite}[/]")
+            out.print(
+                f"      {line.payer}: "
+                f"{money_range(amount.min, amount.max, amount.max_at_least)}"
+                f"  [dim]{line.cite}[/]"
+            )
             if explain:
                 for name, value in line.steps:
                     shown = json.dumps(to_json_value(value), ensure_ascii=False)
@@ -161,17 +194,30 @@ def _print_regime(regime: RegimeDecision, explain: bool) -> None:
         within = f" within {obligation.within}" if obligation.within else ""
         if obligation.due is not None:
             within += f" (due {obligation.due.isoformat()})"
-        confirm = (f"  [yellow](not stated as done: {', '.join(obligation.confirm)})[/]"
-                   if obligation.confirm else "")
-        depends = (f"  [dim](owed depending on: {', '.join(obligation.if_facts)})[/]"
-                   if obligation.if_facts else "")
-        out.print(f"  [cyan]obligation:[/] {obligation.text}{within}  "
-                  f"[dim]({obligation.cite})[/]{confirm}{depends}")
+        confirm = (
+            f"  [yellow](not stated as done: {', '.join(obligation.confirm)})[/]"
+            if obligation.confirm
+            else ""
+        )
+        depends = (
+            f"  [dim](owed depending on: {', '.join(obligation.if_facts)})[/]"
+            if obligation.if_facts
+            else ""
+        )
+        out.print(
+            f"  [cyan]obligation:[/] {obligation.text}{within}  "
+            f"[dim]({obligation.cite})[/]{confirm}{depends}"
+        )
     for question in regime.questions:
-        values = (" [" + " | ".join(json.dumps(to_json_value(v)) for v in question.values) + "]"
-                  if question.values else f" ({question.type})")
-        out.print(f"  [bold yellow]question:[/] {question.path}{values}: {question.question}"
-                  f"  [dim]decides {len(question.settles)} rule(s)[/]")
+        values = (
+            " [" + " | ".join(json.dumps(to_json_value(v)) for v in question.values) + "]"
+            if question.values
+            else f" ({question.type})"
+        )
+        out.print(
+            f"  [bold yellow]question:[/] {question.path}{values}: {question.question}"
+            f"  [dim]decides {len(question.settles)} rule(s)[/]"
+        )
     for remedy in regime.remediations:
         text = "; ".join(change.text() for change in remedy.changes)
         removed = remedy.exposure_removed
@@ -179,8 +225,11 @@ def _print_regime(regime: RegimeDecision, explain: bool) -> None:
         if removed is not None:
             figure = money_range(removed.min, removed.max, removed.max_at_least)
             saving = f", removes exposure {figure}"
-        conditions = (f" [dim](then waits for: {', '.join(remedy.conditions)})[/]"
-                      if remedy.conditions else "")
+        conditions = (
+            f" [dim](then waits for: {', '.join(remedy.conditions)})[/]"
+            if remedy.conditions
+            else ""
+        )
         out.print(f"  [green]fix:[/] {text} -> {remedy.status}{saving}{conditions}")
     for rule in regime.undetermined_rules:
         out.print(f"  [yellow]undetermined:[/] {rule.title}  [dim]({rule.cite})[/]")
@@ -190,14 +239,20 @@ def _print_regime(regime: RegimeDecision, explain: bool) -> None:
     for topic in regime.not_assessed:
         out.print(f"  [dim]not assessed: {topic.title} ({topic.cite}): {topic.reason}[/]")
     for payer, amount in regime.exposure.items():
-        out.print(f"  exposure, {payer} ({regime.aggregation}"
-                  f"{', ' + regime.aggregation_cite if regime.aggregation_cite else ''}): "
-                  f"{money_range(amount.min, amount.max, amount.max_at_least)}")
+        out.print(
+            f"  exposure, {payer} ({regime.aggregation}"
+            f"{', ' + regime.aggregation_cite if regime.aggregation_cite else ''}): "
+            f"{money_range(amount.min, amount.max, amount.max_at_least)}"
+        )
     if explain:
         if regime.missing:
             out.print(f"  [dim]missing facts read: {', '.join(regime.missing)}[/]")
         for trace in regime.trace:
-            facts = ", ".join(f"{k}={json.dumps(to_json_value(v), ensure_ascii=False)}"
-                              for k, v in trace.facts.items())
-            out.print(f"    [dim]{trace.outcome:<14}[/] {trace.rule} [dim]({trace.cite})"
-                      f"{'  ' + facts if facts else ''}[/]")
+            facts = ", ".join(
+                f"{k}={json.dumps(to_json_value(v), ensure_ascii=False)}"
+                for k, v in trace.facts.items()
+            )
+            out.print(
+                f"    [dim]{trace.outcome:<14}[/] {trace.rule} [dim]({trace.cite})"
+                f"{'  ' + facts if facts else ''}[/]"
+            )

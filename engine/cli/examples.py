@@ -14,8 +14,9 @@ from engine.tester import Coverage, run_examples
 
 
 def test(
-    path: Annotated[Path, typer.Argument(help="Policy directory, or one regime's directory.")] =
-    Path("policies"),
+    path: Annotated[
+        Path, typer.Argument(help="Policy directory, or one regime's directory.")
+    ] = Path("policies"),
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Run every `example` block; report failures and coverage per rule and provision."""

@@ -43,8 +43,11 @@ def inspect(
     bundle = load(root)
     shown: dict[str, Any] = {}
     for regime in bundle.checked.regimes.values():
-        for kind, table in (("rules", regime.rules), ("fines", regime.fines),
-                            ("defines", regime.defines)):
+        for kind, table in (
+            ("rules", regime.rules),
+            ("fines", regime.fines),
+            ("defines", regime.defines),
+        ):
             for name, item in table.items():
                 if item.span.file.endswith(file.name) and _same(item.span.file, file):
                     shown.setdefault(regime.name, {}).setdefault(kind, {})[name] = _plain(item)

@@ -13,8 +13,9 @@ import typer
 from engine.cli.common import EXIT_USAGE, PoliciesOption, err, fail, load, out
 from engine.vocabulary import OperationError, load_operation_json
 
-app = typer.Typer(help="Organisation profiles: the facts about an organisation, kept once.",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="Organisation profiles: the facts about an organisation, kept once.", no_args_is_help=True
+)
 
 
 @app.command("check")

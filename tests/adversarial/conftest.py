@@ -19,8 +19,7 @@ from api.testing import ServerProcess, shipped_policies
 READY_TIMEOUT = 120.0
 
 
-def wait_for(condition: Callable[[], Any], timeout: float, what: str, every: float = 0.05
-              ) -> Any:
+def wait_for(condition: Callable[[], Any], timeout: float, what: str, every: float = 0.05) -> Any:
     """Poll `condition` until it returns something truthy; fail naming `what` after `timeout`."""
     deadline = time.monotonic() + timeout
     while True:
@@ -42,12 +41,12 @@ class Target:
         return self.server.url
 
     def headers(self, **more: str) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.key}", "Content-Type": "application/json",
-                **more}
+        return {"Authorization": f"Bearer {self.key}", "Content-Type": "application/json", **more}
 
     def post(self, body: bytes, path: str = "/v1/decisions", **headers: str) -> httpx.Response:
-        return httpx.post(f"{self.url}{path}", content=body, headers=self.headers(**headers),
-                          timeout=30)
+        return httpx.post(
+            f"{self.url}{path}", content=body, headers=self.headers(**headers), timeout=30
+        )
 
 
 def raw_exchange(port: int, data: bytes, timeout: float = 30.0) -> bytes:
@@ -69,8 +68,9 @@ def raw_exchange(port: int, data: bytes, timeout: float = 30.0) -> bytes:
 @pytest.fixture(scope="module")
 def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
     workdir: Path = tmp_path_factory.mktemp("adversarial")
-    server = ServerProcess(workdir, policies=shipped_policies(),
-                           args=("--header-timeout", "2", "--body-timeout", "2"))
+    server = ServerProcess(
+        workdir, policies=shipped_policies(), args=("--header-timeout", "2", "--body-timeout", "2")
+    )
     server.start(timeout=READY_TIMEOUT)
     try:
         assert server.admin_key

@@ -17,8 +17,10 @@ from tests.adversarial.conftest import Target, raw_exchange
 pytestmark = pytest.mark.slow
 
 BASE: dict[str, Any] = {
-    "controller": {"establishments": ["DE"],
-                   "worldwide_turnover": {"amount": "1000000000", "currency": "EUR"}},
+    "controller": {
+        "establishments": ["DE"],
+        "worldwide_turnover": {"amount": "1000000000", "currency": "EUR"},
+    },
     "subjects": {"locations": ["DE", "FR"], "count": 250000},
     "purposes": ["marketing"],
     "legal_basis": "none",
@@ -35,8 +37,9 @@ def cases() -> list[tuple[str, str, str, bytes, dict[str, str]]]:
     """(id, method, path, body, extra headers)."""
     found: list[tuple[str, str, str, bytes, dict[str, str]]] = []
 
-    def add(name: str, body: bytes, path: str = "/v1/decisions", method: str = "POST",
-            **headers: str) -> None:
+    def add(
+        name: str, body: bytes, path: str = "/v1/decisions", method: str = "POST", **headers: str
+    ) -> None:
         found.append((name, method, path, body, headers))
 
     # Sizes: every list far over its limit, huge strings, many keys, deep nesting.
@@ -53,49 +56,104 @@ def cases() -> list[tuple[str, str, str, bytes, dict[str, str]]]:
     add("nested arrays x10000", b'{"operation": ' + b"[" * 10_000 + b"]" * 10_000 + b"}")
     add("nested objects x5000", b'{"operation": ' + b'{"a":' * 5000 + b"1" + b"}" * 5001)
     add("batch of 1001", json.dumps({"operations": [{}] * 1001}).encode(), "/v1/decisions:batch")
-    add("batch of 300 bad", json.dumps({"operations": [{"legal_basis": 1}] * 300}).encode(),
-        "/v1/decisions:batch")
-    add("batch of 50 x 256 transfers", json.dumps(
-        {"operations": [{**BASE, "transfers": [{"destination": "US"}] * 256}] * 50}).encode(),
-        "/v1/decisions:batch")
-    add("explain with 256 transfers", json.dumps({"operation": {
-        **BASE, "transfers": [{"destination": "US", "mechanism": "none"}] * 256},
-        "explain": True}).encode())
+    add(
+        "batch of 300 bad",
+        json.dumps({"operations": [{"legal_basis": 1}] * 300}).encode(),
+        "/v1/decisions:batch",
+    )
+    add(
+        "batch of 50 x 256 transfers",
+        json.dumps(
+            {"operations": [{**BASE, "transfers": [{"destination": "US"}] * 256}] * 50}
+        ).encode(),
+        "/v1/decisions:batch",
+    )
+    add(
+        "explain with 256 transfers",
+        json.dumps(
+            {
+                "operation": {
+                    **BASE,
+                    "transfers": [{"destination": "US", "mechanism": "none"}] * 256,
+                },
+                "explain": True,
+            }
+        ).encode(),
+    )
     # Numbers.
-    for name, text in [("1e999999", "1e999999"), ("10^5000", "1" + "0" * 5000),
-                       ("-1", "-1"), ("NaN", "NaN"), ("Infinity", "Infinity"),
-                       ("1.5", "1.5"), ("0.1e-999999", "0.1e-999999"), ("true", "true"),
-                       ("35 digits", ".1020452499485306739157495708919516e+37")]:
+    for name, text in [
+        ("1e999999", "1e999999"),
+        ("10^5000", "1" + "0" * 5000),
+        ("-1", "-1"),
+        ("NaN", "NaN"),
+        ("Infinity", "Infinity"),
+        ("1.5", "1.5"),
+        ("0.1e-999999", "0.1e-999999"),
+        ("true", "true"),
+        ("35 digits", ".1020452499485306739157495708919516e+37"),
+    ]:
         add(f"count {name}", b'{"operation": {"subjects": {"count": ' + text.encode() + b"}}}")
-        add(f"amount {name}", b'{"operation": {"controller": {"worldwide_turnover": '
-            b'{"amount": ' + text.encode() + b', "currency": "EUR"}}}}')
+        add(
+            f"amount {name}",
+            b'{"operation": {"controller": {"worldwide_turnover": '
+            b'{"amount": ' + text.encode() + b', "currency": "EUR"}}}}',
+        )
     add("hours 1e30", op(breach={"hours_to_authority": 1e30}))
     add("share 2", op(controller={"pi_sale_revenue_share": 2}))
     add("share 150%", op(controller={"pi_sale_revenue_share": "150%"}))
     # Codes, dates, currencies, enums.
     for code in ("DX", "ZZ", "XK", "de", "D", "DEU", "US-ZZ", "EU", "", "DE\u0000"):
         add(f"establishment {code!r}", op(controller={"establishments": [code]}))
-    for as_of in (0, -1, 1e10, "0", "2025-13-01", "2025-02-30", "20250601", "2025-06-01T00:00",
-                  [], {}, None, True):
+    for as_of in (
+        0,
+        -1,
+        1e10,
+        "0",
+        "2025-13-01",
+        "2025-02-30",
+        "20250601",
+        "2025-06-01T00:00",
+        [],
+        {},
+        None,
+        True,
+    ):
         add(f"as_of {as_of!r}", op(as_of=as_of))
     for currency in ("GBP", "CHF", "JPY", "eur", "", "EURO", 1):
-        add(f"money in {currency!r}",
-            op(controller={"worldwide_turnover": {"amount": "1", "currency": currency}}))
-        add(f"report in {currency!r}", json.dumps({"operation": BASE,
-                                                   "currency": currency}).encode())
+        add(
+            f"money in {currency!r}",
+            op(controller={"worldwide_turnover": {"amount": "1", "currency": currency}}),
+        )
+        add(
+            f"report in {currency!r}",
+            json.dumps({"operation": BASE, "currency": currency}).encode(),
+        )
     for basis in ("None", "nonsense", 1, None, ["none"], {"x": 1}):
         add(f"legal_basis {basis!r}", op(legal_basis=basis))
     # Keys and shapes.
     add("duplicate top key", b'{"operation": {}, "operation": {"legal_basis": "none"}}')
-    add("duplicate nested key",
-        b'{"operation": {"legal_basis": "none", "legal_basis": "consent"}}')
-    add("duplicate key in a list item", b'{"operation": {"transfers": '
-        b'[{"destination": "US", "destination": "CN"}]}}')
+    add("duplicate nested key", b'{"operation": {"legal_basis": "none", "legal_basis": "consent"}}')
+    add(
+        "duplicate key in a list item",
+        b'{"operation": {"transfers": [{"destination": "US", "destination": "CN"}]}}',
+    )
     add("unknown field", op(legal_bassis="none"))
     add("unknown envelope field", json.dumps({"operation": BASE, "mode": "fast"}).encode())
-    for raw in (b"", b" ", b"null", b"[]", b'"x"', b"1", b"{", b'{"operation": null}',
-                b'{"operation": []}', b"\xff\xfe\x00garbage", b'{"operation": {"legal_basis": '
-                b'"\\ud800"}}', b"{'operation': {}}", b'{"operation": {}} trailing'):
+    for raw in (
+        b"",
+        b" ",
+        b"null",
+        b"[]",
+        b'"x"',
+        b"1",
+        b"{",
+        b'{"operation": null}',
+        b'{"operation": []}',
+        b"\xff\xfe\x00garbage",
+        b'{"operation": {"legal_basis": "\\ud800"}}',
+        b"{'operation': {}}",
+        b'{"operation": {}} trailing',
+    ):
         add(f"body {raw[:20]!r}", raw)
     # Headers.
     add("text/plain", op(), **{"Content-Type": "text/plain"})
@@ -153,9 +211,11 @@ def test_adversarial_run(target: Target) -> None:
                 problems.extend(_check(name, response, took))
     end_rss = rss_kb(pid)
     growth_mb = (end_rss - start_rss) / 1024
-    print(f"\n{len(CASES)} cases x 2; slowest {slowest[0] * 1000:.0f} ms ({slowest[1]}); "
-          f"server RSS {start_rss / 1024:.0f} MB -> {end_rss / 1024:.0f} MB "
-          f"(+{growth_mb:.1f} MB over the second pass)")
+    print(
+        f"\n{len(CASES)} cases x 2; slowest {slowest[0] * 1000:.0f} ms ({slowest[1]}); "
+        f"server RSS {start_rss / 1024:.0f} MB -> {end_rss / 1024:.0f} MB "
+        f"(+{growth_mb:.1f} MB over the second pass)"
+    )
     assert not problems, "\n".join(problems)
     assert growth_mb < 50, f"the server grew by {growth_mb:.1f} MB over a repeated pass"
 
@@ -184,11 +244,15 @@ def _check(name: str, response: httpx.Response, took: float) -> list[str]:
 def test_raw_http_abuse(target: Target) -> None:
     """Requests uvicorn itself answers (or times out): JSON, never 5xx, closed in time."""
     port = target.server.port
-    for raw in (b"GARBAGE\r\n\r\n", b"GET / HTTP/9.9\r\n\r\n", b"\x16\x03\x01\x00\xa5\x01",
-                b"GET /healthz HTTP/1.1\r\nHost: x\r\n" + b"X-Long: " + b"a" * 70_000 + b"\r\n\r\n",
-                b"POST /v1/decisions HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
-                b"Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
-                b"POST /v1/decisions HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n"):
+    for raw in (
+        b"GARBAGE\r\n\r\n",
+        b"GET / HTTP/9.9\r\n\r\n",
+        b"\x16\x03\x01\x00\xa5\x01",
+        b"GET /healthz HTTP/1.1\r\nHost: x\r\n" + b"X-Long: " + b"a" * 70_000 + b"\r\n\r\n",
+        b"POST /v1/decisions HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
+        b"Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+        b"POST /v1/decisions HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n",
+    ):
         started = time.monotonic()
         answer = raw_exchange(port, raw)
         assert time.monotonic() - started < 20, raw[:30]

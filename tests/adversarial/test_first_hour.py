@@ -16,9 +16,15 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def lexgate(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "engine", *args], capture_output=True,
-                          text=True, cwd=cwd, timeout=600, check=False,
-                          env={**os.environ, "COLUMNS": "200"})
+    return subprocess.run(
+        [sys.executable, "-m", "engine", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=600,
+        check=False,
+        env={**os.environ, "COLUMNS": "200"},
+    )
 
 
 def test_version() -> None:
@@ -29,16 +35,23 @@ def test_version() -> None:
 
 def test_serve_help_shows_defaults_and_environment_variables() -> None:
     text = lexgate("serve", "--help").stdout
-    for default, variable in [("8080", "LEXGATE_PORT"), ("127.0.0.1", "LEXGATE_HOST"),
-                              ("10.0", "LEXGATE_HEADER_TIMEOUT_S"), ("1", "LEXGATE_WORKERS")]:
+    for default, variable in [
+        ("8080", "LEXGATE_PORT"),
+        ("127.0.0.1", "LEXGATE_HOST"),
+        ("10.0", "LEXGATE_HEADER_TIMEOUT_S"),
+        ("1", "LEXGATE_WORKERS"),
+    ]:
         assert f"default: {default}; env: {variable}" in text, (default, text)
 
 
 def readme_simulate_commands() -> list[str]:
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     block = readme.split("## Simulation for analysts", 1)[1].split("```sh", 1)[1]
-    return [line.strip() for line in block.split("```", 1)[0].splitlines()
-            if line.strip().startswith("lexgate simulate")]
+    return [
+        line.strip()
+        for line in block.split("```", 1)[0].splitlines()
+        if line.strip().startswith("lexgate simulate")
+    ]
 
 
 @pytest.mark.slow
@@ -46,6 +59,9 @@ def readme_simulate_commands() -> list[str]:
 def test_the_readme_simulate_commands_run_as_written(command: str, tmp_path: Path) -> None:
     args = shlex.split(command)[1:]
     args = [str(tmp_path / "out") if a == "out/" else a for a in args]
-    result = lexgate(*args, "--sample", "200") if "--sample" not in args and "--vary" not in \
-        args else lexgate(*args)
+    result = (
+        lexgate(*args, "--sample", "200")
+        if "--sample" not in args and "--vary" not in args
+        else lexgate(*args)
+    )
     assert result.returncode == 0, f"{command}\n{result.stdout}\n{result.stderr}"

@@ -28,8 +28,10 @@ def bundle_dir(tmp_path: Path) -> Path:
 def diagnostics_of(root: Path) -> list[str]:
     with pytest.raises(PolicyError) as raised:
         load_bundle(root)
-    return [f"{d.code} {d.span.file}:{d.span.line}:{d.span.col} {d.message}"
-            for d in raised.value.diagnostics]
+    return [
+        f"{d.code} {d.span.file}:{d.span.line}:{d.span.col} {d.message}"
+        for d in raised.value.diagnostics
+    ]
 
 
 # --- item 10: deep nesting is a located error, not a RecursionError ---------------------------
@@ -46,7 +48,8 @@ def diagnostics_of(root: Path) -> list[str]:
 )
 def test_deep_expressions_get_a_located_error(bundle_dir: Path, expression: str) -> None:
     (bundle_dir / "deep.policy").write_text(
-        HEADER + f'rule deep "deep" cite "Art. 1"\n  violation when {expression}\n')
+        HEADER + f'rule deep "deep" cite "Art. 1"\n  violation when {expression}\n'
+    )
     found = diagnostics_of(bundle_dir)
     assert len(found) == 1, found
     assert "deep.policy:7:" in found[0] and "nested more than 100 levels" in found[0]
@@ -74,8 +77,9 @@ def test_thousands_of_unknown_names_get_suggestions_quickly() -> None:
 
 
 def test_an_oversized_policy_file_is_refused(bundle_dir: Path) -> None:
-    (bundle_dir / "huge.policy").write_text(HEADER + 'define x: text = "' + "x" * 2_000_000
-                                            + '"\n  cite "Art. 1"\n')
+    (bundle_dir / "huge.policy").write_text(
+        HEADER + 'define x: text = "' + "x" * 2_000_000 + '"\n  cite "Art. 1"\n'
+    )
     found = diagnostics_of(bundle_dir)
     assert found and "a policy file may hold at most 1,048,576" in found[0]
 
@@ -89,7 +93,8 @@ def test_a_cubic_example_fails_on_its_time_limit_and_a_reload_returns(bundle_dir
         HEADER + 'rule cubic "cubic" cite "Art. 1"\n'
         "  violation when any a in transfers where any b in transfers where any c in transfers"
         " where a.subjects + b.subjects + c.subjects > 5\n\n"
-        f'example "a cubic example"\n  given transfers = [{items}]\n  expect allowed\n')
+        f'example "a cubic example"\n  given transfers = [{items}]\n  expect allowed\n'
+    )
     load_bundle(bundle_dir)  # it passes the checker, as in the report
     started = time.monotonic()
     with pytest.raises(PolicyError) as raised:

@@ -20,8 +20,10 @@ from tests.adversarial.conftest import Target, raw_exchange
 pytestmark = pytest.mark.slow
 
 OPERATION: dict[str, Any] = {
-    "controller": {"establishments": ["DE"],
-                   "worldwide_turnover": {"amount": "1000000000", "currency": "EUR"}},
+    "controller": {
+        "establishments": ["DE"],
+        "worldwide_turnover": {"amount": "1000000000", "currency": "EUR"},
+    },
     "subjects": {"locations": ["DE", "FR"], "count": 250000},
     "purposes": ["marketing"],
     "legal_basis": "none",
@@ -58,8 +60,9 @@ def test_a_hundred_thousand_bad_purposes_is_a_small_422(target: Target) -> None:
 
 def test_field_errors_are_capped_and_counted(target: Target) -> None:
     bad = {"legal_basis": "nonsense"}
-    response = target.post(json.dumps({"operations": [bad] * 200}).encode(),
-                           path="/v1/decisions:batch")
+    response = target.post(
+        json.dumps({"operations": [bad] * 200}).encode(), path="/v1/decisions:batch"
+    )
     assert response.status_code == 422
     error = response.json()["error"]
     assert len(error["fields"]) == 50
@@ -105,19 +108,26 @@ def test_a_slow_decision_gets_503_after_its_budget_and_the_loop_keeps_running() 
 @pytest.mark.parametrize(
     ("operation", "path"),
     [
-        ({**OPERATION, "controller": {"establishments": ["DX"]}},
-         "operation.controller.establishments[0]"),
+        (
+            {**OPERATION, "controller": {"establishments": ["DX"]}},
+            "operation.controller.establishments[0]",
+        ),
         ({**OPERATION, "subjects": {"locations": ["ZZ"]}}, "operation.subjects.locations[0]"),
         ({**OPERATION, "as_of": 0}, "operation.as_of"),
         ({**OPERATION, "as_of": "2025-02-30"}, "operation.as_of"),
-        ({**OPERATION, "controller": {"worldwide_turnover": {"amount": "1", "currency": "GBP"}}},
-         "operation.controller.worldwide_turnover.currency"),
-        ({**OPERATION, "controller": {"worldwide_turnover": {"amount": "1", "currency": "JPY"}}},
-         "operation.controller.worldwide_turnover.currency"),
+        (
+            {**OPERATION, "controller": {"worldwide_turnover": {"amount": "1", "currency": "GBP"}}},
+            "operation.controller.worldwide_turnover.currency",
+        ),
+        (
+            {**OPERATION, "controller": {"worldwide_turnover": {"amount": "1", "currency": "JPY"}}},
+            "operation.controller.worldwide_turnover.currency",
+        ),
     ],
 )
-def test_bad_input_that_was_answered_is_now_422(target: Target, operation: dict[str, Any],
-                                                path: str) -> None:
+def test_bad_input_that_was_answered_is_now_422(
+    target: Target, operation: dict[str, Any], path: str
+) -> None:
     response = target.post(body(operation))
     assert response.status_code == 422, response.text
     assert path in paths(response)
@@ -130,8 +140,10 @@ def test_de_is_still_decided(target: Target) -> None:
 
 
 def test_duplicate_keys_are_422_naming_the_key(target: Target) -> None:
-    raw = (b'{"operation": {"legal_basis": "none", "controller": {"establishments": ["DE"], '
-           b'"establishments": ["US"]}}}')
+    raw = (
+        b'{"operation": {"legal_basis": "none", "controller": {"establishments": ["DE"], '
+        b'"establishments": ["US"]}}}'
+    )
     response = target.post(raw)
     assert response.status_code == 422
     assert paths(response) == ["operation.controller.establishments"]
@@ -157,8 +169,10 @@ def test_a_silent_connection_is_closed(target: Target) -> None:
 
 
 def test_a_partial_body_is_closed_with_408(target: Target) -> None:
-    head = (f"POST /v1/decisions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {target.key}\r\n"
-            "Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"operation\"")
+    head = (
+        f"POST /v1/decisions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {target.key}\r\n"
+        'Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"operation"'
+    )
     started = time.monotonic()
     answer = raw_exchange(target.server.port, head.encode())
     assert time.monotonic() - started < 20

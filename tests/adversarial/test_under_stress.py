@@ -19,8 +19,10 @@ from tests.api.test_api_crash import crash_and_recover
 
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(not os.environ.get("LEXGATE_STRESS"),
-                       reason="saturates every core for minutes: run `make test-stress`"),
+    pytest.mark.skipif(
+        not os.environ.get("LEXGATE_STRESS"),
+        reason="saturates every core for minutes: run `make test-stress`",
+    ),
 ]
 RUNS = int(os.environ.get("LEXGATE_STRESS_RUNS", "5"))  # the issue asks for 5 in a row
 
@@ -28,8 +30,10 @@ RUNS = int(os.environ.get("LEXGATE_STRESS_RUNS", "5"))  # the issue asks for 5 i
 @pytest.fixture(scope="module")
 def busy_cores() -> Iterator[None]:
     """One spinning process per core, for the whole module (a `stress --cpu N`)."""
-    burners = [subprocess.Popen([sys.executable, "-c", "while True: pass"])
-               for _ in range(os.cpu_count() or 2)]
+    burners = [
+        subprocess.Popen([sys.executable, "-c", "while True: pass"])
+        for _ in range(os.cpu_count() or 2)
+    ]
     try:
         yield
     finally:

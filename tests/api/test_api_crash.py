@@ -16,8 +16,11 @@ import pytest
 
 from api.testing import ServerProcess, shipped_policies
 
-OPERATION = {"legal_basis": "none", "controller": {"establishments": ["DE"]},
-             "subjects": {"count": 1000}}
+OPERATION = {
+    "legal_basis": "none",
+    "controller": {"establishments": ["DE"]},
+    "subjects": {"count": 1000},
+}
 CLIENTS = 16
 
 
@@ -58,7 +61,10 @@ async def hammer(server: ServerProcess, answers: int = ANSWERS_BEFORE_KILL) -> l
 def verify(log_url: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "engine", "log", "verify", "--log", log_url],
-        capture_output=True, text=True, check=False, cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=cwd,
     )
 
 
@@ -100,13 +106,17 @@ def crash_and_recover(tmp_path: Path) -> None:
     try:
         total = database.execute("SELECT count(*) FROM decision_log").fetchone()[0]
         target = total // 2
-        stored = bytearray(database.execute(
-            "SELECT decision FROM decision_log WHERE seq = ?", (target,)).fetchone()[0])
+        stored = bytearray(
+            database.execute(
+                "SELECT decision FROM decision_log WHERE seq = ?", (target,)
+            ).fetchone()[0]
+        )
         position = stored.index(b'"denied"') + 1
         stored[position] = ord("D")  # one byte: "denied" -> "Denied"
         with database:
-            database.execute("UPDATE decision_log SET decision = ? WHERE seq = ?",
-                             (bytes(stored), target))
+            database.execute(
+                "UPDATE decision_log SET decision = ? WHERE seq = ?", (bytes(stored), target)
+            )
     finally:
         database.close()
     tampered = verify(server.log_url, tmp_path)

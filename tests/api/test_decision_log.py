@@ -293,7 +293,7 @@ def test_unknown_store_scheme_is_refused() -> None:
 
 
 AWKWARD_VALUES = [
-    {"b": 1, "a": {"d": [1, True, None], "c": "\x00\x1f\x7f\u2028 \"\\/ é 𝄞"}},
+    {"b": 1, "a": {"d": [1, True, None], "c": '\x00\x1f\x7f\u2028 "\\/ é 𝄞'}},
     {"big": 2**64 - 1, "bigger": 2**70, "negative": -(2**63), "zero": -0},
     {"floats": [1.5, 1e-05, 1e16, -0.0, 123456789.125], "in_text": ":1.5,[2e3"},
     {"amount": Decimal("12345678901234567890.000000000000000001"), "tiny": Decimal("1E-30")},
@@ -309,8 +309,7 @@ def test_canonical_bytes_are_canonical_json_byte_for_byte(value: dict[str, objec
 
 
 def test_canonical_bytes_raise_what_canonical_json_raises() -> None:
-    for bad in ({"x": Decimal("NaN")}, {"x": float("inf")}, {"x": [float("nan")]},
-                {"x": object()}):
+    for bad in ({"x": Decimal("NaN")}, {"x": float("inf")}, {"x": [float("nan")]}, {"x": object()}):
         with pytest.raises((ValueError, TypeError)) as expected:
             canonical_json(bad)
         with pytest.raises(expected.type):
@@ -343,9 +342,14 @@ def test_decisions_hold_no_floats_so_their_fast_encoding_is_canonical() -> None:
 def test_pre_encoded_decisions_hash_like_mappings(store: Store) -> None:
     decision = {"outcome": "allow", "amount": Decimal("10.50"), "note": "ü"}
     with open_decision_log(store.url) as log:
-        entry = log.append(DecisionRecord(
-            "pre-1", "b" * 64, {"x": 1}, Canonical(canonical_bytes(decision)),
-        ))
+        entry = log.append(
+            DecisionRecord(
+                "pre-1",
+                "b" * 64,
+                {"x": 1},
+                Canonical(canonical_bytes(decision)),
+            )
+        )
         assert entry.decision == {"outcome": "allow", "amount": "10.50", "note": "ü"}
         assert entry.entry_hash == compute_entry_hash(entry.to_dict())
         assert log.get("pre-1") == entry

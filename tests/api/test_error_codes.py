@@ -70,22 +70,28 @@ def test_a_log_that_fails_is_log_unavailable(
 
 
 def test_a_decision_past_its_budget_is_decision_timeout(tmp_path: Path) -> None:
-    settings = Settings(policies=shipped_policies(), log_url=f"sqlite:///{tmp_path}/log.db",
-                        decision_timeout_s=1e-9)
+    settings = Settings(
+        policies=shipped_policies(), log_url=f"sqlite:///{tmp_path}/log.db", decision_timeout_s=1e-9
+    )
     for _application, client in _started(settings):
         # Over the inline limit (16 kB), so it is decided in a thread against the budget.
         body = json.dumps({"operations": [OPERATION] * 400})
         assert len(body) > 16_384
-        response = client.post("/v1/decisions:batch", content=body,
-                               headers={"Content-Type": "application/json"})
+        response = client.post(
+            "/v1/decisions:batch", content=body, headers={"Content-Type": "application/json"}
+        )
         assert response.status_code == 503, response.text
         assert _code(response) == "decision_timeout"
 
 
 def test_a_worker_behind_the_published_bundle_is_bundle_mismatch(tmp_path: Path) -> None:
     stamp = tmp_path / "stamp"
-    settings = Settings(policies=shipped_policies(), log_url=f"sqlite:///{tmp_path}/log.db",
-                        reload_stamp=stamp, reload_poll_ms=600_000)
+    settings = Settings(
+        policies=shipped_policies(),
+        log_url=f"sqlite:///{tmp_path}/log.db",
+        reload_stamp=stamp,
+        reload_poll_ms=600_000,
+    )
     for _application, client in _started(settings):
         assert client.get("/readyz").status_code == 200
         stamp.write_text("0" * 64 + "\n", encoding="utf-8")  # another worker published this

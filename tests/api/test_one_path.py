@@ -19,11 +19,20 @@ API = Path(__file__).resolve().parents[2] / "api"
 
 
 def test_one_handler_serves_post_decisions(tmp_path: Path) -> None:
-    app = create_app(Settings(policies=shipped_policies(), log_url="none",
-                              keys_url=f"sqlite:///{tmp_path / 'keys.db'}"))
-    serving = [route for route in app.router.routes
-               if isinstance(route, Route) and route.path == "/v1/decisions"
-               and "POST" in (route.methods or ())]
+    app = create_app(
+        Settings(
+            policies=shipped_policies(),
+            log_url="none",
+            keys_url=f"sqlite:///{tmp_path / 'keys.db'}",
+        )
+    )
+    serving = [
+        route
+        for route in app.router.routes
+        if isinstance(route, Route)
+        and route.path == "/v1/decisions"
+        and "POST" in (route.methods or ())
+    ]
     assert len(serving) == 1
     assert isinstance(serving[0].app, DecisionEndpoint)
     assert importlib.util.find_spec("api.fastpath") is None
@@ -33,8 +42,9 @@ def test_one_handler_serves_post_decisions(tmp_path: Path) -> None:
 
 def test_a_root_path_reaches_the_same_handler(tmp_path: Path) -> None:
     """Requests under a root path used to bypass the fast path and take the FastAPI route."""
-    settings = Settings(policies=shipped_policies(), log_url="none",
-                        keys_url=f"sqlite:///{tmp_path / 'keys.db'}")
+    settings = Settings(
+        policies=shipped_policies(), log_url="none", keys_url=f"sqlite:///{tmp_path / 'keys.db'}"
+    )
     app = create_app(settings)
     from api.keys import open_key_store
 
@@ -50,8 +60,9 @@ def test_a_root_path_reaches_the_same_handler(tmp_path: Path) -> None:
         assert first.json()["decision"] == second.json()["decision"]
         metrics = plain.get("/metrics").text
         assert 'route="/v1/decisions"' in metrics  # labelled by the route's template
-        bad = prefixed.post("/v1/decisions", json={"operation": {"legal_basis": 1}},
-                            headers=headers)
+        bad = prefixed.post(
+            "/v1/decisions", json={"operation": {"legal_basis": 1}}, headers=headers
+        )
         assert bad.status_code == 422
         assert bad.json()["error"]["fields"][0]["path"] == "operation.legal_basis"
 
@@ -78,8 +89,10 @@ def test_no_import_cycles_in_api() -> None:
     for path in API.rglob("*.py"):
         name = ".".join(path.relative_to(API.parent).with_suffix("").parts)
         modules[name.removesuffix(".__init__")] = path
-    graph = {name: {m for m in _imports(path) if m in modules and m != name}
-             for name, path in modules.items()}
+    graph = {
+        name: {m for m in _imports(path) if m in modules and m != name}
+        for name, path in modules.items()
+    }
     # A package's __init__ is imported with any of its modules: a module importing its own
     # package's __init__ is not a cycle to report.
     for name, edges in graph.items():
@@ -92,7 +105,7 @@ def test_no_import_cycles_in_api() -> None:
         path.append(node)
         for nxt in sorted(graph[node]):
             if state.get(nxt) == 1:
-                cycle = [*path[path.index(nxt):], nxt]
+                cycle = [*path[path.index(nxt) :], nxt]
                 raise AssertionError("import cycle: " + " -> ".join(cycle))
             if nxt not in state:
                 visit(nxt)

@@ -22,7 +22,10 @@ NEWSLETTER = json.loads((ROOT / "examples" / "newsletter.json").read_text())
 def _verify(log_url: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "engine", "log", "verify", "--log", log_url],
-        capture_output=True, text=True, check=False, cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=cwd,
     )
 
 
@@ -43,39 +46,60 @@ def test_profiles_are_versioned_used_logged_and_verified(tmp_path: Path) -> None
             assert second.json()["version"] == 2
 
             # an operation fact in a profile is a 422 naming it; a decide key may not PUT
-            wrong = http.put("/v1/profiles/acme-eu", json={"subjects": {"count": 3}},
-                             headers=admin)
+            wrong = http.put("/v1/profiles/acme-eu", json={"subjects": {"count": 3}}, headers=admin)
             assert wrong.status_code == 422
             assert wrong.json()["error"]["fields"][0]["path"] == "profile.subjects.count"
-            assert http.put("/v1/profiles/x", json=PROFILE,
-                            headers={"Authorization": f"Bearer {decide}"}).status_code == 403
+            assert (
+                http.put(
+                    "/v1/profiles/x", json=PROFILE, headers={"Authorization": f"Bearer {decide}"}
+                ).status_code
+                == 403
+            )
 
-            got = http.get("/v1/profiles/acme-eu?version=1",
-                           headers={"Authorization": f"Bearer {reader}"})
+            got = http.get(
+                "/v1/profiles/acme-eu?version=1", headers={"Authorization": f"Bearer {reader}"}
+            )
             assert got.json()["profile"]["controller"]["employees"] == 1200
             listed = http.get("/v1/profiles", headers={"Authorization": f"Bearer {reader}"})
             assert listed.json()["profiles"] == [{"id": "acme-eu", "latest_version": 2}]
 
-            answer = http.post("/v1/decisions", headers={"Authorization": f"Bearer {decide}"},
-                               json={"operation": {**NEWSLETTER, "as_of": "2025-06-01"},
-                                     "profile": "acme-eu", "questions": True})
+            answer = http.post(
+                "/v1/decisions",
+                headers={"Authorization": f"Bearer {decide}"},
+                json={
+                    "operation": {**NEWSLETTER, "as_of": "2025-06-01"},
+                    "profile": "acme-eu",
+                    "questions": True,
+                },
+            )
             assert answer.status_code == 200, answer.text
             decision = answer.json()["decision"]
             assert decision["status"] in ("allowed", "allowed_with_obligations")
             assert decision["profile"]["id"] == "acme-eu"
             assert decision["profile"]["version"] == 2
-            logged = http.get(f"/v1/decisions/{answer.json()['decision_id']}",
-                              headers={"Authorization": f"Bearer {reader}"})
+            logged = http.get(
+                f"/v1/decisions/{answer.json()['decision_id']}",
+                headers={"Authorization": f"Bearer {reader}"},
+            )
             assert logged.json()["decision"]["profile"]["version"] == 2
 
-            missing = http.post("/v1/decisions", headers={"Authorization": f"Bearer {decide}"},
-                                json={"operation": NEWSLETTER, "profile": "nobody"})
+            missing = http.post(
+                "/v1/decisions",
+                headers={"Authorization": f"Bearer {decide}"},
+                json={"operation": NEWSLETTER, "profile": "nobody"},
+            )
             assert missing.status_code == 404
             assert "nobody" in missing.json()["error"]["message"]
 
-            without = http.post("/v1/decisions", headers={"Authorization": f"Bearer {decide}"},
-                                json={"operation": {**NEWSLETTER, "as_of": "2025-06-01"},
-                                      "questions": True, "remediate": True})
+            without = http.post(
+                "/v1/decisions",
+                headers={"Authorization": f"Bearer {decide}"},
+                json={
+                    "operation": {**NEWSLETTER, "as_of": "2025-06-01"},
+                    "questions": True,
+                    "remediate": True,
+                },
+            )
             regimes = without.json()["decision"]["regimes"]
             assert any(r["questions"] for r in regimes.values())
 

@@ -21,8 +21,12 @@ OPERATION = {"legal_basis": "none", "controller": {"establishments": ["DE"]}}
 @pytest.fixture(scope="module")
 def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[FastAPI, TestClient, str]]:
     var = tmp_path_factory.mktemp("routes")
-    settings = Settings(policies=shipped_policies(), log_url=f"sqlite:///{var}/log.db",
-                        max_batch=5, max_body_bytes=100_000)
+    settings = Settings(
+        policies=shipped_policies(),
+        log_url=f"sqlite:///{var}/log.db",
+        max_batch=5,
+        max_body_bytes=100_000,
+    )
     application = create_app(settings)
     with TestClient(application, raise_server_exceptions=False) as client:
         state: AppState = application.state.lexgate
@@ -67,8 +71,9 @@ def fields(response: object) -> list[str]:
     ],
 )
 def test_hostile_bodies_never_answer_500(client: TestClient, body: bytes) -> None:
-    response = client.post("/v1/decisions", content=body,
-                           headers={"content-type": "application/json"})
+    response = client.post(
+        "/v1/decisions", content=body, headers={"content-type": "application/json"}
+    )
     assert response.status_code in (200, 422), response.text
     if response.status_code == 422:
         assert response.json()["error"]["fields"]
@@ -110,8 +115,10 @@ def test_currency_must_have_rates(client: TestClient) -> None:
     response = client.post("/v1/decisions", json={"operation": OPERATION, "currency": "GBP"})
     assert response.status_code == 422
     assert fields(response) == ["currency"]
-    assert client.post("/v1/decisions",
-                       json={"operation": OPERATION, "currency": "CNY"}).status_code == 200
+    assert (
+        client.post("/v1/decisions", json={"operation": OPERATION, "currency": "CNY"}).status_code
+        == 200
+    )
 
 
 def test_batch_limit_and_empty_batch(client: TestClient) -> None:
@@ -153,8 +160,9 @@ def test_settings_come_from_lexgate_environment(
 
 
 def test_log_off_mode_answers_without_logging(tmp_path: Path) -> None:
-    settings = Settings(policies=shipped_policies(), log_url="none",
-                        keys_url=f"sqlite:///{tmp_path}/keys.db")
+    settings = Settings(
+        policies=shipped_policies(), log_url="none", keys_url=f"sqlite:///{tmp_path}/keys.db"
+    )
     application = create_app(settings)
     with TestClient(application) as client:
         key = application.state.lexgate.keys.create(["admin"])

@@ -23,8 +23,13 @@ from api.testing import ServerProcess, shipped_policies  # noqa: E402
 
 MAX_EXAMPLES = int(os.environ.get("LEXGATE_SCHEMATHESIS_EXAMPLES", "30"))
 # Negative mode needs something to make invalid: a body or a parameter.
-WITH_INPUT = {"POST /v1/decisions", "POST /v1/decisions:batch", "GET /v1/decisions/{decision_id}",
-              "PUT /v1/profiles/{profile_id}", "GET /v1/profiles/{profile_id}"}
+WITH_INPUT = {
+    "POST /v1/decisions",
+    "POST /v1/decisions:batch",
+    "GET /v1/decisions/{decision_id}",
+    "PUT /v1/profiles/{profile_id}",
+    "GET /v1/profiles/{profile_id}",
+}
 OPERATIONS = [
     "POST /v1/decisions",
     "POST /v1/decisions:batch",
@@ -46,8 +51,12 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     workdir: Path = tmp_path_factory.mktemp("schemathesis")
     # A batch of 20 decisions with `explain` can exceed the default 1 MiB log entry (a 422 the
     # schema documents, but a valid request): room for it here, so the positive run is valid.
-    with ServerProcess(workdir, policies=shipped_policies(), args=("--max-batch", "20"),
-                       env={"LEXGATE_MAX_LOG_ENTRY_BYTES": str(64 * 2**20)}) as running:
+    with ServerProcess(
+        workdir,
+        policies=shipped_policies(),
+        args=("--max-batch", "20"),
+        env={"LEXGATE_MAX_LOG_ENTRY_BYTES": str(64 * 2**20)},
+    ) as running:
         yield running
 
 
@@ -65,8 +74,9 @@ def test_every_route_is_covered(operations: dict[str, Any]) -> None:
     assert sorted(operations) == sorted(OPERATIONS)
 
 
-@pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE],
-                         ids=lambda m: m.value)
+@pytest.mark.parametrize(
+    "mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE], ids=lambda m: m.value
+)
 @pytest.mark.parametrize("label", OPERATIONS)
 def test_api_conforms_to_its_schema(
     label: str, mode: GenerationMode, operations: dict[str, Any], server: ServerProcess
@@ -78,8 +88,9 @@ def test_api_conforms_to_its_schema(
     examples = 5 if label.endswith(":reload") else MAX_EXAMPLES  # each reload loads the bundle
 
     @given(case=operation.as_strategy(generation_mode=mode))
-    @settings(max_examples=examples, deadline=None, database=None,
-              suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=examples, deadline=None, database=None, suppress_health_check=list(HealthCheck)
+    )
     def run(case: Any) -> None:
         case.call_and_validate(headers=auth)
 

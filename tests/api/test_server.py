@@ -38,7 +38,8 @@ class Running:
 def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
     workdir = tmp_path_factory.mktemp("server")
     server = ServerProcess(
-        workdir, policies=shipped_policies(),
+        workdir,
+        policies=shipped_policies(),
         args=("--max-batch", str(MAX_BATCH), "--max-body-bytes", str(MAX_BODY)),
     )
     with server:
@@ -115,7 +116,10 @@ def test_keys_created_and_revoked_with_the_cli(running: Running) -> None:
     def cli(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [sys.executable, "-m", "engine", *args, "--log", running.server.log_url],
-            capture_output=True, text=True, check=False, cwd=running.server.workdir,
+            capture_output=True,
+            text=True,
+            check=False,
+            cwd=running.server.workdir,
         )
 
     created = cli("keys", "create", "--scope", "read_log", "--label", "auditor")
@@ -124,8 +128,12 @@ def test_keys_created_and_revoked_with_the_cli(running: Running) -> None:
     assert re.fullmatch(r"lxg_[0-9a-f]{16}_\S+", key)
     headers = {"Authorization": f"Bearer {key}"}
     assert running.client.get("/v1/policies", headers=headers).status_code == 200
-    assert running.client.post("/v1/decisions", json={"operation": OPERATION},
-                               headers=headers).status_code == 403
+    assert (
+        running.client.post(
+            "/v1/decisions", json={"operation": OPERATION}, headers=headers
+        ).status_code
+        == 403
+    )
     listed = cli("keys", "list")
     key_id = key.split("_")[1]
     assert key_id in listed.stdout and "auditor" in listed.stdout
@@ -149,8 +157,9 @@ def test_a_decision_is_logged_and_names_its_bundle(running: Running) -> None:
     assert body["decision"]["status"] == "denied"
     assert body["decision"]["currency"] == "USD"
     assert "trace" in body["decision"]["regimes"]["GDPR"]
-    logged = running.client.get(f"/v1/decisions/{body['decision_id']}",
-                                headers=running.headers("read_log"))
+    logged = running.client.get(
+        f"/v1/decisions/{body['decision_id']}", headers=running.headers("read_log")
+    )
     assert logged.status_code == 200
     entry = logged.json()
     assert entry["seq"] == body["log"]["seq"]
@@ -176,8 +185,9 @@ def test_batch_decides_in_order_and_logs_every_decision(running: Running) -> Non
     seqs = [r["log"]["seq"] for r in results]
     assert seqs == sorted(seqs) and len(set(seqs)) == 3
     for result in results:
-        entry = running.client.get(f"/v1/decisions/{result['decision_id']}",
-                                   headers=running.headers("read_log")).json()
+        entry = running.client.get(
+            f"/v1/decisions/{result['decision_id']}", headers=running.headers("read_log")
+        ).json()
         assert entry["decision"] == result["decision"]
 
 
@@ -190,7 +200,8 @@ def test_batch_rejects_bad_items_by_path_and_oversized_batches(running: Running)
     paths = [f["path"] for f in response.json()["error"]["fields"]]
     assert paths == ["operations[1].legal_basis", "operations[2].subjects.count"]
     too_many = running.client.post(
-        "/v1/decisions:batch", json={"operations": [{}] * (MAX_BATCH + 1)},
+        "/v1/decisions:batch",
+        json={"operations": [{}] * (MAX_BATCH + 1)},
         headers=running.headers("decide"),
     )
     assert too_many.status_code == 422
@@ -202,17 +213,17 @@ def test_batch_rejects_bad_items_by_path_and_oversized_batches(running: Running)
 
 def test_body_size_limit_declared_and_streamed(running: Running) -> None:
     big = json.dumps({"operation": OPERATION, "pad": "x" * MAX_BODY}).encode()
-    declared = running.client.post("/v1/decisions", content=big,
-                                   headers=running.headers("decide"))
+    declared = running.client.post("/v1/decisions", content=big, headers=running.headers("decide"))
     assert declared.status_code == 413
     assert declared.json()["error"]["code"] == "payload_too_large"
 
     def chunks() -> Iterator[bytes]:  # no Content-Length: chunked transfer encoding
         for start in range(0, len(big), 8192):
-            yield big[start:start + 8192]
+            yield big[start : start + 8192]
 
-    streamed = running.client.post("/v1/decisions", content=chunks(),
-                                   headers=running.headers("decide"))
+    streamed = running.client.post(
+        "/v1/decisions", content=chunks(), headers=running.headers("decide")
+    )
     assert streamed.status_code == 413
     assert streamed.json()["error"]["code"] == "payload_too_large"
     assert decide(running).status_code == 200  # the server is unharmed
@@ -224,8 +235,10 @@ def test_body_size_limit_declared_and_streamed(running: Running) -> None:
         (b'{"operation": {"legal_basis": "none"}, "mode": "fast"}', "mode"),
         (b'{"operation": {"legal_basis": "none", "legal_bassis": 1}}', "operation.legal_bassis"),
         (b'{"operation": {"subjects": {"count": true}}}', "operation.subjects.count"),
-        (b'{"operation": {"transfers": [{"destination": "US", "mechanism": 7}]}}',
-         "operation.transfers[0].mechanism"),
+        (
+            b'{"operation": {"transfers": [{"destination": "US", "mechanism": 7}]}}',
+            "operation.transfers[0].mechanism",
+        ),
         (b'{"operation": {}, "currency": "XYZ"}', "currency"),
         (b'{"operation": {}, "explain": "yes"}', "explain"),
         (b'{"operation": [1, 2]}', "operation"),
@@ -235,8 +248,7 @@ def test_body_size_limit_declared_and_streamed(running: Running) -> None:
     ],
 )
 def test_bad_input_is_422_with_the_field_path(running: Running, body: bytes, path: str) -> None:
-    response = running.client.post("/v1/decisions", content=body,
-                                   headers=running.headers("decide"))
+    response = running.client.post("/v1/decisions", content=body, headers=running.headers("decide"))
     assert response.status_code == 422, response.text
     error = response.json()["error"]
     assert path in [f["path"] for f in error["fields"]], error
@@ -262,15 +274,25 @@ def test_metrics_count_requests_latency_decisions_and_name_the_bundle(running: R
     assert after.headers["content-type"].startswith("text/plain")
     text = after.text
     ok = {"method": "POST", "route": "/v1/decisions", "status": "200"}
-    assert _sample(text, "lexgate_http_requests_total", **ok) - _sample(
-        before, "lexgate_http_requests_total", **ok) == 3
-    assert _sample(text, "lexgate_http_requests_total", method="POST", route="/v1/decisions",
-                   status="401") >= 1
+    assert (
+        _sample(text, "lexgate_http_requests_total", **ok)
+        - _sample(before, "lexgate_http_requests_total", **ok)
+        == 3
+    )
+    assert (
+        _sample(
+            text, "lexgate_http_requests_total", method="POST", route="/v1/decisions", status="401"
+        )
+        >= 1
+    )
     count = "lexgate_http_request_duration_seconds_count"
     assert _sample(text, count, method="POST", route="/v1/decisions") >= 4
     assert 'lexgate_http_request_duration_seconds_bucket{le="0.025"' in text
-    assert _sample(text, "lexgate_decisions_total", status="denied") - _sample(
-        before, "lexgate_decisions_total", status="denied") == 3
+    assert (
+        _sample(text, "lexgate_decisions_total", status="denied")
+        - _sample(before, "lexgate_decisions_total", status="denied")
+        == 3
+    )
     bundle_hash = running.client.get("/v1/policies", headers=running.headers("admin")).json()[
         "hash"
     ]

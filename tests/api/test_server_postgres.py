@@ -50,7 +50,9 @@ def test_server_on_postgresql(postgres_server: PostgresServer, tmp_path: Path) -
 
     verified = subprocess.run(
         [sys.executable, "-m", "engine", "log", "verify", "--log", url],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert verified.returncode == 0, verified.stderr
     assert "ok: 6 entries" in verified.stdout

@@ -15,7 +15,7 @@ import pytest
 from api.testing import ServerProcess, shipped_policies
 
 OPERATION = {"legal_basis": "none", "controller": {"establishments": ["DE"]}}
-BROKEN_SYNTAX = "\nrule broken \"unterminated\n  violation when (\n"
+BROKEN_SYNTAX = '\nrule broken "unterminated\n  violation when (\n'
 FAILING_EXAMPLE = (
     '\nexample "a deliberately wrong expectation"\n'
     "  given legal_basis = none, controller.establishments = {DE}\n"
@@ -44,8 +44,9 @@ def serving_hash(server: ServerProcess) -> str:
 
 
 def decided_with(server: ServerProcess) -> str:
-    response = httpx.post(f"{server.url}/v1/decisions", json={"operation": OPERATION},
-                          headers=admin(server))
+    response = httpx.post(
+        f"{server.url}/v1/decisions", json={"operation": OPERATION}, headers=admin(server)
+    )
     assert response.status_code == 200, response.text
     return str(response.json()["bundle_hash"])
 

@@ -86,8 +86,9 @@ def _corpus_codes() -> set[str]:
 
 def test_every_code_in_the_source_is_registered() -> None:
     used = {**_policy_codes_in_source(), **_api_codes_in_source()}
-    missing = {code: str(path.relative_to(ROOT)) for code, path in used.items()
-               if code not in TITLES}
+    missing = {
+        code: str(path.relative_to(ROOT)) for code, path in used.items() if code not in TITLES
+    }
     assert not missing, f"add these to engine/error_codes.py: {missing}"
 
 

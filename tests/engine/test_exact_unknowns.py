@@ -65,12 +65,21 @@ def _meta_rules(bundle: Bundle) -> set[tuple[str, str]]:
 
 def _missing_paths(bundle: Bundle, operation: dict[str, Any]) -> list[str]:
     decision = bundle.decide(operation)
-    return sorted({m for r in decision.regimes.values() for m in r.missing
-                   if not m.startswith(("parameter ", "exchange rate "))})
+    return sorted(
+        {
+            m
+            for r in decision.regimes.values()
+            for m in r.missing
+            if not m.startswith(("parameter ", "exchange rate "))
+        }
+    )
 
 
-@settings(max_examples=40, deadline=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 @given(data=st.data())
 def test_certain_outcomes_hold_in_every_drawn_completion(
     shipped: tuple[Bundle, Constants], data: st.DataObject
@@ -100,8 +109,11 @@ def test_certain_outcomes_hold_in_every_drawn_completion(
             assert after[key] in CERTAINLY_NOT | {Outcome.DUTY_OPEN}, (key, operation, completed)
 
 
-@settings(max_examples=40, deadline=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 @given(data=st.data())
 def test_undetermined_rules_have_two_disagreeing_completions(
     shipped: tuple[Bundle, Constants], data: st.DataObject

@@ -58,8 +58,10 @@ def _imported(name: str, path: Path) -> set[str]:
                 package = name.split(".") if is_package else name.split(".")[:-1]
                 package = package[: len(package) - node.level + 1]
                 base = ".".join(package + ([base] if base else []))
-            targets = [f"{base}.{alias.name}" if f"{base}.{alias.name}" in MODULES else base
-                       for alias in node.names]
+            targets = [
+                f"{base}.{alias.name}" if f"{base}.{alias.name}" in MODULES else base
+                for alias in node.names
+            ]
         for target in targets:
             parts = target.split(".")
             for end in range(1, len(parts) + 1):
@@ -87,7 +89,7 @@ def _cycle() -> list[str] | None:
         path.append(module)
         for target in sorted(GRAPH[module]):
             if state.get(target) == 1:
-                return [*path[path.index(target):], target]
+                return [*path[path.index(target) :], target]
             if target not in state and (found := visit(target)) is not None:
                 return found
         path.pop()

@@ -41,8 +41,11 @@ def _answer(data: st.DataObject, bundle: Bundle, constants: Constants, path: str
     return data.draw(value_strategy(info.type, info.unit, constants))
 
 
-@settings(max_examples=25, deadline=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 @given(data=st.data())
 def test_answering_the_questions_with_any_values_decides_the_regime(
     shipped: tuple[Bundle, Constants], data: st.DataObject
@@ -55,16 +58,22 @@ def test_answering_the_questions_with_any_values_decides_the_regime(
             continue
         answered = operation
         for question in regime.questions:
-            answered = with_fact(answered, question.path, _answer(data, bundle, constants,
-                                                             question.path))
+            answered = with_fact(
+                answered, question.path, _answer(data, bundle, constants, question.path)
+            )
         after = bundle.decide(answered, as_of=AS_OF).regimes[name]
-        assert after.status != "undetermined", (name, [q.path for q in regime.questions],
-                                                 [(u.rule, u.missing) for u in
-                                                  after.undetermined_rules])
+        assert after.status != "undetermined", (
+            name,
+            [q.path for q in regime.questions],
+            [(u.rule, u.missing) for u in after.undetermined_rules],
+        )
 
 
-@settings(max_examples=15, deadline=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(
+    max_examples=15,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 @given(data=st.data())
 def test_remediations_give_the_status_they_promise(
     shipped: tuple[Bundle, Constants], data: st.DataObject
@@ -112,8 +121,9 @@ def test_the_operation_wins_over_its_profile_and_says_so(
 ) -> None:
     bundle, _ = shipped
     profile = bundle.load_profile({"controller": {"establishments": ["DE"]}}, "p", 3)
-    decision = bundle.decide({"controller": {"establishments": ["FR"]}}, as_of=AS_OF,
-                             profile=profile)
+    decision = bundle.decide(
+        {"controller": {"establishments": ["FR"]}}, as_of=AS_OF, profile=profile
+    )
     assert decision.profile.overridden == ("controller.establishments",)
     assert decision.to_dict()["profile"]["version"] == 3
 
@@ -137,8 +147,10 @@ def test_overrides_are_validated_like_an_operation(shipped: tuple[Bundle, Consta
 def test_no_basis_remediation_removes_the_exposure(shipped: tuple[Bundle, Constants]) -> None:
     bundle, _ = shipped
     operation = {
-        "controller": {"establishments": ["DE"],
-                       "worldwide_turnover": {"amount": "1000000000", "currency": "EUR"}},
+        "controller": {
+            "establishments": ["DE"],
+            "worldwide_turnover": {"amount": "1000000000", "currency": "EUR"},
+        },
         "processing": {"locations": ["DE"]},
         "subjects": {"locations": ["DE"]},
         "purposes": ["marketing"],
@@ -161,7 +173,8 @@ def test_scc_without_assessment_remediation_is_the_assessment(
         "controller": {"establishments": ["IT"]},
         "processing": {"locations": ["IT"]},
         "subjects": {"locations": ["IT"]},
-        "purposes": ["service_delivery"], "legal_basis": "contract",
+        "purposes": ["service_delivery"],
+        "legal_basis": "contract",
         "data_categories": ["contact"],
         "transfers": [{"destination": "IN", "mechanism": "scc", "impact_assessment": False}],
     }
@@ -178,9 +191,13 @@ def test_obligations_with_a_known_anchor_date_carry_their_due_date(
 ) -> None:
     bundle, _ = shipped
     breach = {
-        "controller": {"establishments": ["DE"]}, "processing": {"locations": ["DE"]},
-        "subjects": {"locations": ["DE"]}, "purposes": ["service_delivery"],
-        "legal_basis": "contract", "data_categories": ["contact"], "transfers": [],
+        "controller": {"establishments": ["DE"]},
+        "processing": {"locations": ["DE"]},
+        "subjects": {"locations": ["DE"]},
+        "purposes": ["service_delivery"],
+        "legal_basis": "contract",
+        "data_categories": ["contact"],
+        "transfers": [],
         "breach": {"occurred": True, "risk": "high", "aware_date": "2025-05-30"},
     }
     gdpr = bundle.decide(breach, as_of=AS_OF).regimes["GDPR"]
@@ -188,11 +205,18 @@ def test_obligations_with_a_known_anchor_date_carry_their_due_date(
     assert due["breach_notification"] == dt.date(2025, 6, 2)  # 72 hours after 30 May
 
     request = {
-        "controller": {"establishments": ["US-CA"], "for_profit": True,
-                       "annual_gross_revenue": {"amount": "40000000", "currency": "USD"}},
-        "subjects": {"locations": ["US-CA"]}, "purposes": ["sale"],
-        "request": {"kind": "opt_out", "received_date": "2025-05-30",  # a Friday
-                    "opt_out_business_days": 3},
+        "controller": {
+            "establishments": ["US-CA"],
+            "for_profit": True,
+            "annual_gross_revenue": {"amount": "40000000", "currency": "USD"},
+        },
+        "subjects": {"locations": ["US-CA"]},
+        "purposes": ["sale"],
+        "request": {
+            "kind": "opt_out",
+            "received_date": "2025-05-30",  # a Friday
+            "opt_out_business_days": 3,
+        },
     }
     ccpa = bundle.decide(request, as_of=AS_OF).regimes["CCPA"]
     due = {o.rule: o.due for o in ccpa.obligations if o.due is not None}
@@ -206,20 +230,30 @@ def test_without_the_profile_a_few_questions_decide_the_newsletter(
     bundle, _ = shipped
     operation = json.loads((EXAMPLES / "newsletter.json").read_text())
     decision = bundle.decide(operation, as_of=AS_OF, questions=True)
-    asked = {name: [q.path for q in r.questions] for name, r in decision.regimes.items()
-             if r.questions}
+    asked = {
+        name: [q.path for q in r.questions] for name, r in decision.regimes.items() if r.questions
+    }
     assert asked and all(len(paths) <= 5 for paths in asked.values()), asked
     answers = {
         "controller": {"establishments": ["DE"]},
         "subjects": {"monitored": False, "targeted": True},
         "processing": {"locations": ["DE"]},
-        "pipl": {"legal_basis": "consent", "pi_necessary_for_service": False,
-                 "service_refused_without_consent": False},
+        "pipl": {
+            "legal_basis": "consent",
+            "pi_necessary_for_service": False,
+            "service_refused_without_consent": False,
+        },
     }
     paths = {p for ps in asked.values() for p in ps}
-    assert paths <= {"controller.establishments", "subjects.monitored", "subjects.targeted",
-                     "processing.locations", "pipl.legal_basis", "pipl.pi_necessary_for_service",
-                     "pipl.service_refused_without_consent"}, paths
+    assert paths <= {
+        "controller.establishments",
+        "subjects.monitored",
+        "subjects.targeted",
+        "processing.locations",
+        "pipl.legal_basis",
+        "pipl.pi_necessary_for_service",
+        "pipl.service_refused_without_consent",
+    }, paths
     answered = bundle.decide(operation, as_of=AS_OF, overrides=answers)
     assert answered.status in ("allowed", "allowed_with_obligations")
 
@@ -229,10 +263,14 @@ def test_a_ccpa_sale_without_the_opt_out_link_is_fixed_by_adding_it(
 ) -> None:
     bundle, _ = shipped
     operation = {
-        "controller": {"establishments": ["US-CA"], "for_profit": True,
-                       "annual_gross_revenue": {"amount": "40000000", "currency": "USD"}},
+        "controller": {
+            "establishments": ["US-CA"],
+            "for_profit": True,
+            "annual_gross_revenue": {"amount": "40000000", "currency": "USD"},
+        },
         "subjects": {"locations": ["US-CA"], "youngest_age": 30},
-        "purposes": ["sale"], "data_categories": ["contact"],
+        "purposes": ["sale"],
+        "data_categories": ["contact"],
         "ccpa": {"opt_out_link": False, "signal_frictionless": False},
         "violations": {"count": 10},
     }

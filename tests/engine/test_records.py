@@ -12,8 +12,10 @@ MOST_POSITIONAL = 5
 
 # api/ records still built positionally, left while issue 12's work on these files goes on.
 NOT_YET = {
-    "api/decision_log/chain.py:VerifyResult", "api/decision_log/chain.py:Pending",
-    "api/deps.py:AppState", "api/profile_store.py:StoredProfile",
+    "api/decision_log/chain.py:VerifyResult",
+    "api/decision_log/chain.py:Pending",
+    "api/deps.py:AppState",
+    "api/profile_store.py:StoredProfile",
 }
 
 
@@ -35,7 +37,8 @@ def _fields(node: ast.ClassDef) -> list[str]:
     return [
         ast.unparse(s.annotation) if ast.unparse(s.annotation) == "KW_ONLY" else s.target.id
         for s in node.body
-        if isinstance(s, ast.AnnAssign) and isinstance(s.target, ast.Name)
+        if isinstance(s, ast.AnnAssign)
+        and isinstance(s.target, ast.Name)
         and "ClassVar" not in ast.unparse(s.annotation)
     ]
 

@@ -220,8 +220,12 @@ CASES: list[dict[str, Any]] = [
     },
     {
         "id": "it-sms-soft-opt-in-not-available",
-        "set": {"subjects.locations": ["IT"], "marketing.channel": "sms", **SOFT_OPT_IN,
-                "consent.given": False},
+        "set": {
+            "subjects.locations": ["IT"],
+            "marketing.channel": "sms",
+            **SOFT_OPT_IN,
+            "consent.given": False,
+        },
         "status": "denied",
         "violations": ["consent_required"],
         "max": None,
@@ -304,7 +308,7 @@ CASES: list[dict[str, Any]] = [
         "max": None,
         "max_at_least": "400000",
         "hand": "national lines add up (Art. 15a): (250,000 or 10% of an unknown turnover) "
-                "+ 150,000",
+        "+ 150,000",
     },
     {
         "id": "gb-2021-out-of-scope",

@@ -32,14 +32,18 @@ def _cites(regime: Any) -> str:
 
 
 def _obligation_cites(regime: Any) -> str:
-    return " | ".join(o.cite or "" for o in regime.obligations) + " | " + " | ".join(
-        f"{o.rule}" for o in regime.obligations
+    return (
+        " | ".join(o.cite or "" for o in regime.obligations)
+        + " | "
+        + " | ".join(f"{o.rule}" for o in regime.obligations)
     )
 
 
 EU_CONTROLLER = {
-    "controller": {"establishments": ["DE"], "worldwide_turnover": {"amount": "500000000",
-                                                                     "currency": "EUR"}},
+    "controller": {
+        "establishments": ["DE"],
+        "worldwide_turnover": {"amount": "500000000", "currency": "EUR"},
+    },
     "subjects": {"locations": ["DE"], "count": 20000},
     "purposes": ["service_delivery"],
     "legal_basis": "contract",
@@ -83,9 +87,10 @@ SCC_TO_INDIA = {
 
 
 def test_scc_transfer_with_the_assessment_stated_not_done_is_denied(bundle: Bundle) -> None:
-    operation = {**SCC_TO_INDIA,
-                 "transfers": [{"destination": "IN", "mechanism": "scc",
-                                "impact_assessment": False}]}
+    operation = {
+        **SCC_TO_INDIA,
+        "transfers": [{"destination": "IN", "mechanism": "scc", "impact_assessment": False}],
+    }
     gdpr = _regime(bundle, operation, "GDPR")
     assert gdpr.status == "denied"
     assert "46" in _cites(gdpr) or "44" in _cites(gdpr), _cites(gdpr)
@@ -94,11 +99,13 @@ def test_scc_transfer_with_the_assessment_stated_not_done_is_denied(bundle: Bund
 def test_scc_transfer_with_the_assessment_unstated_carries_the_duty(bundle: Bundle) -> None:
     gdpr = _regime(bundle, SCC_TO_INDIA, "GDPR")
     assert not any("46" in (v.cite or "") or "44" in (v.cite or "") for v in gdpr.violations)
-    transfer_rules = {u.rule for u in gdpr.undetermined_rules
-                      if "46" in (u.cite or "") or "44" in (u.cite or "")}
+    transfer_rules = {
+        u.rule for u in gdpr.undetermined_rules if "46" in (u.cite or "") or "44" in (u.cite or "")
+    }
     assert not transfer_rules, transfer_rules
     assert any("46" in (o.cite or "") or "44" in (o.cite or "") for o in gdpr.obligations), (
-        _obligation_cites(gdpr))
+        _obligation_cites(gdpr)
+    )
 
 
 def test_access_control_stated_absent_is_a_security_violation(bundle: Bundle) -> None:
@@ -123,10 +130,17 @@ def test_access_control_stated_absent_is_a_security_violation(bundle: Bundle) ->
 
 def test_a_sale_of_data_of_known_14_year_olds_without_consent_is_denied(bundle: Bundle) -> None:
     operation = {
-        "controller": {"establishments": ["US-CA"], "for_profit": True,
-                       "annual_gross_revenue": {"amount": "40000000", "currency": "USD"}},
-        "subjects": {"locations": ["US-CA"], "youngest_age": 14, "age_actual_knowledge": True,
-                     "count": 1000},
+        "controller": {
+            "establishments": ["US-CA"],
+            "for_profit": True,
+            "annual_gross_revenue": {"amount": "40000000", "currency": "USD"},
+        },
+        "subjects": {
+            "locations": ["US-CA"],
+            "youngest_age": 14,
+            "age_actual_knowledge": True,
+            "count": 1000,
+        },
         "purposes": ["sale"],
         "consent": {"given": False},
     }
@@ -137,17 +151,29 @@ def test_a_sale_of_data_of_known_14_year_olds_without_consent_is_denied(bundle: 
 
 def test_unknown_intent_gives_the_intentional_worst_case(bundle: Bundle) -> None:
     operation = {
-        "controller": {"establishments": ["US-CA"], "for_profit": True,
-                       "annual_gross_revenue": {"amount": "40000000", "currency": "USD"}},
-        "subjects": {"locations": ["US-CA"], "youngest_age": 14, "age_actual_knowledge": True,
-                     "count": 1000},
+        "controller": {
+            "establishments": ["US-CA"],
+            "for_profit": True,
+            "annual_gross_revenue": {"amount": "40000000", "currency": "USD"},
+        },
+        "subjects": {
+            "locations": ["US-CA"],
+            "youngest_age": 14,
+            "age_actual_knowledge": True,
+            "count": 1000,
+        },
         "purposes": ["sale"],
         "consent": {"given": False},
         "violations": {"count": 1000},
     }
     ccpa = _regime(bundle, operation, "CCPA")
-    line = next(line for v in ccpa.violations if "1798.120(c)" in (v.cite or "")
-                for line in v.exposure if line.payer == "organisation")
+    line = next(
+        line
+        for v in ccpa.violations
+        if "1798.120(c)" in (v.cite or "")
+        for line in v.exposure
+        if line.payer == "organisation"
+    )
     assert line.amount.max is not None
     # the 2025 CPI-adjusted amounts: USD 7,988 intentional or involving minors' PI, per violation
     assert line.amount.max.amount == Decimal(7988) * 1000, line.amount.max
@@ -173,8 +199,12 @@ def test_unknown_turnover_leaves_the_fixed_caps_as_floors(bundle: Bundle) -> Non
         "transfers": [],
     }
     pipl = _regime(bundle, china, "PIPL")
-    lines = [line for v in pipl.violations for line in v.exposure
-             if line.payer == "organisation" and "66" in (line.cite or "")]
+    lines = [
+        line
+        for v in pipl.violations
+        for line in v.exposure
+        if line.payer == "organisation" and "66" in (line.cite or "")
+    ]
     assert lines, [(v.rule, [x.cite for x in v.exposure]) for v in pipl.violations]
     floors = [line.amount.max_at_least for line in lines if line.amount.max is None]
     assert floors and all(f is not None and f.amount >= 50_000_000 for f in floors), floors

@@ -51,8 +51,11 @@ def test_case(bundle: Bundle, case: dict[str, Any]) -> None:
     pipl = decision.regimes["PIPL"]
     expect = case["expect"]
     context = f"{case['description']} — {case['computation']}"
-    assert pipl.status == expect["status"], (context, pipl.missing,
-                                             [v.rule for v in pipl.violations])
+    assert pipl.status == expect["status"], (
+        context,
+        pipl.missing,
+        [v.rule for v in pipl.violations],
+    )
     assert sorted(v.rule for v in pipl.violations) == expect["violations"], context
     assert set(pipl.exposure) == set(expect["exposure"]), (context, pipl.exposure)
     for payer, want in expect["exposure"].items():

@@ -36,8 +36,7 @@ def expected_row(bundle: Bundle, kernel: Kernel, operation: dict[str, Any]) -> d
     return row
 
 
-def disagreements(bundle: Bundle, kernel: Kernel, operations: list[dict[str, Any]]
-                  ) -> list[str]:
+def disagreements(bundle: Bundle, kernel: Kernel, operations: list[dict[str, Any]]) -> list[str]:
     frame = pd.DataFrame([flatten_operation(o, bundle.checked.vocabulary) for o in operations])
     result = kernel.run(frame)
     problems = []
@@ -47,7 +46,9 @@ def disagreements(bundle: Bundle, kernel: Kernel, operations: list[dict[str, Any
             got = result.at[i, column]
             got = None if pd.isna(got) else (str(got) if "status" in column else int(got))
             if got != expected:
-                problems.append(f"row {i} {column}: vectorised {got!r} != scalar {expected!r} "
-                                f"(fallback={bool(result.at[i, 'scalar_fallback'])}) "
-                                f"operation={operation}")
+                problems.append(
+                    f"row {i} {column}: vectorised {got!r} != scalar {expected!r} "
+                    f"(fallback={bool(result.at[i, 'scalar_fallback'])}) "
+                    f"operation={operation}"
+                )
     return problems

@@ -129,8 +129,10 @@ def value_strategy(t: Type, unit: str | None, c: Constants) -> st.SearchStrategy
     if t == BOOL:
         return st.booleans()
     if t == COUNT:
-        return st.one_of(st.sampled_from([int(v) for v in _near(c.numbers) if v == int(v)]),
-                         st.integers(0, 10**7))
+        return st.one_of(
+            st.sampled_from([int(v) for v in _near(c.numbers) if v == int(v)]),
+            st.integers(0, 10**7),
+        )
     if t == NUMBER:
         return st.decimals(0, 10**6, places=2).map(str)
     if isinstance(t, MoneyType):
@@ -139,11 +141,13 @@ def value_strategy(t: Type, unit: str | None, c: Constants) -> st.SearchStrategy
             st.decimals(0, 10**11, places=2),
             st.decimals(0, 10**6, places=3),  # sub-cent amounts: the exact scalar path
         )
-        return st.fixed_dictionaries({"amount": amounts.map(str),
-                                      "currency": st.sampled_from(c.currencies)})
+        return st.fixed_dictionaries(
+            {"amount": amounts.map(str), "currency": st.sampled_from(c.currencies)}
+        )
     if t == PERCENT:
-        return st.one_of(st.sampled_from(sorted(c.percents) or [Decimal("0.5")]),
-                         st.decimals(0, 1, places=4)).map(str)
+        return st.one_of(
+            st.sampled_from(sorted(c.percents) or [Decimal("0.5")]), st.decimals(0, 1, places=4)
+        ).map(str)
     if isinstance(t, DurationType):
         factor = UNITS[unit][1] if unit else 1
         near = [v / factor for v in _near(c.numbers)]

@@ -39,11 +39,15 @@ def _check(setup: tuple[Bundle, Kernel, Constants], data: st.DataObject) -> None
     assert not problems, "\n".join(problems[:5])
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow,
-                                                                  HealthCheck.data_too_large])
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 @given(data=st.data())
-def test_shipped_packs_agree(shipped: tuple[Bundle, Kernel, Constants], data: st.DataObject
-                             ) -> None:
+def test_shipped_packs_agree(
+    shipped: tuple[Bundle, Kernel, Constants], data: st.DataObject
+) -> None:
     _check(shipped, data)
 
 

@@ -17,8 +17,12 @@ from engine.sim_inputs import parse_distribution, parse_sweep, scenarios
 
 GDPR_MINI = Path(__file__).resolve().parents[2] / "bench" / "gdpr_mini"
 AS_OF = dt.date(2025, 6, 1)
-BASE = {"controller": {"establishments": ["DE"]}, "legal_basis": "none",
-        "data_categories": ["health"], "transfers": [{"destination": "IN", "mechanism": "none"}]}
+BASE = {
+    "controller": {"establishments": ["DE"]},
+    "legal_basis": "none",
+    "data_categories": ["health"],
+    "transfers": [{"destination": "IN", "mechanism": "none"}],
+}
 
 
 @pytest.fixture(scope="module")
@@ -28,10 +32,17 @@ def mini() -> Bundle:
 
 def _scenarios(bundle: Bundle, n: int = 3000, seed: int = 7) -> pd.DataFrame:
     return scenarios(
-        BASE, [parse_sweep("controller.worldwide_turnover=1e6..1e10:log:10")],
-        [parse_distribution("legal_basis~choice(none:0.3,contract:0.7)"),
-         parse_distribution("special_category_condition~choice(none:0.5,explicit_consent:0.5)")],
-        n // 10, seed, bundle.checked.vocabulary, "EUR")
+        BASE,
+        [parse_sweep("controller.worldwide_turnover=1e6..1e10:log:10")],
+        [
+            parse_distribution("legal_basis~choice(none:0.3,contract:0.7)"),
+            parse_distribution("special_category_condition~choice(none:0.5,explicit_consent:0.5)"),
+        ],
+        n // 10,
+        seed,
+        bundle.checked.vocabulary,
+        "EUR",
+    )
 
 
 def test_seed_reproduces_scenarios(mini: Bundle) -> None:
@@ -40,16 +51,18 @@ def test_seed_reproduces_scenarios(mini: Bundle) -> None:
 
 
 def test_bundle_simulate_matches_the_exact_caps(mini: Bundle) -> None:
-    frame = pd.DataFrame({
-        "controller.establishments": ["DE", "DE", "US"],
-        "controller.worldwide_turnover.amount": [1e9, 100e6, 1e9],
-        "controller.worldwide_turnover.currency": ["EUR", "EUR", "EUR"],
-        "legal_basis": ["none", "none", "none"],
-        # stated, so that no rule waits for a completion of a missing fact (those rows would be
-        # settled by the scalar back end, and this test is about the vectorised caps)
-        "data_categories": ["contact", "contact", "contact"],
-        "special_category_condition": ["none", "none", "none"],
-    })
+    frame = pd.DataFrame(
+        {
+            "controller.establishments": ["DE", "DE", "US"],
+            "controller.worldwide_turnover.amount": [1e9, 100e6, 1e9],
+            "controller.worldwide_turnover.currency": ["EUR", "EUR", "EUR"],
+            "legal_basis": ["none", "none", "none"],
+            # stated, so that no rule waits for a completion of a missing fact (those rows would be
+            # settled by the scalar back end, and this test is about the vectorised caps)
+            "data_categories": ["contact", "contact", "contact"],
+            "special_category_condition": ["none", "none", "none"],
+        }
+    )
     result = mini.simulate(frame, as_of=AS_OF)
     assert list(result["status"].astype(str)) == ["denied", "denied", "not_applicable"]
     assert list(result["GDPR.exposure_max_minor"]) == [40_000_000_00, 20_000_000_00, 0]
@@ -68,8 +81,11 @@ def test_compare_reports_the_change(mini: Bundle, tmp_path: Path) -> None:
     for file in GDPR_MINI.rglob("*.policy"):
         target = reform_dir / file.relative_to(GDPR_MINI)
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(file.read_text().replace("4% of", "6% of").replace(
-            "expect denied, exposure max = EUR 40 million", "expect denied"))
+        target.write_text(
+            file.read_text()
+            .replace("4% of", "6% of")
+            .replace("expect denied, exposure max = EUR 40 million", "expect denied")
+        )
     reform = load_bundle(reform_dir)
     frame = _scenarios(mini, 1000)
     joined = sim.compare(sim.run(mini, frame, as_of=AS_OF), sim.run(reform, frame, as_of=AS_OF))
@@ -82,10 +98,28 @@ def test_cli_sweep_writes_results_summary_plots_and_report(tmp_path: Path) -> No
     base = tmp_path / "base.json"
     base.write_text(json.dumps(BASE))
     out = tmp_path / "out"
-    command = [sys.executable, "-m", "engine", "simulate", "-p", str(GDPR_MINI),
-               "--base", str(base), "--vary", "controller.worldwide_turnover=1e6..1e10:log:20",
-               "--sample", "50", "--dist", "legal_basis~choice(none:0.5,contract:0.5)",
-               "--seed", "3", "--as-of", "2025-06-01", "-o", str(out)]
+    command = [
+        sys.executable,
+        "-m",
+        "engine",
+        "simulate",
+        "-p",
+        str(GDPR_MINI),
+        "--base",
+        str(base),
+        "--vary",
+        "controller.worldwide_turnover=1e6..1e10:log:20",
+        "--sample",
+        "50",
+        "--dist",
+        "legal_basis~choice(none:0.5,contract:0.5)",
+        "--seed",
+        "3",
+        "--as-of",
+        "2025-06-01",
+        "-o",
+        str(out),
+    ]
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr
     results = pd.read_parquet(out / "results.parquet")
@@ -101,23 +135,54 @@ def test_cli_sweep_writes_results_summary_plots_and_report(tmp_path: Path) -> No
 
 def test_cli_reads_jsonl_and_csv(tmp_path: Path) -> None:
     operations = tmp_path / "ops.jsonl"
-    operations.write_text("\n".join(json.dumps(o) for o in [
-        {**BASE, "controller": {"establishments": ["DE"],
-                                "worldwide_turnover": {"amount": "1000000000.50",
-                                                       "currency": "EUR"}}},
-        {"controller": {"establishments": ["FR"]}, "legal_basis": "contract", "transfers": []},
-    ]))
+    operations.write_text(
+        "\n".join(
+            json.dumps(o)
+            for o in [
+                {
+                    **BASE,
+                    "controller": {
+                        "establishments": ["DE"],
+                        "worldwide_turnover": {"amount": "1000000000.50", "currency": "EUR"},
+                    },
+                },
+                {
+                    "controller": {"establishments": ["FR"]},
+                    "legal_basis": "contract",
+                    "transfers": [],
+                },
+            ]
+        )
+    )
     for source in (operations, tmp_path / "ops.csv"):
         if source.suffix == ".csv":
             pd.read_parquet(tmp_path / "first" / "results.parquet")[
-                [c for c in pd.read_parquet(tmp_path / "first" / "results.parquet").columns
-                 if ("." in c and not c.startswith("GDPR.")) or c == "legal_basis"]
+                [
+                    c
+                    for c in pd.read_parquet(tmp_path / "first" / "results.parquet").columns
+                    if ("." in c and not c.startswith("GDPR.")) or c == "legal_basis"
+                ]
             ].to_csv(source, index=False)
         out = tmp_path / ("first" if source.suffix == ".jsonl" else "second")
         done = subprocess.run(
-            [sys.executable, "-m", "engine", "simulate", str(source), "-p", str(GDPR_MINI),
-             "--as-of", "2025-06-01", "-o", str(out), "--no-plots"],
-            capture_output=True, text=True, check=False)
+            [
+                sys.executable,
+                "-m",
+                "engine",
+                "simulate",
+                str(source),
+                "-p",
+                str(GDPR_MINI),
+                "--as-of",
+                "2025-06-01",
+                "-o",
+                str(out),
+                "--no-plots",
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         assert done.returncode == 0, done.stderr
         results = pd.read_parquet(out / "results.parquet")
         assert list(results["status"]) == ["denied", "undetermined"]
