@@ -47,9 +47,9 @@ from engine.verdicts import (
     _VIOLATED,
     Verdict,
     _exception_obligations,
-    due_date,
     finite_reads,
     joined,
+    owed,
     settle_note,
 )
 
@@ -184,15 +184,7 @@ class CompiledRegime:
         if active is True:
             for obligation, condition in compiled.obligations:
                 if (condition(ctx) if condition is not None else True) is True:
-                    obligations.append(
-                        Obligation(
-                            rule=name,
-                            text=obligation.text,
-                            within=obligation.within,
-                            cite=obligation.cite,
-                            due=due_date(ctx, obligation.anchor, obligation.within),
-                        )
-                    )
+                    obligations.append(owed(name, obligation, ctx))
         return active
 
     def _verdict(self, compiled: CompiledRule, ctx: Context) -> Verdict | None:
@@ -212,15 +204,7 @@ class CompiledRegime:
         for obligation, condition in compiled.obligations:
             due = and3(triggered, condition(ctx) if condition is not None else True)
             if due is True:
-                obligations.append(
-                    Obligation(
-                        rule=rule.name,
-                        text=obligation.text,
-                        within=obligation.within,
-                        cite=obligation.cite,
-                        due=due_date(ctx, obligation.anchor, obligation.within),
-                    )
-                )
+                obligations.append(owed(rule.name, obligation, ctx))
             elif due is UNKNOWN:
                 maybe.append(obligation)
         pending = bool(maybe)
@@ -274,16 +258,7 @@ class CompiledRegime:
         # stand as obligations (a duty not stated as met is owed, not a question of the law)
         if triggered is True and stated is False and not exception_unknown and open_duties:
             for duty in open_duties:
-                obligations.append(
-                    Obligation(
-                        rule=rule.name,
-                        text=duty.text,
-                        within=duty.within,
-                        cite=duty.cite,
-                        confirm=duty.facts_read,
-                        due=due_date(ctx, duty.anchor, duty.within),
-                    )
-                )
+                obligations.append(owed(rule.name, duty, ctx))
             return Verdict(Outcome.DUTY_OPEN, tuple(obligations))
         return None
 
@@ -300,33 +275,13 @@ class CompiledRegime:
         rule = compiled.rule
         depends_on = tuple(sorted(p for p in ctx.missing if p not in compiled.confirmations))
         duties_certain = triggered is True and not exception_unknown
-        owed = list(certain)
-        owed += [
-            Obligation(
-                rule=rule.name,
-                text=o.text,
-                within=o.within,
-                cite=o.cite,
-                if_facts=depends_on,
-                due=due_date(ctx, o.anchor, o.within),
-            )
-            for o in maybe
-        ]
-        owed += [
-            Obligation(
-                rule=rule.name,
-                text=d.text,
-                within=d.within,
-                cite=d.cite,
-                confirm=d.facts_read,
-                if_facts=() if duties_certain else depends_on,
-                due=due_date(ctx, d.anchor, d.within),
-            )
-            for d in open_duties
-        ]
+        imposed = list(certain)
+        imposed += [owed(rule.name, o, ctx, depends_on) for o in maybe]
+        duty_if = () if duties_certain else depends_on
+        imposed += [owed(rule.name, d, ctx, duty_if) for d in open_duties]
         if open_duties:
-            return Verdict(Outcome.DUTY_OPEN, tuple(owed))
-        return Verdict(Outcome.COMPLIANT, tuple(owed)) if owed else _COMPLIANT
+            return Verdict(Outcome.DUTY_OPEN, tuple(imposed))
+        return Verdict(Outcome.COMPLIANT, tuple(imposed)) if imposed else _COMPLIANT
 
     def _settle(
         self, compiled: CompiledRule, ctx: Context, context: Callable[[Mapping[str, Any]], Context]

@@ -149,3 +149,22 @@ def due_date(ctx: Context, anchor: str | None, within: Any) -> dt.date | None:
         return day
     due = shift_date(start, within, 1)
     return due if isinstance(due, dt.date) else None
+
+
+def owed(
+    rule: str,
+    source: ir.CheckedObligation | ir.CheckedDuty,
+    ctx: Context,
+    if_facts: tuple[str, ...] = (),
+) -> Obligation:
+    """The obligation an `obligation` clause or an open `duty` imposes on this operation: a duty
+    names the facts that would confirm it; `if_facts` marks one owed conditionally."""
+    return Obligation(
+        rule=rule,
+        text=source.text,
+        within=source.within,
+        cite=source.cite,
+        confirm=source.facts_read if isinstance(source, ir.CheckedDuty) else (),
+        if_facts=if_facts,
+        due=due_date(ctx, source.anchor, source.within),
+    )
