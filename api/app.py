@@ -10,15 +10,15 @@ from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
 
-from api.decision_log import ensure_signer, open_decision_log, parse_store_url
-from api.deps import AppState
-from api.errors import install_handlers
-from api.keys import open_key_store
-from api.masking import Masker, keep_everything
-from api.metrics import Metrics
-from api.middleware import BodyLimitMiddleware, MetricsMiddleware
-from api.openapi import install_openapi
-from api.policies import (
+from .decision_log import ensure_signer, open_decision_log, parse_store_url
+from .deps import AppState
+from .errors import install_handlers
+from .keys import open_key_store
+from .masking import Masker, keep_everything
+from .metrics import Metrics
+from .middleware import BodyLimitMiddleware, MetricsMiddleware
+from .openapi import install_openapi
+from .policies import (
     LoadedBundle,
     PolicyService,
     follow_reloads,
@@ -27,9 +27,9 @@ from api.policies import (
     read_reload_stamp,
     watch_policies,
 )
-from api.routes import decisions, health, policies, profiles, schema
-from api.routes.docs import install_docs
-from api.settings import Settings, ensure_sqlite_parent
+from .routes import decisions, health, policies, profiles, schema
+from .routes.docs import install_docs
+from .settings import Settings, ensure_sqlite_parent
 
 logger = logging.getLogger("lexgate.api")
 

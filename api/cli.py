@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from api.settings import Settings, ensure_sqlite_parent
+from .settings import Settings, ensure_sqlite_parent
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -88,12 +88,13 @@ def serve(
 ) -> None:
     """Start the decision API (uvicorn). The first start creates and prints an admin key and
     the decision log's signing key. Every option can also be set by its LEXGATE_* variable."""
-    from api.app import create_app
-    from api.decision_log import ensure_signer
-    from api.keys import open_key_store
-    from api.policies import prepare
-    from api.server import PortInUse, claim_port
-    from engine import PolicyError, render_all
+    from lexgate.engine import PolicyError, render_all
+
+    from .app import create_app
+    from .decision_log import ensure_signer
+    from .keys import open_key_store
+    from .policies import prepare
+    from .server import PortInUse, claim_port
 
     settings = _settings(
         policies=policies,
@@ -169,8 +170,8 @@ def _run_server(settings: Settings, loaded: Any, access_log: bool, create_app: A
     import os
     import tempfile
 
-    from api import server
-    from api.settings import to_environment
+    from . import server
+    from .settings import to_environment
 
     options: dict[str, Any] = dict(
         access_log=access_log,
@@ -191,7 +192,11 @@ def _run_server(settings: Settings, loaded: Any, access_log: bool, create_app: A
         out.print(f"{settings.workers} worker processes")
         sys.stdout.flush()
         return server.serve_workers(
-            "api.app:create_app_from_env", settings.host, settings.port, settings.workers, options
+            "lexgate.api.app:create_app_from_env",
+            settings.host,
+            settings.port,
+            settings.workers,
+            options,
         )
 
 
@@ -199,7 +204,7 @@ keys_app = typer.Typer(help="Create, list and revoke API keys.", no_args_is_help
 
 
 def _key_store(keys: str | None, log: str | None) -> Any:
-    from api.keys import open_key_store
+    from .keys import open_key_store
 
     url = _settings(keys_url=keys, log_url=log).resolved_keys_url
     ensure_sqlite_parent(url)
@@ -267,7 +272,7 @@ log_app = typer.Typer(help="Verify and export the decision log.", no_args_is_hel
 
 
 def _open_log(log: str | None) -> Any:
-    from api.decision_log import open_decision_log, parse_store_url
+    from .decision_log import open_decision_log, parse_store_url
 
     settings = _settings(log_url=log)
     if not settings.log_enabled:
@@ -301,7 +306,7 @@ SigningKeyOption = Annotated[
 
 
 def _trusted_key(settings: Settings, public_key: str | None) -> str | None:
-    from api.decision_log.checkpoints import KeyFileError, public_key_from
+    from .decision_log.checkpoints import KeyFileError, public_key_from
 
     try:
         if public_key is not None:
@@ -315,7 +320,7 @@ def _trusted_key(settings: Settings, public_key: str | None) -> str | None:
 
 def _verified(log: str | None, public_key: str | None, signing_key: Path | None) -> Any:
     """(snapshot context, chain result) for the log, read-only; exits 2 if there is no log."""
-    from api.decision_log.verify import LogUnavailable, read_only, verify_snapshot
+    from .decision_log.verify import LogUnavailable, read_only, verify_snapshot
 
     settings = _settings(log_url=log, signing_key=signing_key)
     if not settings.log_enabled:
@@ -372,7 +377,7 @@ def log_verify(
 ) -> None:
     """Check the hash chain and the signed checkpoints, read-only; name the first altered,
     missing or reordered entry (exit 1)."""
-    from api.decision_log.verify import find_entry
+    from .decision_log.verify import find_entry
 
     context, snapshot, result = _verified(log, public_key, signing_key)
     try:
@@ -405,7 +410,7 @@ def log_verify_receipt(
 ) -> None:
     """Check a receipt `{seq, entry_hash}` a client got with its decision: that entry must be in
     the intact chain, unchanged (exit 1 if not)."""
-    from api.decision_log.verify import entry_hash_at
+    from .decision_log.verify import entry_hash_at
 
     context, snapshot, result = _verified(log, public_key, signing_key)
     try:
@@ -431,8 +436,8 @@ def log_checkpoint(log: LogOption = None, signing_key: SigningKeyOption = None) 
     ticket, an e-mail, a transparency log); `log verify --expect-head` checks it later."""
     import json
 
-    from api.decision_log import load_signer
-    from api.decision_log.checkpoints import KeyFileError
+    from .decision_log import load_signer
+    from .decision_log.checkpoints import KeyFileError
 
     settings = _settings(log_url=log, signing_key=signing_key)
     try:
@@ -444,7 +449,7 @@ def log_checkpoint(log: LogOption = None, signing_key: SigningKeyOption = None) 
     try:
         decision_log.signer = signer
         decision_log.checkpoint()
-        from api.decision_log.verify import checkpoints, read_only
+        from .decision_log.verify import checkpoints, read_only
 
         with read_only(settings.log_url) as snapshot:
             signed = checkpoints(snapshot)

@@ -10,13 +10,13 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from api.decision_log import DecisionLog
-from api.errors import ApiError
-from api.keys import KeyInfo, KeyStore, Scope
-from api.masking import Masker
-from api.metrics import Metrics
-from api.policies import PolicyService
-from api.settings import Settings
+from .decision_log import DecisionLog
+from .errors import ApiError
+from .keys import KeyInfo, KeyStore, Scope
+from .masking import Masker
+from .metrics import Metrics
+from .policies import PolicyService
+from .settings import Settings
 
 
 @dataclass

@@ -14,9 +14,8 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from lexgate.engine.vocabulary import FieldError
 from starlette.exceptions import HTTPException as StarletteHTTPException
-
-from engine.vocabulary import FieldError
 
 logger = logging.getLogger("lexgate.api")
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from api.decision_log import connect_sqlite, parse_store_url, private_file, utc_now
+from .decision_log import connect_sqlite, parse_store_url, private_file, utc_now
 
 KEY_PREFIX = "lxg"
 

@@ -8,8 +8,8 @@ import time
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.errors import ApiError
-from api.metrics import Metrics
+from .errors import ApiError
+from .metrics import Metrics
 
 
 class MetricsMiddleware:

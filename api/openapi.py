@@ -11,8 +11,8 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from starlette.routing import BaseRoute
 
-from api.deps import BEARER_SCHEME
-from api.policies import LoadedBundle, operation_json_schema
+from .deps import BEARER_SCHEME
+from .policies import LoadedBundle, operation_json_schema
 
 EXAMPLE_OPERATION: dict[str, Any] = {
     "controller": {

@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from engine import Bundle, PolicyError, load_bundle, run_examples
-from engine.bundle import DEFAULT_CURRENCY
-from engine.diagnostics import NO_SPAN, Diagnostic
+from lexgate.engine import Bundle, PolicyError, load_bundle, run_examples
+from lexgate.engine.bundle import DEFAULT_CURRENCY
+from lexgate.engine.diagnostics import NO_SPAN, Diagnostic
 
 logger = logging.getLogger("lexgate.policies")
 # A worker that could not load the bundle the others serve tries again this often.

@@ -14,7 +14,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from api.decision_log import DecisionLog, DecisionRecord, LogEntry, utc_now
+from .decision_log import DecisionLog, DecisionRecord, LogEntry, utc_now
 
 PROFILE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 MAX_VERSIONS = 10_000

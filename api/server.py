@@ -31,7 +31,7 @@ from typing import Any
 
 import uvicorn
 
-from api.protocol import protocol_class
+from .protocol import protocol_class
 
 logger = logging.getLogger("lexgate.serve")
 

@@ -89,7 +89,7 @@ class Settings(BaseSettings):
     def resolved_signing_key(self) -> Path:
         if self.signing_key is not None:
             return self.signing_key
-        from api.decision_log import default_signing_key
+        from .decision_log import default_signing_key
 
         return default_signing_key(self.log_url)
 
@@ -106,7 +106,7 @@ def to_environment(settings: Settings) -> dict[str, str]:
 
 def ensure_sqlite_parent(url: str) -> None:
     """Create the directory of an SQLite store (`var/` on a fresh checkout)."""
-    from api.decision_log import parse_store_url
+    from .decision_log import parse_store_url
 
     kind, target = parse_store_url(url)
     if kind == "sqlite" and target != ":memory:":

@@ -65,7 +65,7 @@ class ServerProcess:
         command = [
             sys.executable,
             "-m",
-            "engine",
+            "lexgate.engine",
             "serve",
             "--port",
             str(self.port),

@@ -30,7 +30,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from api.testing import ServerProcess, shipped_policies  # noqa: E402
+from lexgate.api.testing import ServerProcess, shipped_policies  # noqa: E402
 
 OPERATION = json.loads((REPO / "examples" / "no_basis.json").read_text())
 BODY = json.dumps({"operation": OPERATION})

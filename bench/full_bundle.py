@@ -33,8 +33,8 @@ AS_OF = dt.date(2025, 6, 1)
 
 
 def measure(policies: Path, repeats: int, loops: int) -> dict[str, object]:
-    import engine
-    from engine import load_bundle
+    import lexgate.engine as engine
+    from lexgate.engine import load_bundle
 
     bundle = load_bundle(policies)
     cases = json.loads((ROOT / "bench" / "crm_operations.json").read_text())
@@ -66,7 +66,7 @@ def measure(policies: Path, repeats: int, loops: int) -> dict[str, object]:
             asked[flag] = (statistics.median(samples), statistics.quantiles(samples, n=100)[98])
     kleene_only = None
     try:
-        from engine import completion
+        from lexgate.engine import completion
     except ImportError:  # an engine from before exact unknowns
         completion = None
     if completion is not None:

@@ -25,8 +25,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from engine import Money, load_bundle
-from engine.decision import Amount, Decision, ExposureLine, RegimeDecision, Violation
+from lexgate.engine import Money, load_bundle
+from lexgate.engine.decision import Amount, Decision, ExposureLine, RegimeDecision, Violation
 
 HERE = Path(__file__).parent
 AS_OF = dt.date(2025, 6, 1)

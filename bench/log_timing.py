@@ -26,11 +26,11 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 import uvicorn  # noqa: E402
+from lexgate.api.app import create_app  # noqa: E402
+from lexgate.api.decision_log import SqlDecisionLog  # noqa: E402
+from lexgate.api.settings import Settings  # noqa: E402
+from lexgate.api.testing import shipped_policies  # noqa: E402
 
-from api.app import create_app  # noqa: E402
-from api.decision_log import SqlDecisionLog  # noqa: E402
-from api.settings import Settings  # noqa: E402
-from api.testing import shipped_policies  # noqa: E402
 from bench.api_load import run_wrk  # noqa: E402
 
 

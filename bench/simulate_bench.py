@@ -21,12 +21,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-
-from engine import load_bundle
-from engine.sim_columns import Columns, iter_rows, row_to_operation
-from engine.sim_inputs import parse_distribution, parse_sweep, scenarios
-from engine.sim_kernel import Kernel
-from engine.vectorised import Env, round_half_even
+from lexgate.engine import load_bundle
+from lexgate.engine.sim_columns import Columns, iter_rows, row_to_operation
+from lexgate.engine.sim_inputs import parse_distribution, parse_sweep, scenarios
+from lexgate.engine.sim_kernel import Kernel
+from lexgate.engine.vectorised import Env, round_half_even
 
 ROOT = Path(__file__).resolve().parent.parent
 AS_OF = dt.date(2025, 6, 1)

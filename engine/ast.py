@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
 
-from engine.diagnostics import Span
+from .diagnostics import Span
 
 # ---- the language's closed sets of words ---------------------------------------------------------
 # Each is a str, so results that print or serialise them read exactly as before.

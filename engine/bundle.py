@@ -13,21 +13,21 @@ from decimal import Decimal, localcontext
 from pathlib import Path
 from typing import Any
 
-from engine import ir
-from engine.cache import bundle_key, load_checked, store_checked
-from engine.checker import check_modules
-from engine.completion import Domains
-from engine.decision import Amount, Decision, most_restrictive
-from engine.derive import Derivations
-from engine.diagnostics import NO_SPAN, Diagnostic, PolicyError
-from engine.evaluator import CompiledRegime
-from engine.fold import constant_value
-from engine.parser import parse_module
-from engine.profiles import Profile, load_profile, merged
-from engine.questions import decisive_questions
-from engine.remediation import remediations
-from engine.values import PRECISION, ExchangeRates, Money, RateEntry
-from engine.vocabulary import OperationSchema
+from . import ir
+from .cache import bundle_key, load_checked, store_checked
+from .checker import check_modules
+from .completion import Domains
+from .decision import Amount, Decision, most_restrictive
+from .derive import Derivations
+from .diagnostics import NO_SPAN, Diagnostic, PolicyError
+from .evaluator import CompiledRegime
+from .fold import constant_value
+from .parser import parse_module
+from .profiles import Profile, load_profile, merged
+from .questions import decisive_questions
+from .remediation import remediations
+from .values import PRECISION, ExchangeRates, Money, RateEntry
+from .vocabulary import OperationSchema
 
 POLICY_SUFFIX = ".policy"
 # A policy file is a topic of a statute: 1 MB is far beyond any, and keeps a parse bounded.
@@ -297,7 +297,7 @@ class Bundle:
     ) -> Any:
         """Many operations at once through the vectorised back end: a pandas DataFrame of
         flattened operations in, a DataFrame of results (same index) out. docs/SIMULATION.md."""
-        from engine.simulate import simulate_frame
+        from .simulate import simulate_frame
 
         return simulate_frame(self, frame, as_of=as_of, currency=currency)
 

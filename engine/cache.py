@@ -21,7 +21,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from engine import ir
+from . import ir
 
 
 def cache_dir() -> Path | None:
@@ -45,7 +45,7 @@ def cache_dir() -> Path | None:
 def engine_fingerprint() -> str:
     """The hash of the engine's own files: a changed engine makes new keys."""
     digest = hashlib.sha256()
-    root = resources.files("engine")
+    root = resources.files(__package__ or "lexgate.engine")
     for entry in sorted(root.iterdir(), key=lambda e: e.name):
         if entry.name.endswith((".py", ".lark")):
             digest.update(entry.name.encode() + b"\0" + entry.read_bytes() + b"\0")

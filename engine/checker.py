@@ -13,12 +13,12 @@ import itertools
 from collections import defaultdict
 from collections.abc import Iterable
 
-from engine import ast, checkexamples, checkrules, ir
-from engine.diagnostics import Diagnostic, PolicyError, Severity, Span, did_you_mean
-from engine.exprcheck import ExprChecker, Scope
-from engine.fold import fold_bundle
-from engine.reads import defines_read, facts_read
-from engine.types import (
+from . import ast, checkexamples, checkrules, ir
+from .diagnostics import Diagnostic, PolicyError, Severity, Span, did_you_mean
+from .exprcheck import ExprChecker, Scope
+from .fold import fold_bundle
+from .reads import defines_read, facts_read
+from .types import (
     BUILTIN_TYPES,
     CODE,
     ERROR,
@@ -35,7 +35,7 @@ from engine.types import (
 
 COMMON = ""  # scope name of the bundle-wide files (policies/common)
 AGGREGATIONS = {a.value for a in ast.Aggregation}
-from engine.checkexamples import DEFAULT_PAYER  # noqa: E402 - one definition
+from .checkexamples import DEFAULT_PAYER  # noqa: E402 - one definition
 
 
 class Checker:

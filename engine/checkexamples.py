@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from engine import ast, ir
-from engine.diagnostics import Span, did_you_mean
-from engine.exprcheck import Scope
-from engine.types import ERROR, UNITS, DurationType, ListType, MoneyType, Type
-from engine.values import Duration
+from . import ast, ir
+from .diagnostics import Span, did_you_mean
+from .exprcheck import Scope
+from .types import ERROR, UNITS, DurationType, ListType, MoneyType, Type
+from .values import Duration
 
 if TYPE_CHECKING:
-    from engine.checker import Checker
+    from .checker import Checker
 
 DEFAULT_PAYER = "organisation"
 
@@ -157,7 +157,7 @@ def example_value(
 
 def to_wire(value: object, wanted: Type, unit: str | None) -> object:
     """A checked constant as operation JSON: what a CRM would send for it."""
-    from engine.values import Money, Percent, format_decimal
+    from .values import Money, Percent, format_decimal
 
     if isinstance(value, frozenset):
         # a member that did not check is None here (its error is reported): no crash on it

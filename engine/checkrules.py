@@ -10,15 +10,15 @@ import dataclasses
 from collections import defaultdict
 from typing import TYPE_CHECKING
 
-from engine import ast, ir
-from engine.diagnostics import Span, did_you_mean
-from engine.fold import constant_value, fold
-from engine.reads import facts_read, uses_knownness
-from engine.types import DATE, UNITS
-from engine.values import UNKNOWN, Duration
+from . import ast, ir
+from .diagnostics import Span, did_you_mean
+from .fold import constant_value, fold
+from .reads import facts_read, uses_knownness
+from .types import DATE, UNITS
+from .values import UNKNOWN, Duration
 
 if TYPE_CHECKING:
-    from engine.checker import Checker
+    from .checker import Checker
 
 COMMON = ""
 

@@ -22,12 +22,12 @@ from collections.abc import Callable, Mapping
 from decimal import Decimal, DivisionByZero, InvalidOperation
 from typing import Any
 
-from engine import ir
-from engine.ast import LoopKind
-from engine.ir import OpCode
-from engine.logic import not3
-from engine.types import COUNT, DurationType, MoneyType
-from engine.values import UNKNOWN, Duration, ExchangeRates, MissingRate, Money, Percent
+from . import ir
+from .ast import LoopKind
+from .ir import OpCode
+from .logic import not3
+from .types import COUNT, DurationType, MoneyType
+from .values import UNKNOWN, Duration, ExchangeRates, MissingRate, Money, Percent
 
 Fn = Callable[["Context"], Any]
 _MISSING = object()

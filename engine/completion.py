@@ -29,8 +29,8 @@ from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from engine import ir
-from engine.types import BOOL, EnumType, ListType, Type
+from . import ir
+from .types import BOOL, EnumType, ListType, Type
 
 # completions per question; beyond it, the Kleene answer. 256 covers the packs' widest rules
 # (GDPR Art. 27 reads seven facts, 192 completions) at a bounded cost.

@@ -11,7 +11,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from engine.values import UNKNOWN, Duration, Money, Percent, format_decimal
+from .values import UNKNOWN, Duration, Money, Percent, format_decimal
 
 
 class Status(StrEnum):

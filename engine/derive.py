@@ -14,10 +14,10 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
-from engine import ir
-from engine.compiler import Compiler, Context
-from engine.decision import DerivedFact
-from engine.values import ExchangeRates
+from . import ir
+from .compiler import Compiler, Context
+from .decision import DerivedFact
+from .values import ExchangeRates
 
 
 class Derivations:

@@ -23,10 +23,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from engine import ir
-from engine.compiler import Compiler, Context, Fn
-from engine.completion import UNDECIDED, Domains, Settled, completions, settle, with_values
-from engine.decision import (
+from . import ir
+from .compiler import Compiler, Context, Fn
+from .completion import UNDECIDED, Domains, Settled, completions, settle, with_values
+from .decision import (
     NotAssessed,
     Obligation,
     Outcome,
@@ -36,12 +36,12 @@ from engine.decision import (
     UndeterminedRule,
     Violation,
 )
-from engine.exposure import FineLine, aggregate, monotone_floors
-from engine.fold import constant_value
-from engine.logic import and3, not3, or3
-from engine.reads import kleene_exact
-from engine.values import UNKNOWN, ExchangeRates
-from engine.verdicts import (
+from .exposure import FineLine, aggregate, monotone_floors
+from .fold import constant_value
+from .logic import and3, not3, or3
+from .reads import kleene_exact
+from .values import UNKNOWN, ExchangeRates
+from .verdicts import (
     _COMPLIANT,
     _NOT_TRIGGERED,
     _VIOLATED,

@@ -24,13 +24,13 @@ from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
 
-from engine import ir
-from engine.ast import Aggregation, FineKind, LoopKind
-from engine.completion import BUDGET, Domains, completions
-from engine.decision import Amount, ExposureLine
-from engine.ir import OpCode
-from engine.types import COUNT, NUMBER, PERCENT, DurationType, MoneyType
-from engine.values import UNKNOWN, Duration, ExchangeRates, MissingRate, Money, Percent
+from . import ir
+from .ast import Aggregation, FineKind, LoopKind
+from .completion import BUDGET, Domains, completions
+from .decision import Amount, ExposureLine
+from .ir import OpCode
+from .types import COUNT, NUMBER, PERCENT, DurationType, MoneyType
+from .values import UNKNOWN, Duration, ExchangeRates, MissingRate, Money, Percent
 
 _MONOTONE = frozenset({OpCode.ADD, OpCode.MUL, OpCode.OF, OpCode.MAX, OpCode.MIN, OpCode.CONVERT})
 

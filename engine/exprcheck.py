@@ -11,11 +11,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
-from engine import ast, ir
-from engine.diagnostics import Diagnostic, Span, did_you_mean
-from engine.ir import OpCode
-from engine.typerules import ARITHMETIC, SET_RELATIONS, VERBS, ordered
-from engine.types import (
+from . import ast, ir
+from .diagnostics import Diagnostic, Span, did_you_mean
+from .ir import OpCode
+from .typerules import ARITHMETIC, SET_RELATIONS, VERBS, ordered
+from .types import (
     BOOL,
     CODE,
     COUNT,
@@ -37,7 +37,7 @@ from engine.types import (
     compatible,
     is_numeric,
 )
-from engine.values import KNOWN_CURRENCIES, Duration, Money, Percent
+from .values import KNOWN_CURRENCIES, Duration, Money, Percent
 
 ORDERED = "ordered"
 
@@ -66,7 +66,7 @@ def _describe(t: Type) -> str:
 
 def _plain(expr: ast.Expr) -> str:
     if isinstance(expr, ast.NumberLit):
-        from engine.values import format_decimal
+        from .values import format_decimal
 
         return format_decimal(expr.value)
     return "…"

@@ -13,10 +13,10 @@ import dataclasses
 import datetime as dt
 from typing import Any
 
-from engine import ir
-from engine.compiler import Compiler, Context
-from engine.ir import OpCode
-from engine.values import UNKNOWN, ExchangeRates
+from . import ir
+from .compiler import Compiler, Context
+from .ir import OpCode
+from .values import UNKNOWN, ExchangeRates
 
 _NOT_FOLDED = frozenset({OpCode.AS_OF, OpCode.KNOWN, OpCode.MISSING, OpCode.CONVERT})
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from engine import ast
-from engine.diagnostics import Diagnostic, Span
+from . import ast
+from .diagnostics import Diagnostic, Span
 
 # ---- items: the flat form the grammar yields ---------------------------------------------------
 

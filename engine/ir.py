@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from engine.ast import Aggregation, Citation, ExpectKind, FineKind, LoopKind, Period
-from engine.diagnostics import Span
-from engine.types import EnumType, RecordType, Type
+from .ast import Aggregation, Citation, ExpectKind, FineKind, LoopKind, Period
+from .diagnostics import Span
+from .types import EnumType, RecordType, Type
 
 # ---- operators ------------------------------------------------------------------------------
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from engine.values import UNKNOWN
+from .values import UNKNOWN
 
 
 def and3(a: Any, b: Any) -> Any:

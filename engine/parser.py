@@ -24,12 +24,12 @@ from lark.exceptions import (
     VisitError,
 )
 
-from engine import ast
-from engine.cache import cache_dir
-from engine.diagnostics import Diagnostic, PolicyError, Span
-from engine.grouping import _group, _Item
-from engine.syntax_errors import describe_expected, friendly_message
-from engine.tree_to_ast import _Builder, _ItemError, _span
+from . import ast
+from .cache import cache_dir
+from .diagnostics import Diagnostic, PolicyError, Span
+from .grouping import _group, _Item
+from .syntax_errors import describe_expected, friendly_message
+from .tree_to_ast import _Builder, _ItemError, _span
 
 MAX_ERRORS_PER_FILE = 25
 
@@ -45,7 +45,11 @@ def _lark() -> Lark:
     cold start, so Lark caches them (its `cache` option) in lexgate's cache directory — private to
     the user (0700), keyed by the grammar and Lark's options and version, rebuilt when stale or
     unreadable; LEXGATE_CACHE_DIR overrides the place, LEXGATE_NO_CACHE=1 turns it off."""
-    grammar = resources.files("engine").joinpath("grammar.lark").read_text(encoding="utf-8")
+    grammar = (
+        resources.files(__package__ or "lexgate.engine")
+        .joinpath("grammar.lark")
+        .read_text(encoding="utf-8")
+    )
     options: dict[str, Any] = {
         "parser": "lalr",
         "lexer": "contextual",

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from engine.vocabulary import FieldError, OperationError, OperationSchema
+from .vocabulary import FieldError, OperationError, OperationSchema
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,11 +18,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from engine.completion import with_values
-from engine.decision import RegimeDecision
+from .completion import with_values
+from .decision import RegimeDecision
 
 if TYPE_CHECKING:
-    from engine.bundle import Bundle
+    from .bundle import Bundle
 
 MAX_RULES = 40  # undetermined rules examined per regime; past that, their missing facts as asked
 

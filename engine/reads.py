@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 
-from engine import ir
-from engine.types import BOOL
+from . import ir
+from .types import BOOL
 
 DefineTable = Mapping[tuple[str, str], "ir.Node | str"]
 

@@ -21,12 +21,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from engine.completion import with_values
-from engine.decision import Amount, RegimeDecision, Status, to_json_value
-from engine.values import UNKNOWN
+from .completion import with_values
+from .decision import Amount, RegimeDecision, Status, to_json_value
+from .values import UNKNOWN
 
 if TYPE_CHECKING:
-    from engine.bundle import Bundle
+    from .bundle import Bundle
 
 MAX_CHANGES = 3
 MAX_EVALUATIONS = 400

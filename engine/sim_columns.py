@@ -22,8 +22,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from engine import ir
-from engine.types import (
+from . import ir
+from .types import (
     BOOL,
     CODE,
     COUNT,
@@ -40,7 +40,7 @@ from engine.types import (
     SetType,
     Type,
 )
-from engine.vector_columns import (
+from .vector_columns import (
     BitsCol,
     BoolCol,
     Codebook,

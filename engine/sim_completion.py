@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from engine.completion import BUDGET
-from engine.vector_columns import (
+from .completion import BUDGET
+from .vector_columns import (
     ONE,
     ZERO,
     BitsCol,
@@ -37,7 +37,7 @@ from engine.vector_columns import (
 )
 
 if TYPE_CHECKING:
-    from engine.sim_regime import VectorRegime, _Rule
+    from .sim_regime import VectorRegime, _Rule
 
 # A rule's verdict per row. Here rather than in sim_regime, which imports this module: settling
 # needs the codes, and an import back would make the two modules a cycle.
@@ -270,7 +270,7 @@ def _filled(domain: tuple[Any, ...], value: Any, size: int) -> Any:
 
 def _subset(col: Any, rows: np.ndarray) -> Any:
     """A column's `rows`; a one-row (broadcast) column stays as it is."""
-    from engine.sim_columns import _take
+    from .sim_columns import _take
 
     if col is None:
         return None

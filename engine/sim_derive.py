@@ -13,10 +13,10 @@ from typing import Any
 
 import numpy as np
 
-from engine import ir
-from engine.types import BOOL, EnumType
-from engine.vector_columns import BoolCol, CodeCol, Env, broadcast_known, is_true, unknown_col
-from engine.vectorised import Compiled, VectorCompiler
+from . import ir
+from .types import BOOL, EnumType
+from .vector_columns import BoolCol, CodeCol, Env, broadcast_known, is_true, unknown_col
+from .vectorised import Compiled, VectorCompiler
 
 View = Callable[[str], Any]
 

@@ -24,15 +24,15 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from engine import ir
-from engine.decision import STATUS_ORDER, Decision
-from engine.fold import constant_value
-from engine.sim_columns import Columns, is_null, iter_rows, row_to_operation
-from engine.sim_derive import VectorDerivations
-from engine.sim_regime import NOT_APPLICABLE, RegimeColumns, VectorRegime
-from engine.types import CODE, SetType
-from engine.values import MINOR_UNITS, MissingRate, Money
-from engine.vector_columns import (
+from . import ir
+from .decision import STATUS_ORDER, Decision
+from .fold import constant_value
+from .sim_columns import Columns, is_null, iter_rows, row_to_operation
+from .sim_derive import VectorDerivations
+from .sim_regime import NOT_APPLICABLE, RegimeColumns, VectorRegime
+from .types import CODE, SetType
+from .values import MINOR_UNITS, MissingRate, Money
+from .vector_columns import (
     Env,
     NumCol,
     Unsupported,
@@ -43,7 +43,7 @@ from engine.vector_columns import (
 )
 
 if TYPE_CHECKING:  # Bundle.simulate reaches this module
-    from engine.bundle import Bundle
+    from .bundle import Bundle
 
 ORGANISATION = "organisation"
 

@@ -24,11 +24,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from engine import ir
-from engine.ast import Aggregation, FineKind
-from engine.decision import STATUS_ORDER
-from engine.evaluator import CompiledRegime
-from engine.sim_completion import (
+from . import ir
+from .ast import Aggregation, FineKind
+from .decision import STATUS_ORDER
+from .evaluator import CompiledRegime
+from .sim_completion import (
     KIND_CLEAR,
     KIND_DUTY,
     KIND_UNKNOWN,
@@ -39,7 +39,7 @@ from engine.sim_completion import (
     settle_rows,
     settle_scope,
 )
-from engine.vector_columns import (
+from .vector_columns import (
     ONE,
     ZERO,
     BoolCol,
@@ -56,7 +56,7 @@ from engine.vector_columns import (
     kleene_or,
     true_col,
 )
-from engine.vectorised import Compiled, VectorCompiler
+from .vectorised import Compiled, VectorCompiler
 
 DENIED, UNDETERMINED, WITH_OBLIGATIONS, ALLOWED, NOT_APPLICABLE = range(5)
 assert STATUS_ORDER[NOT_APPLICABLE] == "not_applicable"  # codes index STATUS_ORDER

@@ -1,6 +1,6 @@
 """Analyst simulation: many operations through the vectorised back end.
 
-    from engine import load_bundle
+    from . import load_bundle
     bundle = load_bundle("policies")
     results = bundle.simulate(frame)            # pandas in, pandas out (same index)
     frame.join(results)
@@ -18,10 +18,10 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from engine.sim_kernel import Kernel
+from .sim_kernel import Kernel
 
 if TYPE_CHECKING:  # Bundle.simulate imports this module
-    from engine.bundle import Bundle
+    from .bundle import Bundle
 
 PARTITION = 250_000  # rows per task: big enough for NumPy, small enough for a progress bar
 
@@ -49,7 +49,7 @@ def run(
     advance = progress or (lambda _: None)
     count = (len(frame) + partition - 1) // partition
     if workers or cluster:
-        from engine.sim_dask import run_on_cluster
+        from .sim_dask import run_on_cluster
 
         results = run_on_cluster(
             bundle, _parts(frame, partition), count, currency, as_of, cluster, workers or 2, advance

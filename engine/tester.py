@@ -14,14 +14,14 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine import ir
-from engine.ast import ExpectKind
-from engine.bundle import Bundle
-from engine.decision import Decision
-from engine.diagnostics import LexgateError, Span
-from engine.fold import constant_value
-from engine.timebox import TimeLimitExceeded, run_limited
-from engine.values import Money
+from . import ir
+from .ast import ExpectKind
+from .bundle import Bundle
+from .decision import Decision
+from .diagnostics import LexgateError, Span
+from .fold import constant_value
+from .timebox import TimeLimitExceeded, run_limited
+from .values import Money
 
 EXERCISED = {"violated", "compliant", "excepted", "duty_open"}
 # Examples decide in milliseconds; one that takes seconds has facts a rule's work explodes on.

@@ -16,9 +16,9 @@ from typing import Any
 from lark import Token, Transformer, Tree, v_args
 from lark.tree import Meta
 
-from engine import ast
-from engine.diagnostics import Diagnostic, Span
-from engine.grouping import _Item
+from . import ast
+from .diagnostics import Diagnostic, Span
+from .grouping import _Item
 
 SCALES = {"thousand": Decimal(1000), "million": Decimal(10) ** 6, "billion": Decimal(10) ** 9}
 CURRENCY_ALIASES = {"RMB": "CNY"}

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from engine.ir import OpCode
-from engine.types import (
+from .ir import OpCode
+from .types import (
     COUNT,
     DATE,
     DURATION_TYPES,

@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from engine import logic
-from engine.types import (
+from . import logic
+from .types import (
     BOOL,
     CODE,
     COUNT,
@@ -31,7 +31,7 @@ from engine.types import (
     SetType,
     Type,
 )
-from engine.values import Duration, ExchangeRates, MissingRate, Money, Percent
+from .values import Duration, ExchangeRates, MissingRate, Money, Percent
 
 # fixed-point scales of fact columns: digits after the decimal point an input value may carry
 # before its row goes to the scalar evaluator (money in minor units; see docs/SIMULATION.md)

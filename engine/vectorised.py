@@ -35,10 +35,10 @@ from typing import Any
 
 import numpy as np
 
-from engine import ir
-from engine.ast import LoopKind
-from engine.ir import OpCode
-from engine.types import (
+from . import ir
+from .ast import LoopKind
+from .ir import OpCode
+from .types import (
     BOOL,
     CODE,
     EnumType,
@@ -48,7 +48,7 @@ from engine.types import (
     SetType,
     Type,
 )
-from engine.vector_columns import (  # noqa: F401 - the names the simulation modules use
+from .vector_columns import (  # noqa: F401 - the names the simulation modules use
     FACT_SCALE,
     INT_LIMIT,
     ONE,
@@ -168,7 +168,7 @@ class VectorCompiler:
             return Compiled(lambda env: env.params.get(name))  # read by `index` only
         scale = 0
         if is_numeric_type(t) and declared is not None:
-            from engine.fold import constant_value
+            from .fold import constant_value
 
             scale = max(
                 (
@@ -349,7 +349,7 @@ class VectorCompiler:
         declared = self._parameters.get(getattr(node.args[0], "name", ""))
         scale = 0
         if declared is not None and is_numeric_type(t):
-            from engine.fold import constant_value
+            from .fold import constant_value
 
             scale = max(
                 (

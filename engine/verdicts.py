@@ -12,10 +12,10 @@ from collections.abc import Callable
 from enum import StrEnum
 from typing import Any
 
-from engine import ir
-from engine.compiler import Context, shift_date
-from engine.completion import BUDGET, UNDECIDED, Settled
-from engine.decision import Obligation, Outcome
+from . import ir
+from .compiler import Context, shift_date
+from .completion import BUDGET, UNDECIDED, Settled
+from .decision import Obligation, Outcome
 
 
 class VerdictKind(StrEnum):

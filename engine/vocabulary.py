@@ -24,11 +24,11 @@ from pydantic import (
     create_model,
 )
 
-from engine.diagnostics import NO_SPAN, Diagnostic, LexgateError, did_you_mean
-from engine.error_codes import FieldCode
-from engine.geography_codes import PLACES
-from engine.ir import FactInfo, Vocabulary
-from engine.types import (
+from .diagnostics import NO_SPAN, Diagnostic, LexgateError, did_you_mean
+from .error_codes import FieldCode
+from .geography_codes import PLACES
+from .ir import FactInfo, Vocabulary
+from .types import (
     BOOL,
     CODE,
     COUNT,
@@ -44,7 +44,7 @@ from engine.types import (
     SetType,
     Type,
 )
-from engine.values import KNOWN_CURRENCIES, Duration, Money, Percent
+from .values import KNOWN_CURRENCIES, Duration, Money, Percent
 
 CODE_PATTERN = r"^[A-Z]{2}(-[A-Z0-9]{1,3})?$"
 _FORBID = ConfigDict(extra="forbid", frozen=True)

@@ -5,8 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
-from engine import Bundle, load_bundle
+from lexgate.engine import Bundle, load_bundle
 
 ROOT = Path(__file__).resolve().parent.parent
 POLICIES = ROOT / "policies"

@@ -11,8 +11,8 @@
 
 from __future__ import annotations
 
-from api.decision_log.base import DecisionLog, SqlDecisionLog
-from api.decision_log.chain import (
+from .base import DecisionLog, SqlDecisionLog
+from .chain import (
     GENESIS_HASH,
     Canonical,
     DecisionRecord,
@@ -25,10 +25,10 @@ from api.decision_log.chain import (
     compute_entry_hash,
     utc_now,
 )
-from api.decision_log.checkpoints import Checkpoint, Signer, ensure_signer, load_signer
-from api.decision_log.postgres import PostgresDecisionLog
-from api.decision_log.sqlite import SqliteDecisionLog, connect_sqlite, private_file
-from api.decision_log.store import default_signing_key, parse_store_url
+from .checkpoints import Checkpoint, Signer, ensure_signer, load_signer
+from .postgres import PostgresDecisionLog
+from .sqlite import SqliteDecisionLog, connect_sqlite, private_file
+from .store import default_signing_key, parse_store_url
 
 __all__ = [
     "GENESIS_HASH",

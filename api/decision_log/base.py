@@ -17,7 +17,7 @@ from collections.abc import Iterator, Sequence
 from concurrent.futures import Future
 from typing import IO, Any, Self
 
-from api.decision_log.chain import (
+from .chain import (
     COLUMNS,
     MAX_BATCH,
     DecisionRecord,
@@ -29,8 +29,8 @@ from api.decision_log.chain import (
     entry_from_row,
     prepare,
 )
-from api.decision_log.checkpoints import Signer, store_checkpoint
-from api.decision_log.verify import Snapshot, verify_snapshot
+from .checkpoints import Signer, store_checkpoint
+from .verify import Snapshot, verify_snapshot
 
 
 class DecisionLog(abc.ABC):

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from api.decision_log.chain import canonical_json, utc_now
+from .chain import canonical_json, utc_now
 
 DOMAIN = "lexgate decision log checkpoint v1"
 

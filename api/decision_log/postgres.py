@@ -6,9 +6,9 @@ import contextlib
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from api.decision_log.base import SqlDecisionLog
-from api.decision_log.chain import GENESIS_HASH
-from api.decision_log.checkpoints import CHECKPOINTS_POSTGRES, Signer
+from .base import SqlDecisionLog
+from .chain import GENESIS_HASH
+from .checkpoints import CHECKPOINTS_POSTGRES, Signer
 
 _POSTGRES_SCHEMA = """
 CREATE TABLE IF NOT EXISTS decision_log (

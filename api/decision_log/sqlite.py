@@ -11,9 +11,9 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
 
-from api.decision_log.base import SqlDecisionLog
-from api.decision_log.chain import GENESIS_HASH, LogEntry, Pending
-from api.decision_log.checkpoints import CHECKPOINTS_SQLITE, Signer
+from .base import SqlDecisionLog
+from .chain import GENESIS_HASH, LogEntry, Pending
+from .checkpoints import CHECKPOINTS_SQLITE, Signer
 
 try:  # POSIX: orders the writers of several processes (SqliteDecisionLog)
     import fcntl

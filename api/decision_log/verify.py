@@ -14,9 +14,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from api.decision_log.chain import COLUMNS, GENESIS_HASH, Fault, VerifyResult, check_row
-from api.decision_log.checkpoints import Checkpoint, check_signature
-from api.decision_log.store import parse_store_url
+from .chain import COLUMNS, GENESIS_HASH, Fault, VerifyResult, check_row
+from .checkpoints import Checkpoint, check_signature
+from .store import parse_store_url
 
 TABLES = ("decision_log", "decision_log_head", "decision_log_checkpoints")
 

@@ -6,13 +6,13 @@ import json
 from typing import Any, TypeVar
 
 from fastapi import Request
+from lexgate.engine import OperationError, load_operation_json
+from lexgate.engine.vocabulary import FieldError
 from pydantic import BaseModel, ValidationError
 from starlette.requests import ClientDisconnect
 from starlette.types import Receive
 
-from api.errors import ApiError, pydantic_field_errors
-from engine import OperationError, load_operation_json
-from engine.vocabulary import FieldError
+from ..errors import ApiError, pydantic_field_errors
 
 try:  # optional accelerator for answers; json alone gives the same JSON
     import orjson as _orjson

@@ -15,17 +15,19 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 from fastapi import APIRouter, Depends, Request, Response
+from lexgate.engine import Decision, OperationError
+from lexgate.engine.error_codes import FieldCode
+from lexgate.engine.vocabulary import FieldError
 from starlette.requests import ClientDisconnect
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from api.decision_log import Canonical, DecisionRecord, LogEntry, canonical_bytes, utc_now
-from api.deps import AppState, StateDep, authorize, require
-from api.errors import ApiError, error_response, prefixed
-from api.keys import Scope as KeyScope
-from api.policies import LoadedBundle
-from api.routes._body import json_bytes, parse_json, read_body, require_json, validate
-from api.schemas import (
+from ..decision_log import Canonical, DecisionRecord, LogEntry, canonical_bytes, utc_now
+from ..deps import AppState, StateDep, authorize, require
+from ..errors import ApiError, error_response, prefixed
+from ..keys import Scope as KeyScope
+from ..policies import LoadedBundle
+from ..schemas import (
     BatchRequest,
     BatchResponse,
     DecisionRequest,
@@ -33,9 +35,7 @@ from api.schemas import (
     LogEntryOut,
     error_responses,
 )
-from engine import Decision, OperationError
-from engine.error_codes import FieldCode
-from engine.vocabulary import FieldError
+from ._body import json_bytes, parse_json, read_body, require_json, validate
 
 logger = logging.getLogger("lexgate.api")
 JSON = "application/json"
@@ -265,7 +265,7 @@ def _profile(state: AppState, loaded: LoadedBundle, envelope: DecisionRequest) -
     """The profile a request names, validated against the bundle serving it; 404 if unknown."""
     if envelope.profile is None:
         return None
-    from api.routes.profiles import store
+    from .profiles import store
 
     stored = store(state).get(envelope.profile, envelope.profile_version)
     if stored is None:

@@ -9,9 +9,9 @@ from typing import Any
 from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 
-from api.deps import StateDep
-from api.policies import read_reload_stamp
-from api.schemas import HealthResponse, error_responses
+from ..deps import StateDep
+from ..policies import read_reload_stamp
+from ..schemas import HealthResponse, error_responses
 
 router = APIRouter(tags=["operations"])
 

@@ -6,12 +6,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends
+from lexgate.engine import PolicyError
 
-from api.deps import StateDep, require
-from api.errors import ApiError
-from api.keys import Scope
-from api.schemas import PoliciesResponse, ReloadResponse, error_responses
-from engine import PolicyError
+from ..deps import StateDep, require
+from ..errors import ApiError
+from ..keys import Scope
+from ..schemas import PoliciesResponse, ReloadResponse, error_responses
 
 read_router = APIRouter(
     prefix="/v1",

@@ -8,15 +8,15 @@ import asyncio
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
+from lexgate.engine import OperationError
+from lexgate.engine.vocabulary import FieldError
 
-from api.deps import StateDep, require
-from api.errors import ApiError, prefixed
-from api.keys import Scope
-from api.profile_store import PROFILE_ID, ProfileStore
-from api.routes._body import parse_json, read_body, require_json
-from api.schemas import ProfileList, ProfileOut, error_responses
-from engine import OperationError
-from engine.vocabulary import FieldError
+from ..deps import StateDep, require
+from ..errors import ApiError, prefixed
+from ..keys import Scope
+from ..profile_store import PROFILE_ID, ProfileStore
+from ..schemas import ProfileList, ProfileOut, error_responses
+from ._body import parse_json, read_body, require_json
 
 ProfileId = Annotated[
     str,

@@ -7,8 +7,8 @@ from typing import Any
 
 from fastapi import APIRouter, Depends
 
-from api.deps import StateDep, require
-from api.schemas import error_responses
+from ..deps import StateDep, require
+from ..schemas import error_responses
 
 router = APIRouter(
     prefix="/v1",

@@ -14,14 +14,14 @@ from importlib.metadata import entry_points
 import typer
 from rich.markup import escape
 
-from engine.cli.check import check
-from engine.cli.common import EXIT_INTERNAL, EXIT_USAGE, err, print_diagnostics
-from engine.cli.eval import evaluate
-from engine.cli.examples import test
-from engine.cli.inspect import inspect
-from engine.cli.profile import app as profile_app
-from engine.cli.schema import schema
-from engine.diagnostics import LexgateError
+from ..diagnostics import LexgateError
+from .check import check
+from .common import EXIT_INTERNAL, EXIT_USAGE, err, print_diagnostics
+from .eval import evaluate
+from .examples import test
+from .inspect import inspect
+from .profile import app as profile_app
+from .schema import schema
 
 app = typer.Typer(
     name="lexgate",
@@ -65,7 +65,7 @@ app.add_typer(profile_app, name="profile")
 
 
 def _simulate() -> None:
-    from engine.cli.simulate import simulate  # heavy imports stay inside it
+    from .simulate import simulate  # heavy imports stay inside it
 
     app.command("simulate")(simulate)
 

@@ -9,9 +9,9 @@ from typing import Annotated
 
 import typer
 
-from engine.bundle import find_policy_root, load_bundle
-from engine.cli.common import EXIT_POLICY, OutputFormat, err, out, print_diagnostics
-from engine.diagnostics import PolicyError, render_all
+from ..bundle import find_policy_root, load_bundle
+from ..diagnostics import PolicyError, render_all
+from .common import EXIT_POLICY, OutputFormat, err, out, print_diagnostics
 
 
 def check(

@@ -24,8 +24,8 @@ from typing import Annotated, NoReturn
 import typer
 from rich.console import Console
 
-from engine.bundle import Bundle, load_bundle
-from engine.diagnostics import Diagnostic, PolicyError, render_all
+from ..bundle import Bundle, load_bundle
+from ..diagnostics import Diagnostic, PolicyError, render_all
 
 EXIT_OK, EXIT_POLICY, EXIT_USAGE, EXIT_DENIED, EXIT_UNDETERMINED = 0, 1, 2, 3, 4
 EXIT_INTERNAL = 70  # EX_SOFTWARE: a bug in lexgate, not in the input

@@ -14,7 +14,9 @@ from typing import Annotated, Any
 
 import typer
 
-from engine.cli.common import (
+from ..decision import Decision, RegimeDecision, to_json_value
+from ..vocabulary import OperationError, load_operation_json
+from .common import (
     EXIT_OK,
     EXIT_USAGE,
     STATUS_EXIT,
@@ -27,8 +29,6 @@ from engine.cli.common import (
     out,
     parse_as_of,
 )
-from engine.decision import Decision, RegimeDecision, to_json_value
-from engine.vocabulary import OperationError, load_operation_json
 
 
 def _read_operation(path: Path) -> Any:

@@ -8,9 +8,9 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from engine.bundle import find_policy_root
-from engine.cli.common import EXIT_OK, EXIT_POLICY, fail, load, out
-from engine.tester import Coverage, run_examples
+from ..bundle import find_policy_root
+from ..tester import Coverage, run_examples
+from .common import EXIT_OK, EXIT_POLICY, fail, load, out
 
 
 def test(

@@ -12,10 +12,10 @@ from typing import Annotated, Any
 
 import typer
 
-from engine import ir
-from engine.bundle import find_policy_root
-from engine.cli.common import EXIT_POLICY, EXIT_USAGE, fail, load, print_diagnostics
-from engine.parser import parse_module
+from .. import ir
+from ..bundle import find_policy_root
+from ..parser import parse_module
+from .common import EXIT_POLICY, EXIT_USAGE, fail, load, print_diagnostics
 
 
 class Stage(StrEnum):

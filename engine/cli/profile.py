@@ -10,8 +10,8 @@ from typing import Annotated
 
 import typer
 
-from engine.cli.common import EXIT_USAGE, PoliciesOption, err, fail, load, out
-from engine.vocabulary import OperationError, load_operation_json
+from ..vocabulary import OperationError, load_operation_json
+from .common import EXIT_USAGE, PoliciesOption, err, fail, load, out
 
 app = typer.Typer(
     help="Organisation profiles: the facts about an organisation, kept once.", no_args_is_help=True

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from engine.cli.common import PoliciesOption, load
+from .common import PoliciesOption, load
 
 
 def schema(policies: PoliciesOption = Path("policies")) -> None:

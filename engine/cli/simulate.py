@@ -83,24 +83,24 @@ def simulate(
     """Evaluate many scenarios at once: per-scenario results, a summary, plots and a report."""
     import pandas as pd
 
-    from engine import simulate as sim
-    from engine.cli.common import EXIT_USAGE, _fail, _load, parse_as_of
-    from engine.sim_columns import TableError, unknown_columns
-    from engine.sim_inputs import (
+    from .. import simulate as sim
+    from ..sim_columns import TableError, unknown_columns
+    from ..sim_inputs import (
         InputError,
         parse_distribution,
         parse_sweep,
         read_operations,
         scenarios,
     )
-    from engine.sim_report import (
+    from ..sim_report import (
         compare_summary,
         plot_distribution,
         plot_sweep,
         summarise,
         write_html,
     )
-    from engine.vocabulary import OperationError, load_operation_json
+    from ..vocabulary import OperationError, load_operation_json
+    from .common import EXIT_USAGE, _fail, _load, parse_as_of
 
     day = parse_as_of(as_of)
     bundle = _load(policies)

@@ -12,8 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
-
-from api.testing import ServerProcess, shipped_policies
+from lexgate.api.testing import ServerProcess, shipped_policies
 
 # Generous: these suites run on busy 2-core machines next to other work.
 READY_TIMEOUT = 120.0

@@ -17,7 +17,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 def lexgate(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "engine", *args],
+        [sys.executable, "-m", "lexgate.engine", *args],
         capture_output=True,
         text=True,
         cwd=cwd,

@@ -11,8 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-from api.decision_log import (
+from lexgate.api.decision_log import (
     DecisionRecord,
     canonical_json,
     compute_entry_hash,
@@ -26,7 +25,7 @@ ENTRIES = 35  # checkpoints at 10, 20, 30; 31..35 after the last periodic one
 
 def lexgate(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "engine", *args],
+        [sys.executable, "-m", "lexgate.engine", *args],
         capture_output=True,
         text=True,
         cwd=cwd,

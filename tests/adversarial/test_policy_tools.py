@@ -8,12 +8,11 @@ import time
 from pathlib import Path
 
 import pytest
-
-from api.policies import prepare
-from api.testing import shipped_policies
-from engine import PolicyError, load_bundle
-from engine.diagnostics import did_you_mean
-from engine.parser import parse_module
+from lexgate.api.policies import prepare
+from lexgate.api.testing import shipped_policies
+from lexgate.engine import PolicyError, load_bundle
+from lexgate.engine.diagnostics import did_you_mean
+from lexgate.engine.parser import parse_module
 
 HEADER = 'regime HOSTILE "hostile"\n  currency EUR\n  applies when true\n    cite "Art. 0"\n\n'
 

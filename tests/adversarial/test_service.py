@@ -12,9 +12,9 @@ from typing import Any
 
 import httpx
 import pytest
+from lexgate.api.errors import ApiError
+from lexgate.api.routes.decisions import INLINE_BODY_BYTES, run_budgeted
 
-from api.errors import ApiError
-from api.routes.decisions import INLINE_BODY_BYTES, run_budgeted
 from tests.adversarial.conftest import Target, raw_exchange
 
 pytestmark = pytest.mark.slow

@@ -8,8 +8,7 @@ import sys
 from pathlib import Path
 
 import pandas as pd
-
-from api.testing import shipped_policies
+from lexgate.api.testing import shipped_policies
 
 
 def test_a_parquet_list_column_of_equal_lengths_is_simulated(tmp_path: Path) -> None:
@@ -25,7 +24,7 @@ def test_a_parquet_list_column_of_equal_lengths_is_simulated(tmp_path: Path) -> 
         [
             sys.executable,
             "-m",
-            "engine",
+            "lexgate.engine",
             "simulate",
             str(tmp_path / "scenarios.parquet"),
             "--policies",

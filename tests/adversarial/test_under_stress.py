@@ -12,8 +12,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from lexgate.api.testing import ServerProcess, shipped_policies
 
-from api.testing import ServerProcess, shipped_policies
 from tests.api import test_server_reload
 from tests.api.test_api_crash import crash_and_recover
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+from lexgate.api.testing import ServerProcess, free_port, shipped_policies
 
-from api.testing import ServerProcess, free_port, shipped_policies
 from tests.adversarial.conftest import READY_TIMEOUT, wait_for
 
 pytestmark = pytest.mark.slow
@@ -24,7 +24,7 @@ def serve_command(port: int, workdir: Path, *args: str) -> list[str]:
     return [
         sys.executable,
         "-m",
-        "engine",
+        "lexgate.engine",
         "serve",
         "--port",
         str(port),

@@ -13,8 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-
-from api.testing import ServerProcess, shipped_policies
+from lexgate.api.testing import ServerProcess, shipped_policies
 
 OPERATION = {
     "legal_basis": "none",
@@ -60,7 +59,7 @@ async def hammer(server: ServerProcess, answers: int = ANSWERS_BEFORE_KILL) -> l
 
 def verify(log_url: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "engine", "log", "verify", "--log", log_url],
+        [sys.executable, "-m", "lexgate.engine", "log", "verify", "--log", log_url],
         capture_output=True,
         text=True,
         check=False,

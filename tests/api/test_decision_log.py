@@ -10,8 +10,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 import pytest
-
-from api.decision_log import (
+from lexgate.api.decision_log import (
     GENESIS_HASH,
     Canonical,
     DecisionLog,
@@ -321,8 +320,8 @@ def test_decisions_hold_no_floats_so_their_fast_encoding_is_canonical() -> None:
     writes no float, which these realistic decisions (explained, too) check."""
     from pathlib import Path
 
-    from api.testing import shipped_policies
-    from engine import load_bundle
+    from lexgate.api.testing import shipped_policies
+    from lexgate.engine import load_bundle
 
     bundle = load_bundle(shipped_policies())
     cases = Path(__file__).parents[1] / "policies"

@@ -6,9 +6,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-
-from api.decision_log import open_decision_log
-from api.keys import KeyStore, Scope, has_scope, open_key_store
+from lexgate.api.decision_log import open_decision_log
+from lexgate.api.keys import KeyStore, Scope, has_scope, open_key_store
 
 if TYPE_CHECKING:
     from tests.api.conftest import Store

@@ -9,7 +9,7 @@ import sys
 import textwrap
 from pathlib import Path
 
-from api.decision_log import Fault, open_decision_log
+from lexgate.api.decision_log import Fault, open_decision_log
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -18,7 +18,7 @@ CHILD = textwrap.dedent(
     """
     import sys, threading
     sys.path.insert(0, sys.argv[2])
-    from api.decision_log import DecisionRecord, open_decision_log
+    from lexgate.api.decision_log import DecisionRecord, open_decision_log
 
     log = open_decision_log(sys.argv[1])
     printing = threading.Lock()

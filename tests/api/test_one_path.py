@@ -8,12 +8,11 @@ import importlib.util
 from pathlib import Path
 
 from fastapi.testclient import TestClient
+from lexgate.api.app import create_app
+from lexgate.api.routes.decisions import DecisionEndpoint
+from lexgate.api.settings import Settings
+from lexgate.api.testing import shipped_policies
 from starlette.routing import Route
-
-from api.app import create_app
-from api.routes.decisions import DecisionEndpoint
-from api.settings import Settings
-from api.testing import shipped_policies
 
 API = Path(__file__).resolve().parents[2] / "api"
 
@@ -35,7 +34,7 @@ def test_one_handler_serves_post_decisions(tmp_path: Path) -> None:
     ]
     assert len(serving) == 1
     assert isinstance(serving[0].app, DecisionEndpoint)
-    assert importlib.util.find_spec("api.fastpath") is None
+    assert importlib.util.find_spec("lexgate.api.fastpath") is None
     middleware = {m.cls.__name__ for m in app.user_middleware}  # type: ignore[attr-defined]
     assert middleware == {"MetricsMiddleware", "BodyLimitMiddleware"}
 
@@ -46,7 +45,7 @@ def test_a_root_path_reaches_the_same_handler(tmp_path: Path) -> None:
         policies=shipped_policies(), log_url="none", keys_url=f"sqlite:///{tmp_path / 'keys.db'}"
     )
     app = create_app(settings)
-    from api.keys import open_key_store
+    from lexgate.api.keys import open_key_store
 
     store = open_key_store(settings.resolved_keys_url)
     key = store.create(["decide"], "test")

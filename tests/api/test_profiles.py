@@ -10,9 +10,9 @@ import sys
 from pathlib import Path
 
 import httpx
+from lexgate.api.keys import open_key_store
+from lexgate.api.testing import ServerProcess, shipped_policies
 
-from api.keys import open_key_store
-from api.testing import ServerProcess, shipped_policies
 from tests.conftest import ROOT
 
 PROFILE = json.loads((ROOT / "examples" / "profile.json").read_text())
@@ -21,7 +21,7 @@ NEWSLETTER = json.loads((ROOT / "examples" / "newsletter.json").read_text())
 
 def _verify(log_url: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "engine", "log", "verify", "--log", log_url],
+        [sys.executable, "-m", "lexgate.engine", "log", "verify", "--log", log_url],
         capture_output=True,
         text=True,
         check=False,

@@ -9,11 +9,10 @@ from pathlib import Path
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-
-from api.app import create_app
-from api.deps import AppState
-from api.settings import Settings
-from api.testing import shipped_policies
+from lexgate.api.app import create_app
+from lexgate.api.deps import AppState
+from lexgate.api.settings import Settings
+from lexgate.api.testing import shipped_policies
 
 OPERATION = {"legal_basis": "none", "controller": {"establishments": ["DE"]}}
 

@@ -17,9 +17,8 @@ import pytest
 schemathesis = pytest.importorskip("schemathesis")
 
 from hypothesis import HealthCheck, given, settings  # noqa: E402
+from lexgate.api.testing import ServerProcess, shipped_policies  # noqa: E402
 from schemathesis import GenerationMode  # noqa: E402
-
-from api.testing import ServerProcess, shipped_policies  # noqa: E402
 
 MAX_EXAMPLES = int(os.environ.get("LEXGATE_SCHEMATHESIS_EXAMPLES", "30"))
 # Negative mode needs something to make invalid: a body or a parameter.

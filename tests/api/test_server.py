@@ -12,9 +12,9 @@ from dataclasses import dataclass
 
 import httpx
 import pytest
+from lexgate.api.keys import open_key_store
+from lexgate.api.testing import ServerProcess, shipped_policies
 
-from api.keys import open_key_store
-from api.testing import ServerProcess, shipped_policies
 from tests.conftest import ROOT
 
 OPERATION = json.loads((ROOT / "examples" / "no_basis.json").read_text())
@@ -115,7 +115,7 @@ def test_every_route_enforces_its_scope(running: Running) -> None:
 def test_keys_created_and_revoked_with_the_cli(running: Running) -> None:
     def cli(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [sys.executable, "-m", "engine", *args, "--log", running.server.log_url],
+            [sys.executable, "-m", "lexgate.engine", *args, "--log", running.server.log_url],
             capture_output=True,
             text=True,
             check=False,

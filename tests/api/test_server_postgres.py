@@ -9,8 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import httpx
-
-from api.testing import ServerProcess, shipped_policies
+from lexgate.api.testing import ServerProcess, shipped_policies
 
 if TYPE_CHECKING:
     from tests.api.conftest import PostgresServer
@@ -49,7 +48,7 @@ def test_server_on_postgresql(postgres_server: PostgresServer, tmp_path: Path) -
         assert response.status_code == 200
 
     verified = subprocess.run(
-        [sys.executable, "-m", "engine", "log", "verify", "--log", url],
+        [sys.executable, "-m", "lexgate.engine", "log", "verify", "--log", url],
         capture_output=True,
         text=True,
         check=False,

@@ -11,8 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-
-from api.testing import ServerProcess, shipped_policies
+from lexgate.api.testing import ServerProcess, shipped_policies
 
 OPERATION = {"legal_basis": "none", "controller": {"establishments": ["DE"]}}
 BROKEN_SYNTAX = '\nrule broken "unterminated\n  violation when (\n'

@@ -8,7 +8,8 @@ import subprocess
 import sys
 from decimal import Decimal
 
-from engine import Bundle, Money
+from lexgate.engine import Bundle, Money
+
 from tests.conftest import ROOT
 
 AS_OF = dt.date(2025, 6, 1)
@@ -58,7 +59,7 @@ def test_cli_eval_prints_denied_and_exact_cap(tmp_path) -> None:
         [
             sys.executable,
             "-m",
-            "engine",
+            "lexgate.engine",
             "eval",
             str(operation),
             "--format",

@@ -6,9 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
-from engine import cache as engine_cache
-from engine import load_sources
+from lexgate.engine import cache as engine_cache
+from lexgate.engine import load_sources
 
 SOURCES = {
     "common/v.policy": 'fact a: bool "a"\n',

@@ -27,7 +27,7 @@ OPERATIONS = {
 
 def _lexgate(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "engine", *args],
+        [sys.executable, "-m", "lexgate.engine", *args],
         capture_output=True,
         text=True,
         check=False,

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 import yaml
+from lexgate.engine import OperationError, PolicyError, load_bundle, parser
+from lexgate.engine.error_codes import API_CODES, POLICY_CODES, TITLES
 
-from engine import OperationError, PolicyError, load_bundle, parser
-from engine.error_codes import API_CODES, POLICY_CODES, TITLES
 from tests.conftest import ROOT
 
 CORPUS = yaml.safe_load((ROOT / "tests" / "engine" / "error_corpus.yaml").read_text())

@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-
-from engine import PolicyError, load_sources, render_all
+from lexgate.engine import PolicyError, load_sources, render_all
 
 CORPUS = yaml.safe_load((Path(__file__).parent / "error_corpus.yaml").read_text(encoding="utf-8"))
 CASES = CORPUS["cases"]
@@ -78,7 +77,7 @@ def test_cli_reports_three_mistakes_with_location_caret_and_help(tmp_path: Path)
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text(text)
     result = subprocess.run(
-        [sys.executable, "-m", "engine", "check", str(tmp_path)],
+        [sys.executable, "-m", "lexgate.engine", "check", str(tmp_path)],
         capture_output=True,
         text=True,
         check=False,

@@ -17,11 +17,11 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from lexgate.engine import Bundle, load_bundle
+from lexgate.engine.decision import Outcome
+from lexgate.engine.reads import uses_knownness
+from lexgate.engine.types import ListType
 
-from engine import Bundle, load_bundle
-from engine.decision import Outcome
-from engine.reads import uses_knownness
-from engine.types import ListType
 from tests.conftest import ROOT
 from tests.simulation.operations import (
     Constants,

@@ -63,6 +63,7 @@ def _imported(name: str, path: Path) -> set[str]:
                 for alias in node.names
             ]
         for target in targets:
+            target = target.removeprefix("lexgate.")  # the installed name of engine/ and api/
             parts = target.split(".")
             for end in range(1, len(parts) + 1):
                 candidate = ".".join(parts[:end])

@@ -11,8 +11,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from engine import compiler, ir, vectorised
-from engine.ir import OpCode
+from lexgate.engine import compiler, ir, vectorised
+from lexgate.engine.ir import OpCode
+
 from tests.conftest import ROOT
 
 
@@ -54,7 +55,7 @@ def test_no_string_dispatch_on_operators_or_node_names() -> None:
 
 
 def test_walk_visits_every_node_once_in_pre_order() -> None:
-    from engine import load_sources
+    from lexgate.engine import load_sources
 
     bundle = load_sources(
         {
@@ -75,7 +76,7 @@ def test_walk_visits_every_node_once_in_pre_order() -> None:
 
 
 def test_constants_are_folded_once_after_checking() -> None:
-    from engine import load_sources
+    from lexgate.engine import load_sources
 
     bundle = load_sources(
         {

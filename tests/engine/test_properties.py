@@ -9,9 +9,9 @@ from decimal import Decimal
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from lexgate.engine import Bundle, LexgateError, PolicyError, load_sources
+from lexgate.engine.parser import parse_module
 
-from engine import Bundle, LexgateError, PolicyError, load_sources
-from engine.parser import parse_module
 from tests.conftest import POLICIES
 
 SOURCES = {

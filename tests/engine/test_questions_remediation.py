@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from lexgate.engine import Bundle, OperationError, load_bundle
+from lexgate.engine.types import ListType
 
-from engine import Bundle, OperationError, load_bundle
-from engine.types import ListType
 from tests.conftest import ROOT
 from tests.simulation.operations import Constants, operations, value_strategy, with_fact
 

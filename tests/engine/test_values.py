@@ -6,9 +6,8 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
-
-from engine.compiler import shift_date
-from engine.values import UNKNOWN, Duration, ExchangeRates, MissingRate, Money, RateEntry
+from lexgate.engine.compiler import shift_date
+from lexgate.engine.values import UNKNOWN, Duration, ExchangeRates, MissingRate, Money, RateEntry
 
 EUR_USD = RateEntry(dt.date(2024, 12, 31), dt.date(2025, 5, 9), Decimal("1.0389"), "ECB")
 EUR_CNY = RateEntry(dt.date(2024, 12, 31), dt.date(2025, 5, 9), Decimal("7.5833"), "ECB")

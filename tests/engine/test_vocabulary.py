@@ -5,9 +5,8 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-
-from engine import Bundle, Money, OperationError, load_operation_json
-from engine.error_codes import FieldCode
+from lexgate.engine import Bundle, Money, OperationError, load_operation_json
+from lexgate.engine.error_codes import FieldCode
 
 
 def _errors(bundle: Bundle, operation: object) -> dict[str, str]:

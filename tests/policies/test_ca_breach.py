@@ -12,8 +12,7 @@ import datetime as dt
 from typing import Any
 
 import pytest
-
-from engine import Bundle, run_examples
+from lexgate.engine import Bundle, run_examples
 
 CA = {"locations": ["US-CA"]}
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from engine import Bundle, run_examples
+from lexgate.engine import Bundle, run_examples
 
 
 def test_every_ccpa_example_passes_and_every_rule_is_exercised(bundle: Bundle) -> None:

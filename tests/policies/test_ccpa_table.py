@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from lexgate.engine import Bundle, Money
 
-from engine import Bundle, Money
 from tests.policies.tables import set_fact, unset_fact
 
 CASES_FILE = Path(__file__).with_name("ccpa_cases.json")

@@ -15,8 +15,8 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from lexgate.engine import Bundle, Money
 
-from engine import Bundle, Money
 from tests.policies.tables import set_fact, unset_fact
 
 AS_OF = dt.date(2026, 6, 1)

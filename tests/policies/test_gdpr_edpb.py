@@ -26,8 +26,8 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from engine import Bundle
-from engine.decision import ExposureLine
+from lexgate.engine import Bundle
+from lexgate.engine.decision import ExposureLine
 
 AS_OF = dt.date(2025, 6, 1)
 ESTIMATE = "estimate (EDPB Guidelines 04/2022, not a statutory amount)"

@@ -13,7 +13,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from engine import Bundle
+from lexgate.engine import Bundle
 
 AS_OF = dt.date(2025, 6, 1)
 

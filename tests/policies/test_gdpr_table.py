@@ -26,9 +26,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from engine import Bundle
-from engine.tester import run_examples
+from lexgate.engine import Bundle
+from lexgate.engine.tester import run_examples
 
 CASES_FILE = Path(__file__).with_name("gdpr_cases.json")
 CASES: list[dict[str, Any]] = json.loads(CASES_FILE.read_text(encoding="utf-8"))["cases"]

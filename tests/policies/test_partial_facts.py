@@ -11,8 +11,8 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from lexgate.engine import Bundle, load_bundle
 
-from engine import Bundle, load_bundle
 from tests.conftest import ROOT
 
 AS_OF = dt.date(2025, 6, 1)

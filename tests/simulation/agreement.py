@@ -5,11 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import pandas as pd
-
-from engine import Bundle
-from engine.sim_columns import flatten_operation
-from engine.sim_kernel import ORGANISATION, Kernel
-from engine.values import MINOR_UNITS, Money
+from lexgate.engine import Bundle
+from lexgate.engine.sim_columns import flatten_operation
+from lexgate.engine.sim_kernel import ORGANISATION, Kernel
+from lexgate.engine.values import MINOR_UNITS, Money
 
 
 def minor(money: Money | None) -> int | None:

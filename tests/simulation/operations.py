@@ -10,11 +10,10 @@ from decimal import Decimal
 from typing import Any
 
 from hypothesis import strategies as st
-
-from engine import Bundle, ir
-from engine.fold import constant_value
-from engine.sim_kernel import _children
-from engine.types import (
+from lexgate.engine import Bundle, ir
+from lexgate.engine.fold import constant_value
+from lexgate.engine.sim_kernel import _children
+from lexgate.engine.types import (
     BOOL,
     CODE,
     COUNT,
@@ -31,7 +30,7 @@ from engine.types import (
     SetType,
     Type,
 )
-from engine.values import Duration, Money, Percent
+from lexgate.engine.values import Duration, Money, Percent
 
 COUNTRIES = ["DE", "FR", "IE", "NO", "US", "US-CA", "CN", "IN", "JP", "GB", "BR", "CH", "KR", "HK"]
 CURRENCIES = ["EUR", "EUR", "EUR", "USD", "CNY"]

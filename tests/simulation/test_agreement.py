@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from lexgate.engine import Bundle, load_bundle
+from lexgate.engine.sim_kernel import Kernel
 
-from engine import Bundle, load_bundle
-from engine.sim_kernel import Kernel
 from tests.conftest import ROOT
 from tests.simulation.agreement import disagreements
 from tests.simulation.operations import Constants, operations

@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from lexgate.engine import Bundle, load_bundle
+from lexgate.engine.sim_kernel import Kernel
 
-from engine import Bundle, load_bundle
-from engine.sim_kernel import Kernel
 from tests.conftest import ROOT
 from tests.policies.test_ccpa_table import operation_of as ccpa_operation
 from tests.simulation.agreement import disagreements

@@ -10,10 +10,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
-from engine import Bundle, load_bundle
-from engine import simulate as sim
-from engine.sim_inputs import parse_distribution, parse_sweep, scenarios
+from lexgate.engine import Bundle, load_bundle
+from lexgate.engine import simulate as sim
+from lexgate.engine.sim_inputs import parse_distribution, parse_sweep, scenarios
 
 GDPR_MINI = Path(__file__).resolve().parents[2] / "bench" / "gdpr_mini"
 AS_OF = dt.date(2025, 6, 1)
@@ -101,7 +100,7 @@ def test_cli_sweep_writes_results_summary_plots_and_report(tmp_path: Path) -> No
     command = [
         sys.executable,
         "-m",
-        "engine",
+        "lexgate.engine",
         "simulate",
         "-p",
         str(GDPR_MINI),
@@ -168,7 +167,7 @@ def test_cli_reads_jsonl_and_csv(tmp_path: Path) -> None:
             [
                 sys.executable,
                 "-m",
-                "engine",
+                "lexgate.engine",
                 "simulate",
                 str(source),
                 "-p",
