@@ -19,7 +19,7 @@ from .policies import PolicyService
 from .settings import Settings
 
 
-@dataclass
+@dataclass(kw_only=True)
 class AppState:
     """Everything a request may touch; built by the app's lifespan, one per app."""
 

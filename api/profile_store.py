@@ -20,7 +20,7 @@ PROFILE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 MAX_VERSIONS = 10_000
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class StoredProfile:
     id: str
     version: int
@@ -78,7 +78,7 @@ class ProfileStore:
                 raise ValueError(f"profile `{profile_id}` has {MAX_VERSIONS} versions already")
             time = utc_now()
             if self.log is None:
-                stored = StoredProfile(profile_id, version, facts, time)
+                stored = StoredProfile(id=profile_id, version=version, facts=facts, time=time)
                 self._memory.setdefault(profile_id, []).append(stored)
                 return stored
             record = DecisionRecord(
@@ -89,7 +89,14 @@ class ProfileStore:
                 time=time,
             )
             entry = self.log.append(record)
-        return StoredProfile(profile_id, version, facts, time, entry.seq, entry.entry_hash)
+        return StoredProfile(
+            id=profile_id,
+            version=version,
+            facts=facts,
+            time=time,
+            seq=entry.seq,
+            entry_hash=entry.entry_hash,
+        )
 
     def list(self) -> list[dict[str, Any]]:
         if self.log is None:
@@ -103,5 +110,10 @@ class ProfileStore:
 
 def _from_entry(profile_id: str, version: int, entry: LogEntry) -> StoredProfile:
     return StoredProfile(
-        profile_id, version, dict(entry.operation), entry.time, entry.seq, entry.entry_hash
+        id=profile_id,
+        version=version,
+        facts=dict(entry.operation),
+        time=entry.time,
+        seq=entry.seq,
+        entry_hash=entry.entry_hash,
     )

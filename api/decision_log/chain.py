@@ -201,7 +201,7 @@ class Fault(StrEnum):
     RECEIPT_MISMATCH = "receipt mismatch"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class VerifyResult:
     ok: bool
     entries_checked: int  # entries found intact before the first fault
@@ -221,7 +221,7 @@ class DuplicateDecisionError(ValueError):
 # --- an entry on its way to the writer ----------------------------------------------------
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Pending:
     decision_id: str
     time: str

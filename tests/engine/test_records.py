@@ -10,13 +10,8 @@ from tests.conftest import ROOT
 
 MOST_POSITIONAL = 5
 
-# api/ records still built positionally, left while issue 12's work on these files goes on.
-NOT_YET = {
-    "api/decision_log/chain.py:VerifyResult",
-    "api/decision_log/chain.py:Pending",
-    "api/deps.py:AppState",
-    "api/profile_store.py:StoredProfile",
-}
+# Records still built positionally (none left; the test fails if one comes back).
+NOT_YET: set[str] = set()
 
 
 def _dataclasses() -> dict[str, tuple[str, ast.ClassDef, ast.expr]]:
