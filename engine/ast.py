@@ -41,6 +41,23 @@ class Aggregation(StrEnum):
     SUM = "sum"
 
 
+class RegimeKind(StrEnum):
+    """`kind …` of a regime: a statute (the default) or an organisation's own rules, stricter
+    than the law, which a profile enables and whose findings are kept apart from the law's."""
+
+    STATUTORY = "statutory"
+    INTERNAL = "internal"
+
+
+class RuleSeverity(StrEnum):
+    """`severity …` of an internal rule: its weight, in place of a statutory fine."""
+
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+
 class TypeShape(StrEnum):
     """How a declared type is built from names: `X`, `set of X`, `list of X`, `map of X to Y`."""
 
@@ -276,6 +293,8 @@ class RegimeDecl(Decl):
     aggregate_cite: Citation | None
     applies: tuple[Applies, ...]
     notes: tuple[str, ...] = ()
+    kind: str | None = None  # `kind internal`; checked against RegimeKind
+    kind_span: Span | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -384,6 +403,8 @@ class RuleDecl(Decl):
     duties: tuple[Duty, ...] = ()
     topic: str | None = None
     topic_span: Span | None = None
+    severity: str | None = None  # `severity high` (internal rules); checked against RuleSeverity
+    severity_span: Span | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -412,6 +433,21 @@ class DeriveDecl(Decl):
 
     value: Expr
     condition: Expr
+    cite: Citation | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RetentionDecl(Decl):
+    """`retention NAME "title" of CATEGORIES for PURPOSES keep D after DATE_FIELD [if FLAG]
+    then delete|anonymise cite "…"`: a storage limit of customer records (engine/retention/)."""
+
+    title: str | None
+    categories: tuple[tuple[str, Span], ...]
+    purposes: tuple[tuple[str, Span], ...]
+    keep: NumberLit
+    anchor: tuple[str, Span]
+    condition: tuple[str, Span] | None
+    action: tuple[str, Span]
     cite: Citation | None
 
 

@@ -13,7 +13,7 @@ import itertools
 from collections import defaultdict
 from collections.abc import Iterable
 
-from . import ast, checkexamples, checkrules, ir
+from . import ast, checkexamples, checkretention, checkrules, ir
 from .diagnostics import Diagnostic, PolicyError, Severity, Span, did_you_mean
 from .exprcheck import ExprChecker, Scope
 from .fold import fold_bundle
@@ -60,6 +60,7 @@ class Checker:
         self.topics: dict[str, dict[str, ast.TopicDecl]] = defaultdict(dict)
         self.derivations: list[ast.DeriveDecl] = []
         self.levels: list[ast.LevelDecl] = []
+        self.retention: list[tuple[ast.RetentionDecl, str | None]] = []
         self.headers: dict[str, ast.RegimeDecl] = {}
         self.regime_files: dict[str, list[str]] = defaultdict(list)
         self.part_of: list[tuple[str, Span]] = []
@@ -146,6 +147,9 @@ class Checker:
                 )
             else:
                 self.levels.append(decl)
+        elif isinstance(decl, ast.RetentionDecl):
+            if self._unique("retention", decl.name, decl.span, "retention limit"):
+                self.retention.append((decl, scope or None))
         elif isinstance(decl, ast.DeriveDecl):
             if self._unique("derive", decl.name, decl.span, "derivation of"):
                 self.derivations.append(decl)
@@ -472,6 +476,7 @@ class Checker:
             rates[(rate.base, rate.quote)] = values
         derivations = checkrules.check_derivations(self)
         regimes = {name: self.check_regime(name, header) for name, header in self.headers.items()}
+        retention = checkretention.check_retention(self, self.retention)
         if self.diagnostics:
             raise PolicyError(sorted(self.diagnostics, key=_diagnostic_order))
         digest = hashlib.sha256()
@@ -495,12 +500,28 @@ class Checker:
                 sources=dict(self.sources),
                 hash=digest.hexdigest(),
                 derivations=derivations,
+                retention=retention,
                 warnings=tuple(sorted(self.warnings, key=_diagnostic_order)),
             )
         )
 
+    def regime_kind(self, header: ast.RegimeDecl) -> ast.RegimeKind:
+        kinds = [k.value for k in ast.RegimeKind]
+        if header.kind is None or header.kind in kinds:
+            return ast.RegimeKind(header.kind or ast.RegimeKind.STATUTORY)
+        self.error(
+            "E0319",
+            f"unknown regime kind `{header.kind}`",
+            header.kind_span or header.span,
+            help=f"`kind internal` for an organisation's own rules ({' or '.join(kinds)})",
+        )
+        return ast.RegimeKind.STATUTORY
+
     def check_regime(self, name: str, header: ast.RegimeDecl) -> ir.CheckedRegime:
+        kind = self.regime_kind(header)
         currency = header.currency
+        if currency is None and kind == ast.RegimeKind.INTERNAL:
+            currency = "EUR"  # internal rules carry severities, not fines: no currency needed
         if currency is None:
             self.error(
                 "E0314",
@@ -544,9 +565,18 @@ class Checker:
         for dname in self.defines[name]:
             self.define_node(name, dname, name, currency)
         fines = {f: self.check_fine(d, name, currency) for f, d in self.fines[name].items()}
+        if kind == ast.RegimeKind.INTERNAL:
+            for fine in self.fines[name].values():
+                self.error(
+                    "E0321",
+                    f"internal regime `{name}` declares fine `{fine.name}`",
+                    fine.span,
+                    help="an internal rule states its `severity` (low, medium, high, "
+                    "critical); fines belong to statutes",
+                )
         topics = checkrules.check_topics(self, name)
         rules = {
-            r: checkrules.check_rule(self, d, name, currency, topics)
+            r: checkrules.check_rule(self, d, name, currency, topics, kind)
             for r, d in self.rules[name].items()
         }
         rules = checkrules.link_exceptions(self, name, rules)
@@ -581,6 +611,7 @@ class Checker:
             files=tuple(self.regime_files[name]),
             notes=header.notes,
             topics=topics,
+            kind=kind,
         )
 
 

@@ -27,12 +27,22 @@ class _Item:
 
 # which clause kinds each declaration accepts
 _CLAUSES = {
-    "regime": {"currency", "aggregate", "applies", "note"},
+    "regime": {"currency", "aggregate", "applies", "note", "kind"},
     "record": {"field"},
     "parameter": {"dated"},
     "rate": {"dated"},
     "fine": {"note"},
-    "rule": {"dated", "when", "violation", "obligation", "duty", "topic_ref", "fine_ref", "note"},
+    "rule": {
+        "dated",
+        "when",
+        "violation",
+        "obligation",
+        "duty",
+        "topic_ref",
+        "fine_ref",
+        "note",
+        "severity",
+    },
     "exception": {"dated", "when", "obligation", "note"},
     "example": {"as_of", "given", "expect"},
 }
@@ -40,6 +50,8 @@ _CLAUSE_WORDS = {
     "currency": "`currency`",
     "aggregate": "`aggregate`",
     "applies": "`applies when`",
+    "kind": "`kind`",
+    "severity": "`severity`",
     "note": "`note`",
     "field": "`field`",
     "dated": "`from`",
@@ -57,6 +69,8 @@ _OWNER_WORDS = {
     "currency": "a regime",
     "aggregate": "a regime",
     "applies": "a regime",
+    "kind": "a regime",
+    "severity": "a rule",
     "field": "a record",
     "dated": "a parameter, rate or rule",
     "when": "a rule or exception",
@@ -73,7 +87,16 @@ _OWNER_WORDS = {
 
 
 # declarations that take no clauses
-_STANDALONE = {"enum", "fact", "define", "part_of", "topic", "derive", "level"}
+_STANDALONE = {
+    "enum",
+    "fact",
+    "define",
+    "part_of",
+    "topic",
+    "derive",
+    "level",
+    "retention",
+}
 
 
 def _group(file: str, items: list[_Item], diagnostics: list[Diagnostic]) -> ast.Module:
@@ -155,6 +178,7 @@ def _build_decl(
     if head.kind == "regime":
         currency = _single(head, clauses, "currency", diagnostics)
         aggregate = _single(head, clauses, "aggregate", diagnostics)
+        kind = _single(head, clauses, "kind", diagnostics)
         return ast.RegimeDecl(
             name=d["name"],
             span=head.span,
@@ -172,6 +196,8 @@ def _build_decl(
                 if c.kind == "applies"
             ),
             notes=notes,
+            kind=kind.data["word"] if kind else None,
+            kind_span=kind.span if kind else None,
         )
     if head.kind == "enum":
         return ast.EnumDecl(d["name"], head.span, d["description"], d["members"])
@@ -261,6 +287,7 @@ def _build_decl(
         violation = _single(head, clauses, "violation", diagnostics)
         fines = tuple(n for c in clauses if c.kind == "fine_ref" for n in c.data["names"])
         topic = _single(head, clauses, "topic_ref", diagnostics)
+        severity = _single(head, clauses, "severity", diagnostics)
         return ast.RuleDecl(
             d["name"],
             head.span,
@@ -278,7 +305,12 @@ def _build_decl(
             duties=tuple(c.data["duty"] for c in clauses if c.kind == "duty"),
             topic=topic.data["name"] if topic else None,
             topic_span=topic.data["name_span"] if topic else None,
+            severity=severity.data["word"] if severity else None,
+            severity_span=severity.span if severity else None,
         )
+    if head.kind == "retention":
+        limit = {key: value for key, value in d.items() if key != "name"}
+        return ast.RetentionDecl(d["name"], head.span, **limit)
     if head.kind == "example":
         as_of = _single(head, clauses, "as_of", diagnostics)
         return ast.ExampleDecl(

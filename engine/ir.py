@@ -14,7 +14,16 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from .ast import Aggregation, Citation, ExpectKind, FineKind, LoopKind, Period
+from .ast import (
+    Aggregation,
+    Citation,
+    ExpectKind,
+    FineKind,
+    LoopKind,
+    Period,
+    RegimeKind,
+    RuleSeverity,
+)
 from .diagnostics import Span
 from .types import EnumType, RecordType, Type
 
@@ -214,6 +223,7 @@ class CheckedRule:
     exceptions: tuple[str, ...] = ()  # filled by the checker: rules that are exceptions to this
     duties: tuple[CheckedDuty, ...] = ()
     topic: str | None = None  # exceptions: their rule's topic
+    severity: RuleSeverity | None = None  # internal rules: their weight, in place of a fine
 
     def in_force(self, day: dt.date) -> bool:
         return not self.periods or any(p.contains(day) for p in self.periods)
@@ -314,6 +324,7 @@ class CheckedRegime:
     files: tuple[str, ...]
     notes: tuple[str, ...] = ()
     topics: dict[str, CheckedTopic] = field(default_factory=dict)
+    kind: RegimeKind = RegimeKind.STATUTORY  # internal: off unless a profile enables it
 
 
 @dataclass(frozen=True, slots=True)
@@ -338,6 +349,25 @@ class Vocabulary:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class RetentionLimit:
+    """A checked `retention` declaration: engine/retention/ evaluates it over record tables.
+    `keep` is in the base unit of its dimension (hours or months, as a `Duration`)."""
+
+    name: str
+    title: str | None
+    regime: str | None  # the regime whose file declares it; None: bundle-wide (no `part of`)
+    categories: frozenset[str]
+    purposes: frozenset[str]
+    keep_amount: int
+    keep_dimension: str  # "hours" (days and weeks, whole days) or "months" (months, years)
+    anchor: str  # a date field of `customer_record`
+    condition: str | None  # a bool field of `customer_record`
+    action: str  # delete | anonymise
+    cite: str | None
+    span: Span
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CheckedBundle:
     vocabulary: Vocabulary
     regimes: dict[str, CheckedRegime]
@@ -347,6 +377,7 @@ class CheckedBundle:
     hash: str
     derivations: tuple[CheckedDerivation, ...] = ()  # in the order they are applied
     warnings: tuple[Any, ...] = ()  # diagnostics.Diagnostic of severity "warning"
+    retention: tuple[RetentionLimit, ...] = ()  # `retention` limits, in declaration order
 
 
 def citation_text(cite: Citation | None) -> str | None:

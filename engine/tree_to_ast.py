@@ -277,6 +277,12 @@ class _Builder(Transformer[Token, list[_Item]]):
     def aggregate_clause(self, meta: Meta, children: list[Any]) -> _Item:
         return self._item("aggregate", meta, method=str(children[0]), cite=children[1])
 
+    def kind_clause(self, meta: Meta, children: list[Any]) -> _Item:
+        return self._item("kind", meta, word=str(children[0]))
+
+    def severity_clause(self, meta: Meta, children: list[Any]) -> _Item:
+        return self._item("severity", meta, word=str(children[0]))
+
     def applies_clause(self, meta: Meta, children: list[Any]) -> _Item:
         return self._item("applies", meta, condition=children[0], cite=children[1])
 
@@ -479,6 +485,31 @@ class _Builder(Transformer[Token, list[_Item]]):
         return self._item(
             "derive", meta, name=str(path), value=value, condition=condition, cite=cite
         )
+
+    def retention_decl(self, meta: Meta, children: list[Any]) -> _Item:
+        name, title, categories, purposes, (keep, anchor, condition, action, cite) = children
+        return self._item(
+            "retention",
+            meta,
+            name=str(name),
+            title=title and _string(title),
+            categories=categories,
+            purposes=purposes,
+            keep=keep,
+            anchor=self._named(anchor),
+            condition=condition and self._named(condition),
+            action=self._named(action),
+            cite=cite,
+        )
+
+    def retention_keep(self, meta: Meta, children: list[Any]) -> list[Any]:
+        return children
+
+    def retention_names(self, meta: Meta, children: list[Any]) -> tuple[tuple[str, Span], ...]:
+        return tuple(self._named(t) for t in children)
+
+    def _named(self, token: Token) -> tuple[str, Span]:
+        return (str(token), _span(self.file, token))
 
     def example_head(self, meta: Meta, children: list[Any]) -> _Item:
         return self._item("example", meta, name=_string(children[0]))
