@@ -22,10 +22,11 @@ from pathlib import Path
 
 import numpy as np
 from lexgate.engine import load_bundle
-from lexgate.engine.sim_columns import Columns, iter_rows, row_to_operation
-from lexgate.engine.sim_inputs import parse_distribution, parse_sweep, scenarios
-from lexgate.engine.sim_kernel import Kernel
-from lexgate.engine.vectorised import Env, round_half_even
+from lexgate.engine.simulation.kernel import Kernel
+from lexgate.engine.simulation.operation_rows import iter_rows, row_to_operation
+from lexgate.engine.simulation.operation_table import Columns
+from lexgate.engine.simulation.scenarios import parse_distribution, parse_sweep, scenarios
+from lexgate.engine.simulation.vector_values import Env, round_half_even
 
 ROOT = Path(__file__).resolve().parent.parent
 AS_OF = dt.date(2025, 6, 1)

@@ -297,7 +297,7 @@ class Bundle:
     ) -> Any:
         """Many operations at once through the vectorised back end: a pandas DataFrame of
         flattened operations in, a DataFrame of results (same index) out. docs/SIMULATION.md."""
-        from .simulate import simulate_frame
+        from .simulation.runner import simulate_frame
 
         return simulate_frame(self, frame, as_of=as_of, currency=currency)
 

@@ -2,7 +2,7 @@
 
 Split from engine/evaluator.py: the evaluator makes verdicts, engine/completion.py joins them
 over completions of the missing facts, and the vectorised back end mirrors the same kinds
-(engine/sim_regime.py `VectorRegime.state`).
+(engine/simulation/regimes.py `VectorRegime.state`).
 """
 
 from __future__ import annotations

@@ -83,21 +83,21 @@ def simulate(
     """Evaluate many scenarios at once: per-scenario results, a summary, plots and a report."""
     import pandas as pd
 
-    from .. import simulate as sim
-    from ..sim_columns import TableError, unknown_columns
-    from ..sim_inputs import (
-        InputError,
-        parse_distribution,
-        parse_sweep,
-        read_operations,
-        scenarios,
-    )
-    from ..sim_report import (
+    from ..simulation import runner as sim
+    from ..simulation.operation_table import TableError, unknown_columns
+    from ..simulation.report import (
         compare_summary,
         plot_distribution,
         plot_sweep,
         summarise,
         write_html,
+    )
+    from ..simulation.scenarios import (
+        InputError,
+        parse_distribution,
+        parse_sweep,
+        read_operations,
+        scenarios,
     )
     from ..vocabulary import OperationError, load_operation_json
     from .common import EXIT_USAGE, _fail, _load, parse_as_of
@@ -191,7 +191,7 @@ def simulate(
             column = _sweep_column(sweeps[0].path, frame)
             label = sweeps[0].path.removesuffix(".amount")
             if column.endswith(".amount"):
-                # an amount without a currency column is in the reporting currency (sim_columns)
+                # an amount without a currency column: the reporting currency (operation_table)
                 currency_column = column.removesuffix(".amount") + ".currency"
                 unit = (
                     frame[currency_column].iloc[0] if currency_column in frame.columns else currency

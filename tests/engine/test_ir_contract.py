@@ -11,8 +11,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from lexgate.engine import compiler, ir, vectorised
+from lexgate.engine import compiler, ir
 from lexgate.engine.ir import OpCode
+from lexgate.engine.simulation import vector_compiler as vectorised
 
 from tests.conftest import ROOT
 
@@ -46,7 +47,7 @@ def test_no_string_dispatch_on_operators_or_node_names() -> None:
     """One dispatch style: tables keyed by OpCode and node class, not `if op ==` chains or
     `getattr(self, f"_{type(node).__name__}")`."""
     offenders = []
-    for path in sorted((ROOT / "engine").glob("*.py")):
+    for path in sorted((ROOT / "engine").rglob("*.py")):  # the simulation package too
         text = path.read_text()
         for pattern in (r"if op ==", r"getattr\(self, f\"_\{type\(node\)"):
             if re.search(pattern, text):

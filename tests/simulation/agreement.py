@@ -6,8 +6,8 @@ from typing import Any
 
 import pandas as pd
 from lexgate.engine import Bundle
-from lexgate.engine.sim_columns import flatten_operation
-from lexgate.engine.sim_kernel import ORGANISATION, Kernel
+from lexgate.engine.simulation.kernel import ORGANISATION, Kernel
+from lexgate.engine.simulation.operation_rows import flatten_operation
 from lexgate.engine.values import MINOR_UNITS, Money
 
 

@@ -12,7 +12,7 @@ from typing import Any
 from hypothesis import strategies as st
 from lexgate.engine import Bundle, ir
 from lexgate.engine.fold import constant_value
-from lexgate.engine.sim_kernel import _children
+from lexgate.engine.simulation.kernel import _children
 from lexgate.engine.types import (
     BOOL,
     CODE,

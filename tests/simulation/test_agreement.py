@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lexgate.engine import Bundle, load_bundle
-from lexgate.engine.sim_kernel import Kernel
+from lexgate.engine.simulation.kernel import Kernel
 
 from tests.conftest import ROOT
 from tests.simulation.agreement import disagreements

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from lexgate.engine import Bundle, load_bundle
-from lexgate.engine.sim_kernel import Kernel
+from lexgate.engine.simulation.kernel import Kernel
 
 from tests.conftest import ROOT
 from tests.policies.test_ccpa_table import operation_of as ccpa_operation

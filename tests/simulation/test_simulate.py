@@ -11,8 +11,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from lexgate.engine import Bundle, load_bundle
-from lexgate.engine import simulate as sim
-from lexgate.engine.sim_inputs import parse_distribution, parse_sweep, scenarios
+from lexgate.engine.simulation import runner as sim
+from lexgate.engine.simulation.scenarios import parse_distribution, parse_sweep, scenarios
 
 GDPR_MINI = Path(__file__).resolve().parents[2] / "bench" / "gdpr_mini"
 AS_OF = dt.date(2025, 6, 1)

@@ -1,12 +1,12 @@
 """Analyst simulation: many operations through the vectorised back end.
 
-    from . import load_bundle
+    from lexgate.engine import load_bundle
     bundle = load_bundle("policies")
     results = bundle.simulate(frame)            # pandas in, pandas out (same index)
     frame.join(results)
 
-`run` splits a table into partitions and evaluates them with `Kernel.run` (engine/sim_kernel.py)
-in this process or on a Dask cluster (engine/sim_dask.py); `compare` runs two bundles on the same
+`run` splits a table into partitions and evaluates them with `Kernel.run` (kernel.py)
+in this process or on a Dask cluster (cluster.py); `compare` runs two bundles on the same
 scenarios. The CLI is `lexgate simulate` (engine/cli/simulate.py); docs/SIMULATION.md has the rest.
 """
 
@@ -18,10 +18,10 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from .sim_kernel import Kernel
+from .kernel import Kernel
 
 if TYPE_CHECKING:  # Bundle.simulate imports this module
-    from .bundle import Bundle
+    from ..bundle import Bundle
 
 PARTITION = 250_000  # rows per task: big enough for NumPy, small enough for a progress bar
 
@@ -49,7 +49,7 @@ def run(
     advance = progress or (lambda _: None)
     count = (len(frame) + partition - 1) // partition
     if workers or cluster:
-        from .sim_dask import run_on_cluster
+        from .cluster import run_on_cluster
 
         results = run_on_cluster(
             bundle, _parts(frame, partition), count, currency, as_of, cluster, workers or 2, advance

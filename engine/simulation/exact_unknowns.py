@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .completion import BUDGET
-from .vector_columns import (
+from ..completion import BUDGET
+from .vector_values import (
     ONE,
     ZERO,
     BitsCol,
@@ -37,9 +37,9 @@ from .vector_columns import (
 )
 
 if TYPE_CHECKING:
-    from .sim_regime import VectorRegime, _Rule
+    from .regimes import VectorRegime, _Rule
 
-# A rule's verdict per row. Here rather than in sim_regime, which imports this module: settling
+# A rule's verdict per row. Here rather than in regimes.py, which imports this module: settling
 # needs the codes, and an import back would make the two modules a cycle.
 KIND_UNKNOWN, KIND_VIOLATED, KIND_DUTY, KIND_CLEAR = range(4)
 
@@ -270,7 +270,7 @@ def _filled(domain: tuple[Any, ...], value: Any, size: int) -> Any:
 
 def _subset(col: Any, rows: np.ndarray) -> Any:
     """A column's `rows`; a one-row (broadcast) column stays as it is."""
-    from .sim_columns import _take
+    from .operation_table import _take
 
     if col is None:
         return None

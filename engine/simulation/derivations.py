@@ -13,10 +13,10 @@ from typing import Any
 
 import numpy as np
 
-from . import ir
-from .types import BOOL, EnumType
-from .vector_columns import BoolCol, CodeCol, Env, broadcast_known, is_true, unknown_col
-from .vectorised import Compiled, VectorCompiler
+from .. import ir
+from ..types import BOOL, EnumType
+from .vector_compiler import Compiled, VectorCompiler
+from .vector_values import BoolCol, CodeCol, Env, broadcast_known, is_true, unknown_col
 
 View = Callable[[str], Any]
 

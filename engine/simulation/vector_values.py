@@ -1,5 +1,5 @@
 """The vectorised back end's values: columns, the batch environment and exact fixed-point
-arithmetic (engine/vectorised.py compiles the IR to functions of these; its docstring states
+arithmetic (vector_compiler.py compiles the IR to functions of these; its docstring states
 each type's representation and the exactness bounds).
 
 Unknown is a cleared bit in a column's `known` mask; rows whose exact result would not fit in
@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from . import logic
-from .types import (
+from .. import logic
+from ..types import (
     BOOL,
     CODE,
     COUNT,
@@ -31,7 +31,7 @@ from .types import (
     SetType,
     Type,
 )
-from .values import Duration, ExchangeRates, MissingRate, Money, Percent
+from ..values import Duration, ExchangeRates, MissingRate, Money, Percent
 
 # fixed-point scales of fact columns: digits after the decimal point an input value may carry
 # before its row goes to the scalar evaluator (money in minor units; see docs/SIMULATION.md)
@@ -148,7 +148,7 @@ class Env:
     bindings: dict[str, Any] = field(default_factory=dict)
     rate_scale: int = 6
     memo: dict[Any, Any] = field(default_factory=dict)  # definitions and tables, once per batch
-    # the bundle's derivations over a view (engine/sim_derive.py), applied again to completions
+    # the bundle's derivations over a view (derivations.py), applied again to completions
     derive: Callable[[Callable[[str], Any], Env], Callable[[str], Any]] | None = None
     # a completion's environment: the facts as the operation gave them (`is known` reads these)
     given: Callable[[str], Any] | None = None

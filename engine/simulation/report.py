@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .decision import STATUS_ORDER
-from .values import MINOR_UNITS
+from ..decision import STATUS_ORDER
+from ..values import MINOR_UNITS
 
 QUANTILES = {"median": 0.5, "p90": 0.9, "p95": 0.95, "p99": 0.99}
 

@@ -28,17 +28,17 @@ re-evaluated by the scalar back end). Never a silently wrong answer.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 import numpy as np
 
-from . import ir
-from .ast import LoopKind
-from .ir import OpCode
-from .types import (
+from .. import ir
+from ..ast import LoopKind
+from ..ir import OpCode
+from ..types import (
     BOOL,
     CODE,
     EnumType,
@@ -48,14 +48,12 @@ from .types import (
     SetType,
     Type,
 )
-from .vector_columns import (  # noqa: F401 - the names the simulation modules use
-    FACT_SCALE,
-    INT_LIMIT,
+from .vector_loops import loop_column
+from .vector_values import (
     ONE,
     ZERO,
     BitsCol,
     BoolCol,
-    Codebook,
     CodeCol,
     Col,
     Env,
@@ -71,30 +69,19 @@ from .vector_columns import (  # noqa: F401 - the names the simulation modules u
     _neg,
     _rate,
     _words,
-    align_all,
     aligned,
-    bits_of,
-    broadcast_known,
     checked_add,
-    checked_mul,
-    compact,
     constant_col,
     decimal_scale,
     fact_scale,
-    is_false,
     is_numeric_type,
-    is_true,
     kleene_and,
     kleene_not,
     kleene_or,
     multiplied,
     number_of,
-    rescale,
-    round_half_even,
     to_fixed,
-    true_col,
     unknown_col,
-    words_for,
 )
 
 # ---- the compiler ----------------------------------------------------------------------------
@@ -168,7 +155,7 @@ class VectorCompiler:
             return Compiled(lambda env: env.params.get(name))  # read by `index` only
         scale = 0
         if is_numeric_type(t) and declared is not None:
-            from .fold import constant_value
+            from ..fold import constant_value
 
             scale = max(
                 (
@@ -349,7 +336,7 @@ class VectorCompiler:
         declared = self._parameters.get(getattr(node.args[0], "name", ""))
         scale = 0
         if declared is not None and is_numeric_type(t):
-            from .fold import constant_value
+            from ..fold import constant_value
 
             scale = max(
                 (
@@ -464,72 +451,23 @@ class VectorCompiler:
     # -- loops --
 
     def _Loop(self, node: ir.Loop) -> Compiled:
-        collection = self.compile(node.collection).fn
-        condition = self.compile(node.condition).fn if node.condition is not None else None
         value = self.compile(node.value) if node.value is not None else None
-        variable, kind = node.variable, node.kind
+        if node.kind == LoopKind.SUM and value is not None and not is_numeric_type(node.type):
+            raise Unsupported(f"sum of {node.type}")
         element_type = (
             node.collection.type.element
             if isinstance(node.collection.type, SetType | ListType)
             else None
         )
-        scale = value.scale if value is not None else 0
-        if kind == LoopKind.SUM and value is not None and not is_numeric_type(node.type):
-            raise Unsupported(f"sum of {node.type}")
-
-        def loop(env: Env) -> Col:
-            coll = collection(env)
-            n = env.n
-            hit = np.zeros(n, dtype=bool)  # any: some item true; all: some item false
-            unknown = np.zeros(n, dtype=bool)
-            total = np.zeros(n, dtype=np.int64)
-            total_scale = 0
-            saved = env.bindings.get(variable)
-            try:
-                for present, binding in _items(coll, element_type, env):
-                    env.bindings[variable] = binding
-                    c = condition(env) if condition is not None else true_col()
-                    if kind == LoopKind.ANY:
-                        hit |= present & is_true(c)
-                        unknown |= present & ~c.known
-                    elif kind == LoopKind.ALL:
-                        hit |= present & is_false(c)
-                        unknown |= present & ~c.known
-                    else:
-                        unknown |= present & ~c.known
-                        chosen = present & is_true(c)
-                        if kind == LoopKind.COUNT:
-                            total = total + chosen
-                        else:
-                            assert value is not None
-                            running, v = aligned(
-                                NumCol(total, np.ones(n, dtype=bool), total_scale),
-                                value.fn(env),
-                                env,
-                            )
-                            unknown |= chosen & ~v.known
-                            total, total_scale = (
-                                checked_add(
-                                    running.values,
-                                    np.where(chosen & v.known, v.values, 0),
-                                    chosen,
-                                    env,
-                                ),
-                                v.scale,
-                            )
-            finally:
-                if saved is None:
-                    env.bindings.pop(variable, None)
-                else:
-                    env.bindings[variable] = saved
-            known = broadcast_known(n, coll.known)
-            if kind == LoopKind.ANY:
-                return BoolCol(hit, known & (hit | ~unknown))
-            if kind == LoopKind.ALL:
-                return BoolCol(~hit, known & (hit | ~unknown))
-            return NumCol(total, known & ~unknown, total_scale)
-
-        return Compiled(loop, scale)
+        loop = loop_column(
+            self.compile(node.collection).fn,
+            self.compile(node.condition).fn if node.condition is not None else None,
+            value.fn if value is not None else None,
+            node.variable,
+            node.kind,
+            element_type,
+        )
+        return Compiled(loop, value.scale if value is not None else 0)
 
 
 _NODES: dict[type, Callable[[VectorCompiler, Any], Compiled]] = {
@@ -597,23 +535,3 @@ def _supported_type(t: Type) -> None:
         raise Unsupported(f"facts of type {t}")
     if isinstance(t, MoneyType) and t.currency is None:
         raise Unsupported("money whose currency is fixed only at run time")
-
-
-def _items(
-    coll: Col, element_type: Type | None, env: Env
-) -> Iterator[tuple[np.ndarray, Col | dict[str, Any]]]:  # a code, or a record's fields
-    """(present mask, loop-variable binding) for each position of a list or member of a set.
-    Sets are walked over their whole universe, a bounded number of members."""
-    if isinstance(coll, ListCol):
-        for i, element in enumerate(coll.elements):
-            yield broadcast_known(env.n, coll.known & (coll.length > i)), element
-        return
-    assert isinstance(coll, BitsCol) and element_type is not None
-    universe = (
-        len(element_type.members)
-        if isinstance(element_type, EnumType)
-        else len(env.countries.codes)
-    )
-    for member in range(universe):
-        present = coll.known & _has_bit(coll.words, np.array([member], dtype=np.int32))
-        yield broadcast_known(env.n, present), CodeCol(np.array([member], dtype=np.int32), ONE)

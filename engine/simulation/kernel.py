@@ -3,7 +3,7 @@
 `Kernel.run(frame)` encodes the fact columns once, evaluates every regime column-wise per as-of
 date, and hands the rows the vectorised back end flagged (or every row, for a regime it cannot
 compile) to the scalar evaluator, so each row's answer is the API's answer. The same kernel runs
-in one process or partition by partition on Dask (engine/sim_dask.py).
+in one process or partition by partition on Dask (cluster.py).
 
 Result columns (money in integer minor units of the named currency, exact; see
 docs/SIMULATION.md): `status`, `exposure_min_minor`, `exposure_max_minor` (all regimes, the
@@ -24,15 +24,16 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from . import ir
-from .decision import STATUS_ORDER, Decision
-from .fold import constant_value
-from .sim_columns import Columns, is_null, iter_rows, row_to_operation
-from .sim_derive import VectorDerivations
-from .sim_regime import NOT_APPLICABLE, RegimeColumns, VectorRegime
-from .types import CODE, SetType
-from .values import MINOR_UNITS, MissingRate, Money
-from .vector_columns import (
+from .. import ir
+from ..decision import STATUS_ORDER, Decision
+from ..fold import constant_value
+from ..types import CODE, SetType
+from ..values import MINOR_UNITS, MissingRate, Money
+from .derivations import VectorDerivations
+from .operation_rows import iter_rows, row_to_operation
+from .operation_table import Columns, is_null
+from .regimes import NOT_APPLICABLE, RegimeColumns, VectorRegime
+from .vector_values import (
     Env,
     NumCol,
     Unsupported,
@@ -43,7 +44,7 @@ from .vector_columns import (
 )
 
 if TYPE_CHECKING:  # Bundle.simulate reaches this module
-    from .bundle import Bundle
+    from ..bundle import Bundle
 
 ORGANISATION = "organisation"
 

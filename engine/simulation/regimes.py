@@ -10,7 +10,7 @@ unknown scope makes it `undetermined` even when a violation is certain, and its 
 still computed, as the scalar evaluator does.
 
 A rule that Kleene logic leaves unknown in a row while a finite fact it reads is missing there
-is settled over completions as the scalar back end settles it (engine/sim_completion.py, rows
+is settled over completions as the scalar back end settles it (exact_unknowns.py, rows
 grouped by which facts they miss). What the masks cannot do, the scalar back end does for those
 rows (`env.flag`): an unknown scope with a missing finite fact, a missing field of a list entry,
 a violated rule whose fine line is unknown (its worst case and floors, engine/exposure.py).
@@ -24,11 +24,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import ir
-from .ast import Aggregation, FineKind
-from .decision import STATUS_ORDER
-from .evaluator import CompiledRegime
-from .sim_completion import (
+from .. import ir
+from ..ast import Aggregation, FineKind
+from ..decision import STATUS_ORDER
+from ..evaluator import CompiledRegime
+from .exact_unknowns import (
     KIND_CLEAR,
     KIND_DUTY,
     KIND_UNKNOWN,
@@ -39,7 +39,8 @@ from .sim_completion import (
     settle_rows,
     settle_scope,
 )
-from .vector_columns import (
+from .vector_compiler import Compiled, VectorCompiler
+from .vector_values import (
     ONE,
     ZERO,
     BoolCol,
@@ -56,7 +57,6 @@ from .vector_columns import (
     kleene_or,
     true_col,
 )
-from .vectorised import Compiled, VectorCompiler
 
 DENIED, UNDETERMINED, WITH_OBLIGATIONS, ALLOWED, NOT_APPLICABLE = range(5)
 assert STATUS_ORDER[NOT_APPLICABLE] == "not_applicable"  # codes index STATUS_ORDER

@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from .sim_kernel import Kernel
+from .kernel import Kernel
 
 if TYPE_CHECKING:  # Bundle.simulate imports the simulation
-    from .bundle import Bundle
+    from ..bundle import Bundle
 
 Build = Callable[[Mapping[str, str]], "Bundle"]  # Bundle.from_sources, pickled by reference
 

@@ -20,10 +20,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from . import ir
-from .sim_columns import flatten_operation
-from .types import BOOL, COUNT, MoneyType, Type
-from .vector_columns import FACT_SCALE, fact_scale
+from .. import ir
+from ..types import BOOL, COUNT, MoneyType, Type
+from .operation_rows import flatten_operation
+from .vector_values import FACT_SCALE, fact_scale
 
 BLOCK = 100_000  # rows drawn from one child seed
 
