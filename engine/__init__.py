@@ -8,12 +8,36 @@ The public surface is small on purpose; everything else is internal and may chan
     decision.status, decision.regimes["GDPR"].violations
 """
 
+from typing import TYPE_CHECKING, Any
+
 from .bundle import Bundle, load_bundle, load_sources
 from .decision import Decision, RegimeDecision
 from .diagnostics import Diagnostic, LexgateError, PolicyError, render, render_all
-from .tester import run_examples
 from .values import UNKNOWN, Duration, Money, Percent
-from .vocabulary import OperationError, load_operation_json
+
+if TYPE_CHECKING:
+    from .tester import run_examples
+    from .vocabulary import OperationError, load_operation_json
+
+# Names whose modules load on first use (PEP 562): the operation vocabulary brings pydantic,
+# which a warm start that decides validated facts never needs (bench/cold_start.py).
+_LAZY = {
+    "OperationError": "vocabulary",
+    "load_operation_json": "vocabulary",
+    "run_examples": "tester",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from importlib import import_module
+
+    value = getattr(import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "UNKNOWN",

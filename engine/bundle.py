@@ -10,24 +10,27 @@ import hashlib
 import posixpath
 from collections.abc import Mapping
 from decimal import Decimal, localcontext
+from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import ir
+from .ast import RegimeKind
 from .cache import bundle_key, load_checked, store_checked
-from .checker import check_modules
 from .completion import Domains
 from .decision import Amount, Decision, most_restrictive
 from .derive import Derivations
 from .diagnostics import NO_SPAN, Diagnostic, PolicyError
 from .evaluator import CompiledRegime
 from .fold import constant_value
-from .parser import parse_module
-from .profiles import Profile, load_profile, merged
-from .questions import decisive_questions
-from .remediation import remediations
 from .values import PRECISION, ExchangeRates, Money, RateEntry
-from .vocabulary import OperationSchema
+
+# Imported where first used, not here: a warm start (a cached bundle) needs neither the parser
+# (Lark) nor the checker, and only a decision from JSON needs pydantic (docs/ARCHITECTURE.md,
+# "Cold start"; bench/cold_start.py measures it).
+if TYPE_CHECKING:
+    from .profiles import Profile
+    from .vocabulary import OperationSchema
 
 POLICY_SUFFIX = ".policy"
 # A policy file is a topic of a statute: 1 MB is far beyond any, and keeps a parse bounded.
@@ -65,6 +68,9 @@ def load_sources(sources: Mapping[str, str]) -> Bundle:
     cached = load_checked(key)
     if cached is not None:
         return Bundle(cached)
+    from .checker import check_modules
+    from .parser import parse_module
+
     diagnostics: list[Diagnostic] = []
     modules = []
     for file, text in sorted(sources.items()):
@@ -159,11 +165,6 @@ class Bundle:
     def __init__(self, checked: ir.CheckedBundle):
         self.checked = checked
         self.hash = checked.hash
-        # Money in an operation may be in a currency the bundle can convert: one with a
-        # declared rate, or a regime's own (GBP with no rate would silently count as nothing).
-        currencies = {c for pair in checked.rates for c in pair} | {DEFAULT_CURRENCY}
-        currencies |= {r.currency for r in checked.regimes.values() if r.currency}
-        self.schema = OperationSchema(checked.vocabulary, frozenset(currencies))
         self.rates = ExchangeRates(
             {
                 pair: tuple(
@@ -184,6 +185,19 @@ class Bundle:
             )
             for name, regime in checked.regimes.items()
         }
+
+    @cached_property
+    def schema(self) -> OperationSchema:
+        """The operation's pydantic model, built on first use: a start that only decides
+        validated facts (the simulation, a Dask worker) never imports pydantic."""
+        from .vocabulary import OperationSchema
+
+        # Money in an operation may be in a currency the bundle can convert: one with a
+        # declared rate, or a regime's own (GBP with no rate would silently count as nothing).
+        checked = self.checked
+        currencies = {c for pair in checked.rates for c in pair} | {DEFAULT_CURRENCY}
+        currencies |= {r.currency for r in checked.regimes.values() if r.currency}
+        return OperationSchema(checked.vocabulary, frozenset(currencies))
 
     # ---- decisions ------------------------------------------------------------------------------
 
@@ -222,7 +236,12 @@ class Bundle:
         self, data: Any, profile_id: str = "profile", version: int | None = None
     ) -> Profile:
         """Validate a profile's JSON against this bundle's vocabulary (engine/profiles.py)."""
-        return load_profile(self.schema, data, profile_id, version)
+        from .profiles import load_profile
+
+        internal = frozenset(
+            n for n, r in self.checked.regimes.items() if r.kind == RegimeKind.INTERNAL
+        )
+        return load_profile(self.schema, data, profile_id, version, internal)
 
     def decide_facts(
         self,
@@ -238,6 +257,8 @@ class Bundle:
         """Decide from already-validated facts (the fast path used by batch and simulation)."""
         used = None
         if profile is not None:
+            from .profiles import merged
+
             facts, used = merged(profile, facts)
         with localcontext() as context:
             context.prec = PRECISION  # 40 digits: exact for every bounded input (vocabulary.py)
@@ -247,9 +268,12 @@ class Bundle:
                 name: self.regimes[name].evaluate(
                     facts, as_of, self.rates, currency, explain, derive, self.derivations.inputs
                 )
-                for name in (regimes or self.regimes)
+                for name in (regimes or self.enabled(profile))
             }
             if questions or remediate:
+                from .questions import decisive_questions
+                from .remediation import remediations
+
                 decisions = {
                     name: dataclasses.replace(
                         regime,
@@ -262,6 +286,9 @@ class Bundle:
                     )
                     for name, regime in decisions.items()
                 }
+        # internal regimes keep their findings apart: not in the law's status or exposure
+        internal = {n: r for n, r in decisions.items() if r.kind == RegimeKind.INTERNAL}
+        decisions = {n: r for n, r in decisions.items() if n not in internal}
         lows, highs, floors = [], [], []
         for regime in decisions.values():
             organisation = regime.organisation_exposure
@@ -290,7 +317,18 @@ class Bundle:
             bundle_hash=self.hash,
             derived=derived,
             profile=used,
+            internal=internal or None,
         )
+
+    def enabled(self, profile: Profile | None = None) -> list[str]:
+        """The regimes a decision runs by default: every statute, and the internal regimes
+        (`kind internal`) the profile enables."""
+        chosen = set(profile.enable) if profile is not None else set()
+        return [
+            name
+            for name, regime in self.checked.regimes.items()
+            if regime.kind == RegimeKind.STATUTORY or name in chosen
+        ]
 
     def simulate(
         self, frame: Any, as_of: dt.date | None = None, currency: str = DEFAULT_CURRENCY

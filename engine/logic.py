@@ -12,11 +12,12 @@ decides it. engine/completion.py makes rule outcomes exact on top of it.
 
 from __future__ import annotations
 
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from .values import UNKNOWN
+
+if TYPE_CHECKING:  # the mask functions only apply operators: numpy stays out of a cold start
+    import numpy as np
 
 
 def and3(a: Any, b: Any) -> Any:

@@ -58,3 +58,87 @@ def test_a_cache_others_can_write_is_not_used(cache_dir: Path) -> None:
     assert engine_cache.cache_dir() is None
     load_sources(SOURCES)
     assert not list(cache_dir.glob("bundle-*.pickle"))
+
+
+def test_a_truncated_entry_is_rebuilt(cache_dir: Path) -> None:
+    load_sources(SOURCES)
+    (entry,) = cache_dir.glob("bundle-*.pickle")
+    entry.write_bytes(entry.read_bytes()[: entry.stat().st_size // 2])
+    assert engine_cache.load_checked(entry.name[len("bundle-") : -len(".pickle")]) is None
+    assert load_sources(SOURCES).decide({"a": True}).regimes["X"].status == "denied"
+
+
+def test_an_entry_that_is_not_a_checked_bundle_is_not_trusted(cache_dir: Path) -> None:
+    load_sources(SOURCES)
+    (entry,) = cache_dir.glob("bundle-*.pickle")
+    key = entry.name[len("bundle-") : -len(".pickle")]
+    entry.write_bytes(engine_cache.dumps({"regimes": "forged"}))
+    assert engine_cache.load_checked(key) is None
+    assert load_sources(SOURCES).decide({"a": False}).regimes["X"].status == "allowed"
+
+
+def test_an_entry_of_an_older_layout_is_not_read(cache_dir: Path) -> None:
+    """A plain pickle (the layout before FORMAT) or another format's header: rebuilt."""
+    import pickle
+
+    load_sources(SOURCES)
+    (entry,) = cache_dir.glob("bundle-*.pickle")
+    key = entry.name[len("bundle-") : -len(".pickle")]
+    checked = engine_cache.load_checked(key)
+    assert checked is not None
+    entry.write_bytes(pickle.dumps(checked))
+    assert engine_cache.load_checked(key) is None
+    entry.write_bytes(b"lexgate-bundle-0\n" + pickle.dumps(checked))
+    assert engine_cache.load_checked(key) is None
+
+
+def test_a_changed_engine_never_meets_an_old_entry(
+    cache_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    load_sources(SOURCES)
+    before = engine_cache.bundle_key(SOURCES)
+    monkeypatch.setattr(engine_cache, "engine_fingerprint", lambda: "another engine")
+    assert engine_cache.bundle_key(SOURCES) != before
+    assert engine_cache.load_checked(engine_cache.bundle_key(SOURCES)) is None
+
+
+def test_records_read_back_equal_the_checked_bundle(cache_dir: Path) -> None:
+    """The compact record layout (class, field values) rebuilds every record exactly."""
+    from lexgate.engine import load_bundle
+
+    bundle = load_bundle(Path(__file__).parents[2] / "bench" / "gdpr_mini")
+    again = engine_cache.loads(engine_cache.dumps(bundle.checked))
+    assert again == bundle.checked
+
+
+def test_only_the_newest_entries_are_kept(cache_dir: Path) -> None:
+    import os
+
+    cache_dir.mkdir(mode=0o700)
+    for i in range(5):
+        entry = cache_dir / f"bundle-{i}.pickle"
+        entry.write_bytes(b"x")
+        os.utime(entry, ns=(i * 10**9, i * 10**9))
+    engine_cache.prune(cache_dir, keep=2)
+    assert sorted(p.name for p in cache_dir.glob("bundle-*.pickle")) == [
+        "bundle-3.pickle",
+        "bundle-4.pickle",
+    ]
+
+
+def test_a_warm_start_imports_neither_parser_nor_pydantic_nor_numpy(cache_dir: Path) -> None:
+    """`import lexgate.engine` and loading a cached bundle stay light (bench/cold_start.py
+    measures the time): Lark, pydantic, numpy and pandas load only when something needs them."""
+    import subprocess
+    import sys
+
+    policies = Path(__file__).parents[2] / "bench" / "gdpr_mini"
+    script = (
+        "import sys, lexgate.engine as e; "
+        f"e.load_bundle({str(policies)!r}); "
+        "print(' '.join(m for m in ('lark', 'pydantic', 'numpy', 'pandas', 'dask') "
+        "if m in sys.modules))"
+    )
+    subprocess.run([sys.executable, "-c", script], check=True, capture_output=True)  # warms
+    warm = subprocess.run([sys.executable, "-c", script], check=True, capture_output=True)
+    assert warm.stdout.decode().strip() == ""
