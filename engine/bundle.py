@@ -16,7 +16,14 @@ from typing import TYPE_CHECKING, Any
 
 from . import ir
 from .ast import RegimeKind
-from .cache import bundle_key, load_checked, store_checked
+from .cache import (
+    bundle_key,
+    load_checked,
+    load_module,
+    module_key,
+    store_checked,
+    store_module,
+)
 from .completion import Domains
 from .decision import Amount, Decision, most_restrictive
 from .derive import Derivations
@@ -69,14 +76,22 @@ def load_sources(sources: Mapping[str, str]) -> Bundle:
     if cached is not None:
         return Bundle(cached)
     from .checker import check_modules
-    from .parser import parse_module
 
     diagnostics: list[Diagnostic] = []
     modules = []
     for file, text in sorted(sources.items()):
-        module, found = parse_module(text, file)
+        # a file parsed before (same engine, name and text) is not parsed again: after an
+        # edit, only the edited file is
+        file_key = module_key(file, text)
+        module = load_module(file_key)
+        if module is None:
+            from .parser import parse_module
+
+            module, found = parse_module(text, file)
+            diagnostics.extend(found)
+            if not found:
+                store_module(file_key, module)
         modules.append(module)
-        diagnostics.extend(found)
     if diagnostics:
         raise PolicyError(diagnostics)
     checked = dataclasses.replace(check_modules(modules, dict(sources)), hash=content_hash(sources))

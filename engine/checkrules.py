@@ -89,6 +89,7 @@ def check_rule(
     regime: str,
     currency: str,
     topics: dict[str, ir.CheckedTopic],
+    regime_kind: ast.RegimeKind = ast.RegimeKind.STATUTORY,
 ) -> ir.CheckedRule:
     scope = checker.scope(regime, currency)
     exprs = checker.exprs
@@ -184,6 +185,7 @@ def check_rule(
             help="declare a `topic … described by FACT` and put the rule in it, or say why "
             "in a `note`",
         )
+    severity = _severity(checker, decl, regime, regime_kind, violation is not None or duties)
     nodes = [n for n in (when, violation) if n is not None]
     nodes += [o.condition for o in obligations if o.condition is not None]
     nodes += [d.met for d in duties]
@@ -202,7 +204,52 @@ def check_rule(
         span=decl.span,
         duties=tuple(duties),
         topic=decl.topic if decl.topic in topics else None,
+        severity=severity,
     )
+
+
+def _severity(
+    checker: Checker,
+    decl: ast.RuleDecl,
+    regime: str,
+    regime_kind: ast.RegimeKind,
+    can_be_violated: object,
+) -> ast.RuleSeverity | None:
+    """An internal rule weighs its violation by a severity; a statute's rule by its fines."""
+    words = [s.value for s in ast.RuleSeverity]
+    span = decl.severity_span or decl.span
+    if decl.severity is not None and decl.severity not in words:
+        checker.error(
+            "E0320",
+            f"unknown severity `{decl.severity}`",
+            span,
+            help=did_you_mean(decl.severity, words) or f"one of {', '.join(words)}",
+        )
+        return None
+    if regime_kind == ast.RegimeKind.STATUTORY and decl.severity is not None:
+        checker.error(
+            "E0321",
+            f"rule `{decl.name}` of statutory regime `{regime}` states a severity",
+            span,
+            help="a statute's rule names its `fine`; `severity` is for `kind internal` regimes",
+        )
+        return None
+    if regime_kind == ast.RegimeKind.INTERNAL:
+        for _, fine_span in decl.fines:
+            checker.error(
+                "E0321",
+                f"rule `{decl.name}` of internal regime `{regime}` names a fine",
+                fine_span,
+                help="an internal rule states its `severity` (low, medium, high, critical)",
+            )
+        if decl.severity is None and decl.exception_to is None and can_be_violated:
+            checker.error(
+                "E0322",
+                f"internal rule `{decl.name}` has no severity",
+                decl.span,
+                help="add `severity low`, `medium`, `high` or `critical`",
+            )
+    return ast.RuleSeverity(decl.severity) if decl.severity is not None else None
 
 
 def link_exceptions(

@@ -148,9 +148,10 @@ class Violation:
     exposure: tuple[ExposureLine, ...]
     facts: dict[str, Any]  # the facts the rule read, with their values (None = missing)
     notes: tuple[str, ...] = ()
+    severity: str | None = None  # an internal rule's weight (it has no fine)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        data = {
             "rule": self.rule,
             "title": self.title,
             "cite": self.cite,
@@ -158,6 +159,9 @@ class Violation:
             "facts": {path: to_json_value(value) for path, value in self.facts.items()},
             "notes": list(self.notes),
         }
+        if self.severity is not None:
+            data["severity"] = self.severity
+        return data
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -289,6 +293,7 @@ class RegimeDecision:
     scope_missing: tuple[str, ...] = ()  # what an undetermined scope (`applies when`) waits for
     questions: tuple[Any, ...] = ()  # questions.Question: asked for, undetermined regimes only
     remediations: tuple[Any, ...] = ()  # remediation.Remediation: asked for, denied/undetermined
+    kind: str = "statutory"  # ast.RegimeKind: "internal" findings are kept apart from the law's
 
     @property
     def organisation_exposure(self) -> Amount | None:
@@ -312,6 +317,8 @@ class RegimeDecision:
             "exposure": {payer: amount.to_dict() for payer, amount in self.exposure.items()},
             "notes": list(self.notes),
         }
+        if self.kind != "statutory":
+            data["kind"] = self.kind
         if explain:
             data["trace"] = [t.to_dict() for t in self.trace]
         return data
@@ -328,8 +335,19 @@ class Decision:
     bundle_hash: str
     derived: tuple[DerivedFact, ...] = ()
     profile: Any = None  # profiles.ProfileUse: the profile the decision took facts from
+    # internal regimes (enabled by the profile): their own status, never mixed into `status`
+    # or `exposure`, which are the law's
+    internal: dict[str, RegimeDecision] | None = None
+
+    @property
+    def internal_status(self) -> Status | None:
+        if not self.internal:
+            return None
+        return most_restrictive([r.status for r in self.internal.values()])
 
     def regime(self, name: str) -> RegimeDecision:
+        if self.internal and name in self.internal:
+            return self.internal[name]
         return self.regimes[name]
 
     def to_dict(self, explain: bool = False) -> dict[str, Any]:
@@ -347,4 +365,14 @@ class Decision:
             "derived": [d.to_dict() for d in self.derived],
             "profile": self.profile.to_dict() if self.profile is not None else None,
             "regimes": {n: r.to_dict(explain) for n, r in self.regimes.items()},
+            **(
+                {
+                    "internal": {
+                        "status": self.internal_status,
+                        "regimes": {n: r.to_dict(explain) for n, r in self.internal.items()},
+                    }
+                }
+                if self.internal
+                else {}
+            ),
         }

@@ -468,6 +468,7 @@ class CompiledRegime:
             scope_missing=tuple(sorted(scope_missing)),
             trace=tuple(trace),
             notes=regime.notes,
+            kind=regime.kind,
         )
 
     def _applies(
@@ -543,6 +544,7 @@ class CompiledRegime:
             exposure=lines,
             facts=_facts_of(rule.facts_read, facts),
             notes=rule.notes,
+            severity=rule.severity,
         )
 
     def _decision(self, status: Status, reasons: tuple[str, ...]) -> RegimeDecision:
@@ -557,6 +559,7 @@ class CompiledRegime:
             aggregation=regime.aggregate,
             aggregation_cite=regime.aggregate_cite,
             notes=regime.notes,
+            kind=regime.kind,
         )
 
     def _trace(

@@ -74,7 +74,7 @@ def operation_from(given: tuple[tuple[str, Any], ...]) -> dict[str, Any]:
 
 
 def _check(example: ir.CheckedExample, decision: Decision) -> list[str]:
-    regime = decision.regimes[example.regime]
+    regime = decision.regime(example.regime)
     violated = {v.rule for v in regime.violations}
     obliged = {o.rule for o in regime.obligations}
     failures = []
@@ -189,7 +189,7 @@ def run_examples(
                     )
                 )
                 continue
-            for trace in decision.regimes[checked.name].trace:
+            for trace in decision.regime(checked.name).trace:
                 if trace.outcome in EXERCISED:
                     exercised[checked.name].add(trace.rule)
                 exercised[checked.name].update(trace.exceptions)

@@ -357,6 +357,12 @@ class OperationSchema:
         model = self._group_model("Profile", "", facts, self.record_models)
         schema = model.model_json_schema(ref_template=ref_template)
         schema.get("properties", {}).pop("as_of", None)
+        schema.setdefault("properties", {})["enable"] = {
+            "type": "array",
+            "items": {"type": "string", "maxLength": 64},
+            "maxItems": 16,
+            "description": "internal regimes (`kind internal`) to run for this organisation",
+        }
         return schema
 
     # ---- operation -> facts ------------------------------------------------------------------
