@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from .. import ir
+from ..ast import RegimeKind
 from ..decision import STATUS_ORDER, Decision
 from ..fold import constant_value
 from ..types import CODE, SetType
@@ -83,7 +84,13 @@ class Kernel:
         self.derivations = VectorDerivations(checked, self.rate_scale)
         self.regimes: dict[str, VectorRegime | None] = {}
         self.unsupported: dict[str, str] = {}  # regime -> why it runs on the scalar back end
+        self.not_simulated: dict[str, str] = {}  # regime -> why it is left out
         for name, compiled in bundle.regimes.items():
+            if compiled.regime.kind == RegimeKind.INTERNAL:
+                # an organisation's own rules carry severities, not exposure, and are off by
+                # default (Bundle.enabled): the simulation answers for the statutes only
+                self.not_simulated[name] = "internal regime (kind internal): not simulated"
+                continue
             try:
                 self.regimes[name] = VectorRegime(compiled, checked.parameters, self.rate_scale)
             except Unsupported as why:
@@ -92,6 +99,7 @@ class Kernel:
         self.payers = {
             name: sorted({f.payer for f in regime.fines.values()} | {ORGANISATION})
             for name, regime in checked.regimes.items()
+            if name in self.regimes
         }
 
     # ---- public -----------------------------------------------------------------------------
@@ -171,7 +179,11 @@ class Kernel:
         return [*names, "scalar_fallback"]
 
     def currencies(self) -> dict[str, str]:
-        regimes = {name: r.currency for name, r in self.bundle.checked.regimes.items()}
+        regimes = {
+            name: r.currency
+            for name, r in self.bundle.checked.regimes.items()
+            if name in self.regimes
+        }
         return {"total": self.currency, **regimes}
 
 
