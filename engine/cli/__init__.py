@@ -20,7 +20,9 @@ from .common import EXIT_INTERNAL, EXIT_USAGE, err, print_diagnostics
 from .eval import evaluate
 from .examples import test
 from .inspect import inspect
+from .lsp import lsp
 from .profile import app as profile_app
+from .retention import retention
 from .schema import schema
 
 app = typer.Typer(
@@ -61,7 +63,9 @@ app.command("eval")(evaluate)
 app.command()(test)
 app.command()(schema)
 app.command()(inspect)
+app.command()(lsp)
 app.add_typer(profile_app, name="profile")
+app.command()(retention)
 
 
 def _simulate() -> None:
