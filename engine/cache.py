@@ -7,8 +7,10 @@ trusted). LEXGATE_NO_CACHE=1 turns it off. Safe to delete at any time.
 A checked bundle is stored under the hash of its policy files (paths and texts) and of the
 engine's own source files, so an edited policy or an upgraded engine never meets a stale entry;
 an entry that cannot be read, or is not a checked bundle of this engine, is ignored and rebuilt.
-The newest MAX_ENTRIES bundles are kept: each engine edit or policy edit makes a new key, and a
-cache that only grows would fill the disk of whoever edits policies all day.
+Each policy file's AST is kept too (under the hash of the engine, its name and its text), so
+after an edit only that file is parsed again. The newest MAX_ENTRIES bundles (MAX_MODULES
+files) are kept: each engine or policy edit makes new keys, and a cache that only grew would
+fill the disk of whoever edits policies all day.
 
 Reading an entry is the warm start's main cost, so dataclass records are written as (class,
 field values) and rebuilt without dataclasses' generic `__setstate__` (which looks the fields
@@ -31,9 +33,10 @@ from importlib.abc import Traversable
 from pathlib import Path
 from typing import Any
 
-from . import ir
+from . import ast, ir
 
 MAX_ENTRIES = 32
+MAX_MODULES = 512  # parsed files: a few bundles' worth
 # Bumped when the layout of an entry changes (the engine's hash covers the classes themselves).
 FORMAT = b"lexgate-bundle-2"
 
@@ -129,39 +132,67 @@ def loads(data: bytes) -> Any:
 
 
 def load_checked(key: str) -> ir.CheckedBundle | None:
+    value = _load("bundle", key)
+    return value if isinstance(value, ir.CheckedBundle) else None
+
+
+def store_checked(key: str, checked: ir.CheckedBundle) -> None:
+    _store("bundle", key, checked)
+
+
+def module_key(file: str, text: str) -> str:
+    """One policy file's parse (its AST), by the engine's hash, its name and its text: after
+    an edit only the edited file is parsed again (the checker still sees every module)."""
+    digest = hashlib.sha256(engine_fingerprint().encode())
+    digest.update(file.encode() + b"\0" + text.encode())
+    return digest.hexdigest()
+
+
+def load_module(key: str) -> ast.Module | None:
+    value = _load("module", key)
+    return value if isinstance(value, ast.Module) else None
+
+
+def store_module(key: str, module: ast.Module) -> None:
+    _store("module", key, module)
+
+
+def _load(kind: str, key: str) -> Any:
     directory = cache_dir()
     if directory is None:
         return None
-    entry = directory / f"bundle-{key}.pickle"
+    entry = directory / f"{kind}-{key}.pickle"
     try:
         value: Any = loads(entry.read_bytes())
     except Exception:  # absent, truncated, from another Python: rebuilt, never trusted
         return None
     with contextlib.suppress(OSError):
         os.utime(entry)  # in use: pruned last
-    return value if isinstance(value, ir.CheckedBundle) else None
+    return value
 
 
-def store_checked(key: str, checked: ir.CheckedBundle) -> None:
+def _store(kind: str, key: str, value: Any) -> None:
     directory = cache_dir()
     if directory is None:
         return
     try:
-        data = dumps(checked)
-        handle, temporary = tempfile.mkstemp(dir=directory, prefix=".bundle-")
+        data = dumps(value)
+        handle, temporary = tempfile.mkstemp(dir=directory, prefix=f".{kind}-")
         with os.fdopen(handle, "wb") as file:
             file.write(data)
-        os.replace(temporary, directory / f"bundle-{key}.pickle")
+        os.replace(temporary, directory / f"{kind}-{key}.pickle")
     except Exception:  # a cache that cannot be written only costs the next start
         return
-    prune(directory)
+    prune(directory, kind)
 
 
-def prune(directory: Path, keep: int = MAX_ENTRIES) -> None:
-    """Remove all but the `keep` newest bundle entries (another process may be removing the
+def prune(directory: Path, kind: str = "bundle", keep: int | None = None) -> None:
+    """Remove all but the `keep` newest entries of a kind (another process may be removing the
     same ones: a file already gone is fine)."""
+    if keep is None:
+        keep = MAX_ENTRIES if kind == "bundle" else MAX_MODULES
     entries = []
-    for entry in directory.glob("bundle-*.pickle"):
+    for entry in directory.glob(f"{kind}-*.pickle"):
         with contextlib.suppress(OSError):
             entries.append((entry.stat().st_mtime_ns, entry))
     entries.sort(reverse=True)
