@@ -29,6 +29,7 @@ from .policies import (
 )
 from .routes import decisions, health, policies, profiles, schema
 from .routes.docs import install_docs
+from .routes.playground import install_playground, is_loopback, playground_enabled
 from .settings import Settings, ensure_sqlite_parent
 
 logger = logging.getLogger("lexgate.api")
@@ -148,6 +149,8 @@ def create_app(
     app.include_router(schema.router)
     app.include_router(health.router)
     install_docs(app)
+    if playground_enabled(settings.host, settings.playground):
+        install_playground(app, settings.policies, local_only=is_loopback(settings.host))
 
     def current() -> LoadedBundle | None:
         state: AppState | None = app.state.lexgate

@@ -74,6 +74,9 @@ def serve(
     ] = None,
     signing_key: Annotated[Path | None, _option("signing_key", "--signing-key")] = None,
     access_log: Annotated[bool, typer.Option(help="Log every request line.")] = False,
+    playground: Annotated[
+        bool | None, _option("playground", "--playground/--no-playground")
+    ] = None,
     workers: Annotated[
         int | None,
         _option(
@@ -110,6 +113,7 @@ def serve(
         body_timeout_s=body_timeout,
         decision_timeout_s=decision_timeout,
         signing_key=signing_key,
+        playground=playground,
     )
     try:
         claim_port(settings.host, settings.port)  # before the slow part: fail fast and clearly
@@ -152,7 +156,8 @@ def serve(
         err.print("[bold yellow]warning:[/] the decision log is off; decisions are not recorded")
     out.print(
         f"serving bundle {loaded.hash[:12]} from `{settings.policies}` on "
-        f"http://{settings.host}:{settings.port} (docs at /docs)"
+        f"http://{settings.host}:{settings.port} (docs at /docs"
+        + (", playground at /playground)" if _playground_on(settings) else ")")
     )
     sys.stdout.flush()
     try:
@@ -198,6 +203,52 @@ def _run_server(settings: Settings, loaded: Any, access_log: bool, create_app: A
             settings.workers,
             options,
         )
+
+
+def _playground_on(settings: Settings) -> bool:
+    from .routes.playground import playground_enabled
+
+    return playground_enabled(settings.host, settings.playground)
+
+
+def playground(
+    policies: Annotated[
+        Path, typer.Option("--policies", "-p", help="Policy bundle directory.")
+    ] = Path("policies"),
+    host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=0, max=65535, help="Port to bind.")] = 8090,
+    remote: Annotated[
+        bool,
+        typer.Option(
+            "--remote",
+            help="Serve it on a non-loopback --host too (it takes no key: anyone who reaches "
+            "the address can run checks and decisions).",
+        ),
+    ] = False,
+) -> None:
+    """Edit, check, test and try policies in the browser (http://127.0.0.1:8090/playground).
+    Edits stay in the browser; nothing is written to disk. A broken bundle still opens."""
+    from .routes.playground import create_playground_app, is_loopback
+    from .server import PortInUse, serve_in_process
+
+    if not is_loopback(host) and not remote:
+        err.print(
+            f"[bold red]error:[/] `{host}` is not a loopback address; the playground takes no "
+            "key, so serving it there needs --remote"
+        )
+        raise typer.Exit(2)
+    if not policies.is_dir():
+        err.print(f"[bold red]error:[/] no policy directory at `{policies}`")
+        raise typer.Exit(2)
+    app = create_playground_app(policies, host=host, enabled=True)
+    out.print(f"playground for `{policies}` on http://{host}:{port}/playground", markup=False)
+    sys.stdout.flush()
+    options = {"log_level": "warning", "access_log": False, "timeout_graceful_shutdown": 2}
+    try:
+        serve_in_process(app, host, port, options)
+    except PortInUse as error:
+        err.print(f"[bold red]error:[/] {error.strerror}")
+        raise typer.Exit(2) from None
 
 
 keys_app = typer.Typer(help="Create, list and revoke API keys.", no_args_is_help=True)
@@ -484,5 +535,6 @@ def log_export(
 
 def register(app: typer.Typer) -> None:
     app.command("serve")(serve)
+    app.command("playground")(playground)
     app.add_typer(keys_app, name="keys")
     app.add_typer(log_app, name="log")

@@ -67,6 +67,11 @@ class Settings(BaseSettings):
         gt=0,
         description="entries between signed checkpoints of the decision log",
     )
+    playground: bool | None = Field(
+        None,
+        description="serve the policy playground at /playground, without a key; default: on "
+        "when bound to a loopback address, off elsewhere",
+    )
     signing_key: Path | None = Field(
         None,
         description="Ed25519 key signing the log's checkpoints, kept outside the database; "
