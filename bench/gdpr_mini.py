@@ -1,4 +1,4 @@
-"""Per-decision latency of gdpr-mini: the policy language vs hand-written Python, in one run.
+"""Per-decision latency of gdpr-mini: the policy language vs hand-written Python and Cedar.
 
 gdpr-mini (bench/gdpr_mini/) has three rules — no basis (Art. 6), special category without an
 Art. 9(2) condition (Art. 9), transfer outside the EEA without adequacy/SCC/BCR (Art. 44) — and
@@ -11,6 +11,15 @@ side also builds the full Decision (trace facts per violation, reporting currenc
 Prints median and p99 latency per decision for each, and the ratio DSL / hand-written
 (goal: within 5x). Timing is per decision with perf_counter_ns; the machine is shared, so
 figures are medians over repeats, not single runs.
+
+Cedar (cedarpy, the dev extra): the same three rules in bench/gdpr_mini/gdpr_mini.cedar, with
+the policy set and entities parsed once. Cedar has no quantifier over a set of records, so an
+operation is one `process` request plus one `transfer` request per transfer, sent in one
+`is_authorized_batch` call; the timed call builds those requests from the validated facts and
+decides them. Cedar answers allow/deny and the matched policies only (no unknowns, no
+exposure), so the lexgate side does more work per decision. Before timing, the two must agree
+on every operation: denied exactly when Cedar denies, with the same rules. Goal: lexgate's
+`decide_facts` >= 5x faster than Cedar (issue 16).
 """
 
 from __future__ import annotations
@@ -283,6 +292,59 @@ def operations(count: int, seed: int) -> list[dict[str, Any]]:
     return result
 
 
+CEDAR_RULES = {"policy1": "lawful_basis", "policy2": "special_categories", "policy3": "transfers"}
+
+
+def cedar_decider() -> Callable[[dict[str, Any]], tuple[bool, list[str]]] | None:
+    """(denied, rules matched) from Cedar for validated facts, or None without cedarpy."""
+    try:
+        import cedarpy
+    except ImportError:
+        return None
+    policies = cedarpy.PolicySet.from_str((HERE / "gdpr_mini" / "gdpr_mini.cedar").read_text())
+    entities = cedarpy.Entities.from_json_str("[]")
+    principal, resource = 'Controller::"c"', 'Operation::"op"'
+
+    def decide(facts: dict[str, Any]) -> tuple[bool, list[str]]:
+        establishments = sorted(facts["controller.establishments"])
+        requests = [
+            {
+                "principal": principal,
+                "action": 'Action::"process"',
+                "resource": resource,
+                "context": {
+                    "establishments": establishments,
+                    "legal_basis": facts["legal_basis"],
+                    "data_categories": sorted(facts["data_categories"]),
+                    "special_category_condition": facts["special_category_condition"],
+                },
+            }
+        ]
+        for transfer in facts["transfers"]:
+            requests.append(
+                {
+                    "principal": principal,
+                    "action": 'Action::"transfer"',
+                    "resource": resource,
+                    "context": {
+                        "establishments": establishments,
+                        "destination": transfer["destination"],
+                        "mechanism": transfer["mechanism"],
+                    },
+                }
+            )
+        results = cedarpy.is_authorized_batch(requests, policies, entities)
+        matched = [  # the permit-all policy (policy0) is the reason of an allowed request
+            CEDAR_RULES[reason]
+            for result in results
+            if not result.allowed
+            for reason in result.diagnostics.reasons
+        ]
+        return any(not result.allowed for result in results), matched
+
+    return decide
+
+
 def time_each(function: Callable[[Any], Any], items: list[Any]) -> list[int]:
     durations = []
     for item in items:
@@ -320,6 +382,14 @@ def main() -> None:
         assert mine.status == ours.status and mine.exposure == ours.exposure, (mine, ours)
         assert [v.to_dict() for v in mine.violations] == [v.to_dict() for v in ours.violations]
 
+    cedar = cedar_decider()
+    if cedar is not None:
+        for facts in facts_list:
+            ours = dsl(facts).regimes["GDPR"]
+            denied, matched = cedar(facts)
+            assert denied == (ours.status == "denied"), (facts, ours.status, matched)
+            assert sorted(set(matched)) == sorted(v.rule for v in ours.violations), facts
+
     samples: dict[str, list[float]] = {
         "dsl": [],
         "hand": [],
@@ -327,13 +397,18 @@ def main() -> None:
         "dsl_p99": [],
         "hand_p99": [],
         "bare_p99": [],
+        "cedar": [],
+        "cedar_p99": [],
     }
+    sides: list[tuple[str, Callable[[Any], Any]]] = [
+        ("dsl", dsl),
+        ("hand", hand_written_decision),
+        ("bare", hand_written),
+    ]
+    if cedar is not None:
+        sides.append(("cedar", cedar))
     for _ in range(args.repeats):
-        for name, function in (
-            ("dsl", dsl),
-            ("hand", hand_written_decision),
-            ("bare", hand_written),
-        ):
+        for name, function in sides:
             durations = time_each(function, facts_list)
             samples[name].append(statistics.median(durations))
             samples[f"{name}_p99"].append(percentile(durations, 0.99))
@@ -369,9 +444,26 @@ def main() -> None:
         f"(goal: <= 5x)"
     )
     print(f"  ratio DSL / hand-written bare dict:      {dsl_median / bare_median:8.2f}x")
+    with_validation = statistics.median(validate) / 1000
     print(
         f"  DSL incl. JSON validation (pydantic):   median "
-        f"{statistics.median(validate) / 1000:8.1f} µs   (for reference)"
+        f"{with_validation:8.1f} µs   (for reference)"
+    )
+    if cedar is None:
+        print("  Cedar: cedarpy is not installed (pip install -e '.[dev]'); not measured")
+        return
+    cedar_median, cedar_p99 = figure("cedar")
+    print(
+        f"  Cedar (cedarpy, batch per operation):    median {cedar_median:8.2f} µs   "
+        f"p99 {cedar_p99:8.2f} µs"
+    )
+    print(
+        f"  Cedar / DSL decide_facts:                {cedar_median / dsl_median:8.2f}x faster"
+        f"   (goal: >= 5x); p99 {cedar_p99 / dsl_p99:.2f}x"
+    )
+    print(
+        f"  Cedar / DSL incl. JSON validation:       {cedar_median / with_validation:8.2f}x"
+        f"   (Cedar validates nothing here)"
     )
 
 
