@@ -15,10 +15,12 @@ import typer
 from rich.markup import escape
 
 from ..diagnostics import LexgateError
+from .audit import audit
 from .check import check
 from .common import EXIT_INTERNAL, EXIT_USAGE, err, print_diagnostics
 from .eval import evaluate
 from .examples import test
+from .fmt import fmt
 from .inspect import inspect
 from .lsp import lsp
 from .profile import app as profile_app
@@ -61,8 +63,10 @@ def _global_options(
 app.command()(check)
 app.command("eval")(evaluate)
 app.command()(test)
+app.command()(fmt)
 app.command()(schema)
 app.command()(inspect)
+app.command()(audit)
 app.command()(lsp)
 app.add_typer(profile_app, name="profile")
 app.command()(retention)
