@@ -480,10 +480,9 @@ def test_formatting_gives_the_formatters_text(session: Session) -> None:
 
 
 def test_columns_are_counted_in_utf16_units_for_the_client() -> None:
-    from pygls.workspace.position_codec import PositionCodec
-
     from lexgate.engine.diagnostics import Span
     from lexgate.engine.lsp.ranges import span_range
+    from pygls.workspace.position_codec import PositionCodec
 
     # one code point outside the BMP (two UTF-16 units) before the span, one CJK (one unit)
     line = 'rule r "数据 😀" cite x'
