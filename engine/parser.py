@@ -142,7 +142,7 @@ def _blank_item(text: str, error_line: int) -> str:
 MAX_NESTING = 100
 
 
-def _too_deep(file: str, tree: Tree[Token]) -> Diagnostic | None:
+def too_deep(file: str, tree: Tree[Token]) -> Diagnostic | None:
     """A located error for the first subtree nested deeper than MAX_NESTING (an iterative
     walk: the check itself must not recurse)."""
     stack: list[tuple[Any, int]] = [(tree, 1)]
@@ -159,26 +159,32 @@ def _too_deep(file: str, tree: Tree[Token]) -> Diagnostic | None:
     return None
 
 
-def parse_module(text: str, file: str = "<policy>") -> tuple[ast.Module, list[Diagnostic]]:
-    """Parse one policy file. Returns the module (possibly partial) and every diagnostic found."""
-    diagnostics: list[Diagnostic] = []
+def comments_of(text: str, file: str) -> list[ast.Comment]:
+    """The file's comments in order, trailing spaces dropped (the formatter drops them too).
+    One pass over the lines (counting newlines from the start for each comment was quadratic:
+    1 MB of comments took 15 s). A line's comment starts at its first `#` outside a string
+    (strings never contain newlines)."""
     comments: list[ast.Comment] = []
-    # One pass over the lines (counting newlines from the start for each comment was
-    # quadratic: 1 MB of comments took 15 s). A line's comment starts at its first `#` outside
-    # a string (strings never contain newlines).
     for line, source_line in enumerate(text.split("\n"), start=1):
         hash_at = source_line.find("#")
         if hash_at >= 0 and source_line.count('"', 0, hash_at) % 2 == 0:
-            comment, col = source_line[hash_at:], hash_at + 1
+            comment, col = source_line[hash_at:].rstrip(), hash_at + 1
             comments.append(ast.Comment(comment, Span(file, line, col, line, col + len(comment))))
+    return comments
+
+
+def parse_module(text: str, file: str = "<policy>") -> tuple[ast.Module, list[Diagnostic]]:
+    """Parse one policy file. Returns the module (possibly partial) and every diagnostic found."""
+    diagnostics: list[Diagnostic] = []
+    comments = comments_of(text, file)
     current = text
     tree = None
     for _ in range(MAX_ERRORS_PER_FILE):
         try:
             tree = _lark().parse(current)
-            too_deep = _too_deep(file, tree)
-            if too_deep is not None:
-                diagnostics.append(too_deep)
+            too_deep_error = too_deep(file, tree)
+            if too_deep_error is not None:
+                diagnostics.append(too_deep_error)
                 tree = None
             break
         except UnexpectedInput as error:
