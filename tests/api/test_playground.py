@@ -287,3 +287,17 @@ def test_the_loopback_test() -> None:
     assert playground.is_loopback("localhost") and playground.is_loopback("127.5.5.5")
     assert not playground.is_loopback("0.0.0.0") and not playground.is_loopback("10.0.0.1")
     assert not playground.is_loopback("example.com") and not playground.is_loopback("")
+
+
+def test_the_committed_build_is_of_the_current_sources() -> None:
+    """api/static/playground/ is built by `cd web/playground && npm ci && npm run build`, which
+    records the hash of its sources; an edit of the sources without a rebuild fails here."""
+    web = REPO / "web" / "playground"
+    names = sorted(
+        [f"src/{p.name}" for p in (web / "src").iterdir()] + ["build.mjs", "package-lock.json"]
+    )
+    digest = hashlib.sha256()
+    for name in names:
+        digest.update(name.encode() + b"\0" + (web / name).read_bytes() + b"\0")
+    recorded = (playground.STATIC / "sources.sha256").read_text().strip()
+    assert recorded == digest.hexdigest(), "rebuild: cd web/playground && npm ci && npm run build"

@@ -56,6 +56,7 @@ const policyExtensions: Extension[] = [
   policyLanguage,
   syntaxHighlighting(policyHighlight),
   lintGutter(),
+  EditorView.lineWrapping, // long comments and titles stay readable without scrolling sideways
   EditorView.updateListener.of((update) => {
     if (update.docChanged && current) {
       files.set(current, update.state.doc.toString());
@@ -162,9 +163,10 @@ async function runCheck() {
     if (errors) setStatus(`${errors} error${errors === 1 ? "" : "s"}`, "error");
     else if (warnings) setStatus(`ok · ${warnings} warning${warnings === 1 ? "" : "s"}`, "warning");
     else setStatus("ok", "ok");
+    const took = result.elapsed_ms < 1 ? "<1" : String(Math.round(result.elapsed_ms));
     $("#check-detail").textContent = result.ok
-      ? `bundle ${result.hash?.slice(0, 12)} · checked in ${Math.round(result.elapsed_ms)} ms`
-      : `checked in ${Math.round(result.elapsed_ms)} ms`;
+      ? `bundle ${result.hash?.slice(0, 12)} · checked in ${took} ms`
+      : `checked in ${took} ms`;
     showDiagnosticsInEditor();
     renderProblems();
     renderFiles();
@@ -346,6 +348,11 @@ async function start() {
 }
 
 // For the browser test and the curious: the editor, and a way to open a file by name.
-(window as any).playground = { editor, open, files };
+(window as any).playground = {
+  editor,
+  open,
+  files,
+  operation: () => operationEditor.state.doc.toString(),
+};
 document.body.dataset.ready = "true";
 start().then(() => (document.body.dataset.loaded = "true"));
