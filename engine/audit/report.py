@@ -125,7 +125,7 @@ def chart_png(audit: AuditResult) -> bytes:
         if any(widths):
             axes.barh(labels, widths, left=left, label=name, color=colours[index % len(colours)])
             left = [a + b for a, b in zip(left, widths, strict=True)]
-    axes.set_xlabel(f"maximum exposure, million {audit.currency} (converted at dated rates)")
+    axes.set_xlabel(f"maximum exposure, million {audit.currency} (at dated rates)")
     axes.set_title("Exposure per processing activity")
     if any(left):
         axes.legend(loc="lower right", frameon=False)

@@ -21,7 +21,7 @@ from decimal import Decimal
 from typing import Any
 
 from ..bundle import Bundle
-from ..decision import Amount, Decision, RegimeDecision, most_restrictive
+from ..decision import STATUS_ORDER, Amount, Decision, RegimeDecision, most_restrictive
 from ..profiles import Profile
 from ..values import Money
 from ..vocabulary import OperationError
@@ -138,7 +138,11 @@ class AuditResult:
                 count(name, regime.status)
             for name, regime in (result.decision.internal or {}).items():
                 count(name, regime.status)
-        return counts
+        order = [*STATUS_ORDER, "invalid"]  # the most restrictive first
+        return {
+            key: dict(sorted(bucket.items(), key=lambda item: order.index(item[0])))
+            for key, bucket in counts.items()
+        }
 
     def overall_status(self) -> str:
         statuses: list[str] = [r.decision.status for r in self.results if r.decision is not None]

@@ -73,8 +73,8 @@ def audit(
     summary = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
     out.print(f"{len(result.results)} activities audited as of {result.as_of}: {summary}")
     total = result.total()
-    worst = f"{total.max}" if total.max is not None else f"at least {total.worst}"
-    out.print(f"exposure, all activities, converted to {currency}: up to {worst}")
+    worst = f"up to {total.max}" if total.max is not None else f"at least {total.worst}"
+    out.print(f"exposure, all activities, converted to {currency}: {worst}")
     for key in ("html", "json", "art30"):
         out.print(f"wrote {paths[key]}")
     if invalid:
