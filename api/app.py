@@ -27,7 +27,7 @@ from .policies import (
     read_reload_stamp,
     watch_policies,
 )
-from .routes import decisions, health, policies, profiles, schema
+from .routes import decisions, health, policies, profiles, retention, schema
 from .routes.docs import install_docs
 from .routes.playground import install_playground, is_loopback, playground_enabled
 from .settings import Settings, ensure_sqlite_parent
@@ -146,6 +146,7 @@ def create_app(
     app.include_router(policies.admin_router)
     app.include_router(profiles.admin_router)
     app.include_router(profiles.read_router)
+    app.include_router(retention.router)
     app.include_router(schema.router)
     app.include_router(health.router)
     install_docs(app)

@@ -30,6 +30,8 @@ from .chain import (
     prepare,
 )
 from .checkpoints import Signer, store_checkpoint
+from .query import LogFilter, QueryError, page
+from .terms import backfill, create_terms, insert_terms
 from .verify import Snapshot, verify_snapshot
 
 
@@ -119,6 +121,7 @@ class SqlDecisionLog(DecisionLog):
         self._write_conn: Any = self._connect()
         self._read_conn: Any = self._connect_reader()
         self._create_schema(self._write_conn)
+        self._create_index(self._write_conn)
         self._writer = threading.Thread(target=self._run_writer, name="decision-log", daemon=True)
         self._writer.start()
 
@@ -131,6 +134,14 @@ class SqlDecisionLog(DecisionLog):
 
     @abc.abstractmethod
     def _create_schema(self, conn: Any) -> None: ...
+
+    def _create_index(self, conn: Any) -> None:
+        """The search index of GET /v1/decisions (terms.py), brought up to date while the
+        chain head is held, so no entry is written meanwhile."""
+        self._lock_head(conn)
+        create_terms(conn, self._sql)
+        backfill(conn, self._sql)
+        conn.commit()
 
     @abc.abstractmethod
     def _lock_head(self, conn: Any) -> tuple[int, str]:
@@ -265,6 +276,8 @@ class SqlDecisionLog(DecisionLog):
                 self._sql("UPDATE decision_log_head SET seq = ?, entry_hash = ? WHERE id = 1"),
                 (seq, head_hash),
             )
+            terms = [(term, entry.seq) for pending, entry in written for term in pending.terms]
+            insert_terms(conn, self._sql, terms, seq)
             first = written[0][1].seq if written else seq
             if self.signer is not None and (first - 1) // self.checkpoint_every != (
                 seq // self.checkpoint_every
@@ -299,6 +312,26 @@ class SqlDecisionLog(DecisionLog):
                 self._read_conn = self._connect_reader()
                 raise
         return [str(row[0]) for row in rows]
+
+    def page(
+        self, where: LogFilter, before: int | None, limit: int
+    ) -> tuple[list[LogEntry], int | None]:
+        """A page of `GET /v1/decisions`: entries matching `where`, newest first (query.py)."""
+        with self._read_lock:
+            try:
+                return page(self._read_conn, self._sql, where, before, limit)
+            except QueryError:
+                raise
+            except Exception:
+                with contextlib.suppress(Exception):
+                    self._read_conn.close()
+                self._read_conn = self._connect_reader()
+                raise
+
+    async def page_async(
+        self, where: LogFilter, before: int | None, limit: int
+    ) -> tuple[list[LogEntry], int | None]:
+        return await asyncio.to_thread(self.page, where, before, limit)
 
     def count(self) -> int:
         # The head row is O(1) where count(*) scans; verify() checks the two agree.

@@ -18,6 +18,8 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
+from .terms import terms_of
+
 try:  # optional accelerator: the same bytes, several times faster (see canonical_bytes)
     import orjson as _orjson
 except ImportError:  # pragma: no cover - the json module alone is exact, only slower
@@ -238,6 +240,7 @@ class Pending:
     future: Future[LogEntry] | None = None
     waiter: asyncio.Future[LogEntry] | None = None
     loop: asyncio.AbstractEventLoop | None = None
+    terms: tuple[str, ...] = ()  # search terms of the decision (api/decision_log/terms.py)
 
     def claim(self) -> bool:
         """False for a request cancelled while queued: it was never answered, so its entry
@@ -293,6 +296,7 @@ def prepare(record: DecisionRecord) -> Pending:
         decision=decision,
         head=head,
         tail=b',"time":' + canonical_bytes(time) + b"}",
+        terms=terms_of(record.decision if isinstance(record.decision, Mapping) else decision),
     )
 
 

@@ -36,6 +36,7 @@ from ..schemas import (
     error_responses,
 )
 from ._body import json_bytes, parse_json, read_body, require_json, validate
+from .decision_query import DecisionPage, list_decisions
 
 logger = logging.getLogger("lexgate.api")
 JSON = "application/json"
@@ -441,6 +442,14 @@ def _decide_batch(
         _serialise(d, envelope.explain, f"operations[{index}]") for index, d in enumerate(decisions)
     ]
     return envelope, decisions, data
+
+
+read_router.get(
+    "/decisions",
+    summary="Logged decisions, filtered and paginated, for audits",
+    response_model=DecisionPage,
+    responses=error_responses(422),
+)(list_decisions)
 
 
 @read_router.get(

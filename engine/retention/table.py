@@ -38,6 +38,11 @@ Days = npt.NDArray[np.int64]
 class RecordTableError(ValueError):
     """A table lexgate cannot read: names the column and, where it can, the row (1-based)."""
 
+    def __init__(self, message: str, column: str | None = None, row: int | None = None) -> None:
+        super().__init__(message)
+        self.column = column
+        self.row = row
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class EncodedRecords:
@@ -130,7 +135,9 @@ def _set_column(column: pa.Array, enum: EnumType, name: str) -> tuple[Masks, Boo
         at = int(np.flatnonzero(~np.asarray(codes.is_valid().to_numpy(zero_copy_only=False)))[0])
         raise RecordTableError(
             f"column `{name}`, row {int(parents[at]) + 1}: `{flat[at].as_py()}` is not a member "
-            f"of `{enum.name}` (one of: {', '.join(enum.members)})"
+            f"of `{enum.name}` (one of: {', '.join(enum.members)})",
+            name,
+            int(parents[at]) + 1,
         )
     index = np.asarray(codes.to_numpy(), dtype=np.int64)
     words = max(1, -(-len(enum.members) // 64))
@@ -149,7 +156,8 @@ def _date_column(column: pa.Array, name: str) -> tuple[Days, Bools]:
             row = _first_bad(column.is_valid(), parsed.is_valid())
             if row:
                 text = column[row - 1].as_py()
-                raise RecordTableError(f"column `{name}`, row {row}: `{text}` is not a date")
+                message = f"column `{name}`, row {row}: `{text}` is not a date"
+                raise RecordTableError(message, name, row)
             column = parsed
         elif not pa.types.is_date32(column.type):
             column = pc.cast(column, pa.date32())
@@ -174,7 +182,9 @@ def _flag_column(column: pa.Array, name: str) -> tuple[Bools, Bools]:
         row = _first_bad(words.is_valid(), flags.is_valid())
         if row:
             raise RecordTableError(
-                f"column `{name}`, row {row}: `{words[row - 1].as_py()}` is not true or false"
+                f"column `{name}`, row {row}: `{words[row - 1].as_py()}` is not true or false",
+                name,
+                row,
             )
     else:
         raise RecordTableError(f"column `{name}`: a flag is true or false, not {column.type}")
