@@ -6,10 +6,13 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: install serve test test-stress typecheck bench bench-api bench-sim clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml editors/vscode/package-lock.json
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e ".[dev]"
+	@# the TextMate engine VS Code runs, for tests/engine/test_tmgrammar.py (node is optional)
+	command -v npm >/dev/null && npm ci --prefix editors/vscode --no-audit --no-fund --silent \
+		|| echo "warning: npm missing or failed: the editor grammar test will be skipped"
 	touch $(STAMP)
 
 install: $(STAMP)
