@@ -116,7 +116,8 @@ def _parse(file: str, text: str) -> tuple[Any, tuple[Diagnostic, ...]]:
 def check_bundle(files: dict[str, str]) -> Bundle:
     """The engine's load_sources (parse, check, compile) without its disk cache; PolicyError
     with every diagnostic when the bundle does not load."""
-    modules, diagnostics = [], []
+    modules: list[Any] = []
+    diagnostics: list[Diagnostic] = []
     for file, text in sorted(files.items()):
         module, found = _parse(file, text)
         modules.append(module)
@@ -297,7 +298,7 @@ def run_format(request: FormatRequest) -> dict[str, Any]:
         )
     try:
         text = format_source(request.text, request.path)
-    except PolicyError as error:  # a file that does not parse cannot be laid out
+    except LexgateError as error:  # a file that does not parse cannot be laid out
         return {"ok": False, "text": None, "diagnostics": _diagnostics(error.diagnostics)}
     return {"ok": True, "text": text, "changed": text != request.text, "diagnostics": []}
 

@@ -131,6 +131,13 @@ def test_edit_check_fix_test_and_decide_in_the_browser(
     expect(page.locator("#check-status")).to_have_attribute("data-kind", "ok")
     expect(page.locator("#problems")).to_contain_text("No problems")
 
+    # Format (where this lexgate has the formatter): the file stays valid.
+    format_button = page.locator("#format")
+    if format_button.is_enabled():
+        format_button.click()
+        expect(page.locator("#format-status")).to_contain_text("formatted")
+        expect(page.locator("#check-status")).to_have_attribute("data-kind", "ok")
+
     # The examples: as many as the engine runs, all passing.
     page.locator("#run-examples").click()
     summary = page.locator("#examples-summary")

@@ -281,14 +281,14 @@ $("#format").addEventListener("click", async () => {
     const result = await api.format(current, editor.state.doc.toString());
     if (result.ok && result.text !== null && result.changed) {
       editor.dispatch({ changes: { from: 0, to: editor.state.doc.length, insert: result.text } });
-      $("#check-detail").textContent = `formatted ${current}`;
+      $("#format-status").textContent = `formatted ${current}`;
     } else if (result.ok) {
-      $("#check-detail").textContent = `${current} is already formatted`;
+      $("#format-status").textContent = `${current} is already formatted`;
     } else {
-      $("#check-detail").textContent = `${current} does not parse; fix its errors to format it`;
+      $("#format-status").textContent = `${current} does not parse; fix its errors to format it`;
     }
   } catch (error) {
-    $("#check-detail").textContent =
+    $("#format-status").textContent =
       error instanceof api.ApiFailure ? error.message : String(error);
   }
 });
