@@ -63,7 +63,8 @@ def _smaller(op: SymbolicOperation, goal: Any, extra: Sequence[Any], model: Any)
     for soft in op.soft_unstated():
         optimiser.add_soft(soft)
     for lst in op.lists.values():
-        optimiser.add_soft(lst.length == 0)
+        for k in range(op.bound):  # one point per entry: the shortest list
+            optimiser.add_soft(lst.length <= k)
     if optimiser.check() == z3.sat:
         return optimiser.model()
     return model  # the time limit: the first model, valid if not the smallest
