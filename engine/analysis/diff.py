@@ -330,12 +330,24 @@ def _describe(subject: str, kind: str, old: dict[str, Any], new: dict[str, Any])
     if kind == "scope":
         return f"scope changed: {old['status']} before, {new['status']} after"
     if kind == "fine":
-        return f"{subject} changed: {old.get('fines')} before, {new.get('fines')} after"
+        return f"{subject}: {_amounts(old)} before, {_amounts(new)} after"
     key = "violations" if subject in old["violations"] + new["violations"] else "obligations"
     before = "listed" if subject in old[key] else "not listed"
     after = "listed" if subject in new[key] else "not listed"
     what = "violated" if key == "violations" else "owing its obligations"
     return f"rule `{subject}` ({what}): {before} before, {after} after"
+
+
+def _amounts(view: dict[str, Any]) -> str:
+    lines = view.get("fines") or []
+    if not lines:
+        return "not imposed"
+    first = lines[0]
+
+    def money(m: Any) -> str:
+        return f"{m['currency']} {m['amount']}" if m else "unknown"
+
+    return f"{money(first['min'])} to {money(first['max'])} (rule `{first['rule']}`)"
 
 
 def _fine_amounts(decision: Any, regime: str, fine: str) -> list[dict[str, Any]]:

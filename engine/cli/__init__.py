@@ -15,9 +15,11 @@ import typer
 from rich.markup import escape
 
 from ..diagnostics import LexgateError
+from .analyze import analyze
 from .audit import audit
 from .check import check
 from .common import EXIT_INTERNAL, EXIT_USAGE, err, print_diagnostics
+from .diff import diff
 from .eval import evaluate
 from .examples import test
 from .fmt import fmt
@@ -66,6 +68,8 @@ app.command()(test)
 app.command()(fmt)
 app.command()(schema)
 app.command()(inspect)
+app.command()(diff)
+app.command()(analyze)
 app.command()(audit)
 app.command()(lsp)
 app.add_typer(profile_app, name="profile")
