@@ -10,6 +10,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
+from .log_export import log_export, log_report
 from .settings import Settings, ensure_sqlite_parent
 
 out = Console(highlight=False, soft_wrap=True)
@@ -513,24 +514,9 @@ def log_checkpoint(log: LogOption = None, signing_key: SigningKeyOption = None) 
     print(json.dumps(signed[-1].to_dict(), indent=2))
 
 
-@log_app.command("export")
-def log_export(
-    log: LogOption = None,
-    output: Annotated[Path, typer.Option("--output", "-o", help="File, or - for stdout.")] = Path(
-        "-"
-    ),
-) -> None:
-    """Write every entry as one JSON line (canonical form, hashes included)."""
-    decision_log = _open_log(log)
-    try:
-        if str(output) == "-":
-            count = decision_log.export_jsonl(sys.stdout)
-        else:
-            with output.open("w", encoding="utf-8") as stream:
-                count = decision_log.export_jsonl(stream)
-    finally:
-        decision_log.close()
-    err.print(f"exported {count} entries")
+# filtered exports (JSON Lines, CSV, Parquet) and the HTML report: api/log_export.py
+log_app.command("export")(log_export)
+log_app.command("report")(log_report)
 
 
 def register(app: typer.Typer) -> None:
