@@ -14,7 +14,6 @@ from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
-    TaskID,
     TextColumn,
     TimeRemainingColumn,
 )
@@ -81,23 +80,21 @@ def simulate(
     plots: Annotated[bool, typer.Option(help="Write PNG plots and the HTML report.")] = True,
 ) -> None:
     """Evaluate many scenarios at once: per-scenario results, a summary, plots and a report."""
-    import pandas as pd
-
-    from ..simulation import runner as sim
+    from ..simulation import partitions
+    from ..simulation.cluster import execute
     from ..simulation.operation_table import TableError, unknown_columns
     from ..simulation.report import (
         compare_summary,
         plot_distribution,
         plot_sweep,
-        summarise,
         write_html,
     )
     from ..simulation.scenarios import (
         InputError,
+        ScenarioSpec,
         parse_distribution,
         parse_sweep,
         read_operations,
-        scenarios,
     )
     from ..vocabulary import OperationError, load_operation_json
     from .common import EXIT_USAGE, _fail, _load, parse_as_of
@@ -105,13 +102,20 @@ def simulate(
     day = parse_as_of(as_of)
     bundle = _load(policies)
     vocabulary = bundle.checked.vocabulary
+    operation: Any = None
     try:
         sweeps = [parse_sweep(v) for v in vary or []]
         distributions = [parse_distribution(d) for d in dist or []]
         if operations is not None:
             if sweeps or distributions:
                 _fail(EXIT_USAGE, "give an operations file, or --base with --vary/--dist, not both")
-            frame = read_operations(operations, vocabulary)
+            if operations.suffix.lower() in (".parquet", ".pq") or operations.is_dir():
+                # read by the workers, row group by row group; only the footers are read here
+                pieces = partitions.parquet(operations)
+                names = _parquet_columns(operations)
+            else:
+                frame = read_operations(operations, vocabulary)
+                pieces, names = partitions.in_memory(frame), list(frame.columns)
         else:
             if not (sweeps or distributions):
                 _fail(
@@ -121,23 +125,31 @@ def simulate(
                 )
             if distributions and sample <= 0:
                 _fail(EXIT_USAGE, "--dist needs --sample N")
-            operation: Any = load_operation_json(base.read_bytes()) if base else {}
+            operation = load_operation_json(base.read_bytes()) if base else {}
             bundle.schema.validate(operation)  # a bad base fails here, with field paths
-            frame = scenarios(operation, sweeps, distributions, sample, seed, vocabulary, currency)
+            spec = ScenarioSpec.build(
+                operation, sweeps, distributions, sample, seed, vocabulary, currency
+            )
+            # generated on the workers, partition by partition, from the seed
+            pieces = partitions.generated(spec)
+            names = list(spec.rows(0, min(1, spec.size), vocabulary).columns)
     except (InputError, OSError) as error:
         _fail(EXIT_USAGE, str(error))
     except OperationError as error:
         for field_error in error.errors:
             err.print(f"[bold red]error:[/] --base {field_error.path}: {field_error.message}")
         raise typer.Exit(EXIT_USAGE) from None
-    for name in unknown_columns(frame.columns, vocabulary):
+    for name in unknown_columns(names, vocabulary):
         err.print(f"[yellow]warning:[/] column `{name}` names no fact; it is ignored")
 
     reform = _load(compare) if compare is not None else None
-    runs = [("baseline" if reform else "scenarios", bundle)] + (
-        [("reform", reform)] if reform else []
-    )
-    results = []
+    bundles = [bundle] + ([reform] if reform else [])
+    numeric_sweep = bool(sweeps and sweeps[0].values and isinstance(sweeps[0].values[0], float))
+    x_column = _sweep_column(sweeps[0].path, names) if numeric_sweep else None
+    output.mkdir(parents=True, exist_ok=True)
+    dataset = output / f"results.{result_format.value}"
+    _clear(dataset)
+    total = sum(piece.rows for piece in pieces)
     try:
         with Progress(
             TextColumn("[bold]{task.description}"),
@@ -148,81 +160,72 @@ def simulate(
             console=err,
             transient=False,
         ) as progress:
-            for label, policy_bundle in runs:
-                task = progress.add_task(label, total=len(frame))
-
-                def advance(n: int, task: TaskID = task) -> None:
-                    progress.advance(task, n)
-
-                results.append(
-                    sim.run(
-                        policy_bundle,
-                        frame,
-                        as_of=day,
-                        currency=currency,
-                        workers=workers,
-                        cluster=cluster,
-                        progress=advance,
-                    )
-                )
+            task = progress.add_task("baseline and reform" if reform else "scenarios", total=total)
+            outcome = execute(
+                bundles,
+                pieces,
+                currency=currency,
+                as_of=day,
+                output=str(dataset),
+                result_format=result_format.value,
+                sweep_column=x_column,
+                workers=workers,
+                address=cluster,
+                progress=lambda n: progress.advance(task, n),
+            )
     except (TableError, OperationError) as error:
         _fail(EXIT_USAGE, str(error))
-    currencies = results[0].attrs["currencies"]
-    summary = summarise(results[0], currencies)
-    result = results[0]
+    currencies = outcome.currencies
+    summary = outcome.summaries[0]
     if reform is not None:
-        result = sim.compare(results[0], results[1])
+        rows = outcome.merged.rows
         summary = compare_summary(
-            summary, summarise(results[1], results[1].attrs["currencies"]), result
+            summary, outcome.summaries[1], outcome.merged.changed / rows if rows else 0.0
         )
-
-    output.mkdir(parents=True, exist_ok=True)
-    table = pd.concat([frame.reset_index(drop=True), result.reset_index(drop=True)], axis=1)
-    table_path = output / f"results.{result_format.value}"
-    if result_format == ResultFormat.parquet:
-        table.to_parquet(table_path, index=False)
-    else:
-        table.to_csv(table_path, index=False)
-    (output / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
-    written = [table_path, output / "summary.json"]
-    if plots and len(result):
+    inputs = {
+        "bundle": bundle.hash,
+        "policies": str(policies),
+        **({"reform bundle": reform.hash, "reform": str(compare)} if reform else {}),
+        **({"operations": str(operations)} if operations is not None else {}),
+        **({"base": operation} if operation is not None else {}),
+        **({"vary": list(vary)} if vary else {}),
+        **({"dist": list(dist), "sample": sample} if dist else {}),
+        "seed": seed,
+        "as_of": day.isoformat() if day else None,
+        "currency": currency,
+        "workers": cluster or workers,
+    }
+    summary = {**summary, "inputs": inputs}
+    (output / "summary.json").write_text(
+        json.dumps(summary, indent=2, default=str) + "\n", encoding="utf-8"
+    )
+    written = [dataset, output / "summary.json"]
+    if plots and total:
         images = []
-        if sweeps and sweeps[0].values and isinstance(sweeps[0].values[0], float):
-            column = _sweep_column(sweeps[0].path, frame)
+        if x_column is not None:
             label = sweeps[0].path.removesuffix(".amount")
-            if column.endswith(".amount"):
+            if x_column.endswith(".amount"):
                 # an amount without a currency column: the reporting currency (operation_table)
-                currency_column = column.removesuffix(".amount") + ".currency"
-                unit = (
-                    frame[currency_column].iloc[0] if currency_column in frame.columns else currency
-                )
-                label += f" ({unit})"
+                label += f" ({_sweep_unit(operation, sweeps[0].path, currency)})"
             images.append(
                 plot_sweep(
-                    frame,
-                    results[0],
-                    column,
+                    outcome.merged,
                     label,
                     sweeps[0].log,
                     currencies,
                     output / "exposure_vs_fact.png",
                 )
             )
-        images.append(
-            plot_distribution(
-                results[0],
-                currencies,
-                output / "exposure_distribution.png",
-                "Total exposure" + (" (baseline)" if reform else ""),
-            )
-        )
+        runs = [("", "Total exposure" + (" (baseline)" if reform else ""), "")]
         if reform is not None:
+            runs.append(("reform.", "Total exposure (reform)", "_reform"))
+        for index, (prefix, title, suffix) in enumerate(runs):
             images.append(
                 plot_distribution(
-                    results[1],
-                    currencies,
-                    output / "exposure_distribution_reform.png",
-                    "Total exposure (reform)",
+                    outcome.merged.columns[prefix],
+                    outcome.summaries[index]["total"],
+                    output / f"exposure_distribution{suffix}.png",
+                    title,
                 )
             )
         written += images
@@ -232,6 +235,7 @@ def simulate(
                 images,
                 output / "report.html",
                 f"lexgate simulation — bundle {bundle.hash[:12]}",
+                inputs,
             )
         )
     _print_summary(summary)
@@ -239,8 +243,31 @@ def simulate(
         out.print(f"wrote {path}")
 
 
-def _sweep_column(path: str, frame: Any) -> str:
-    return f"{path}.amount" if f"{path}.amount" in frame.columns else path
+def _parquet_columns(path: Path) -> list[str]:
+    import pyarrow.parquet as pq
+
+    files = sorted(path.rglob("*.parquet")) if path.is_dir() else [path]
+    return list(pq.read_schema(files[0]).names) if files else []
+
+
+def _clear(dataset: Path) -> None:
+    """An earlier run's dataset goes first: its parts would otherwise mix with this run's."""
+    if dataset.is_file():
+        dataset.unlink()
+    elif dataset.is_dir():
+        for part in dataset.glob("part-*"):
+            part.unlink()
+
+
+def _sweep_unit(operation: Any, path: str, currency: str) -> str:
+    node = operation or {}
+    for key in path.split("."):
+        node = node.get(key, {}) if isinstance(node, dict) else {}
+    return str(node.get("currency", currency)) if isinstance(node, dict) else currency
+
+
+def _sweep_column(path: str, names: list[str]) -> str:
+    return f"{path}.amount" if f"{path}.amount" in names else path
 
 
 def _print_summary(summary: dict[str, Any]) -> None:

@@ -1,92 +1,193 @@
-"""Running the simulation kernel on a Dask cluster, partition by partition.
+"""Running a simulation partition by partition, in this process or on a Dask cluster.
 
-Workers receive the policy sources (file name -> text), not a pickled bundle: compiled closures do
-not pickle, and loading from sources is the same parse -> check -> compile path every process
-takes, so a worker's kernel is the driver's. Each worker keeps one compiled kernel per bundle
-hash. The rows of a partition are evaluated exactly as in one process, and partitions are put
-back in order, so the result is the single-process result.
+The driver sends each task a small description of its rows (engine/simulation/partitions.py)
+and the policy sources once (scattered to every worker); the workers build or read the rows,
+evaluate them, write them to the output dataset and keep them. Three passes, each reduced where
+the results are:
+
+1. `evaluate` per partition (results stay on the worker; the progress bar follows these);
+2. the partitions' summaries (counts, exact sums, bucketed histograms) merged on the driver;
+3. for the quantiles, each partition's distinct values in the few buckets that hold the wanted
+   ranks (summary.py), so the quantiles are exact.
+
+Per-row results come back only when asked (`collect`, as `Bundle.simulate` does). Without a
+cluster the same tasks run one after another here, so the answers are the same.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator, Mapping
-from functools import lru_cache
-from typing import TYPE_CHECKING
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from .kernel import Kernel
+from .kernel import Kernel, currencies_of
+from .partitions import InMemory, Piece
+from .summary import BASELINE, REFORM, Part, finish, merge, merge_values, wanted
+from .tasks import (
+    Settings,
+    Sources,
+    evaluate,
+    part_of,
+    remember,
+    result_of,
+    values_of,
+)
 
 if TYPE_CHECKING:  # Bundle.simulate imports the simulation
     from ..bundle import Bundle
 
-Build = Callable[[Mapping[str, str]], "Bundle"]  # Bundle.from_sources, pickled by reference
+Progress = Callable[[int], None]
 
 
-@lru_cache(maxsize=4)
-def _kernel(
-    build: Build, bundle_hash: str, sources: tuple[tuple[str, str], ...], currency: str
-) -> Kernel:
-    bundle = build(dict(sources))
-    assert bundle.hash == bundle_hash, "a worker compiled different policies"
-    return Kernel(bundle, currency)
+@dataclass(slots=True)
+class Outcome:
+    """A run's answer: one summary per bundle, the merged partial summary (the plots' data),
+    the per-row results when collected, and where the time went."""
+
+    summaries: list[dict[str, Any]]
+    merged: Part
+    result: pd.DataFrame | None
+    currencies: dict[str, str]
+    timings: dict[str, float] = field(default_factory=dict)  # per stage, summed over tasks
+    driver: dict[str, float] = field(default_factory=dict)  # wall time of each pass
+    tasks: int = 0
 
 
-def run_partition(
-    build: Build,
-    bundle_hash: str,
-    sources: tuple[tuple[str, str], ...],
+def execute(
+    bundles: Sequence[Bundle],
+    pieces: Sequence[Piece],
+    *,
+    currency: str = "EUR",
+    as_of: dt.date | None = None,
+    output: str | None = None,
+    result_format: str = "parquet",
+    sweep_column: str | None = None,
+    collect: bool = False,
+    workers: int = 0,
+    address: str | None = None,
+    progress: Progress | None = None,
+) -> Outcome:
+    """Evaluate every piece with each bundle (a baseline and optionally a reform)."""
+    advance = progress or (lambda _: None)
+    settings = Settings(
+        build=type(bundles[0]).from_sources,
+        hashes=tuple(b.hash for b in bundles),
+        currency=currency,
+        as_of=as_of,
+        output=output,
+        result_format=result_format,
+        sweep_column=sweep_column,
+    )
+    sources = [tuple(sorted(b.checked.sources.items())) for b in bundles]
+    if workers or address:
+        return _on_cluster(
+            bundles, settings, sources, pieces, collect, workers or 2, address, advance
+        )
+    driver: dict[str, float] = {}
+    start = time.perf_counter()
+    for bundle in bundles:
+        remember(Kernel(bundle, currency))
+    driver["compile"] = time.perf_counter() - start
+    evaluated = []
+    for index, piece in enumerate(pieces):
+        evaluated.append(evaluate(settings, index, piece, *sources))
+        advance(piece.rows)
+    driver["evaluate"] = time.perf_counter() - driver["compile"] - start
+    parts = [part_of(e) for e in evaluated]
+    merged = merge(p for _, p, _ in parts)
+    buckets = wanted(merged)
+    values = merge_values(values_of(e, buckets) for e in evaluated)
+    result = _concat([result_of(e) for e in evaluated]) if collect else None
+    driver["reduce"] = time.perf_counter() - start - driver["compile"] - driver["evaluate"]
+    return _outcome(bundles, currency, merged, values, result, parts, driver)
+
+
+def _outcome(
+    bundles: Sequence[Bundle],
     currency: str,
-    as_of: dt.date | None,
-    frame: pd.DataFrame,
-) -> pd.DataFrame:
-    """The task one worker runs: the same `Kernel.run` as a single-process run."""
-    return _kernel(build, bundle_hash, sources, currency).run(frame, as_of)
+    merged: Part,
+    values: Any,
+    result: pd.DataFrame | None,
+    parts: Sequence[tuple[int, Part, dict[str, float]]],
+    driver: dict[str, float],
+) -> Outcome:
+    currencies = currencies_of(bundles[0], currency)
+    runs = [BASELINE, REFORM][: len(bundles)]
+    timings: dict[str, float] = {}
+    for _, _, task in parts:
+        for stage, seconds in task.items():
+            timings[stage] = timings.get(stage, 0.0) + seconds
+    return Outcome(
+        summaries=[finish(merged, values, currencies, run) for run in runs],
+        merged=merged,
+        result=result,
+        currencies=currencies,
+        timings=timings,
+        driver=driver,
+        tasks=len(parts),
+    )
 
 
-def run_on_cluster(
-    bundle: Bundle,
-    parts: Iterator[pd.DataFrame],
-    count: int,
-    currency: str,
-    as_of: dt.date | None,
-    address: str | None,
+def _concat(results: list[pd.DataFrame]) -> pd.DataFrame:
+    result = pd.concat(results)
+    result.attrs["currencies"] = results[0].attrs.get("currencies", {})
+    return result
+
+
+def _on_cluster(
+    bundles: Sequence[Bundle],
+    settings: Settings,
+    sources: list[Sources],
+    pieces: Sequence[Piece],
+    collect: bool,
     workers: int,
-    advance: Callable[[int], None],
-) -> list[pd.DataFrame]:
+    address: str | None,
+    advance: Progress,
+) -> Outcome:
     # distributed ships without annotations on these, hence the no-untyped-call ignores below
     from distributed import Client, LocalCluster, as_completed
 
-    sources = tuple(sorted(bundle.checked.sources.items()))
+    driver: dict[str, float] = {}
+    start = time.perf_counter()
     cluster = None
     if address is None:
         cluster = LocalCluster(  # type: ignore[no-untyped-call]
             n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
         )
     client = Client(address or cluster)  # type: ignore[no-untyped-call]
+    driver["start"] = time.perf_counter() - start
     try:
-        shared = client.scatter(sources, broadcast=True)  # type: ignore[no-untyped-call]
-        futures = {}
-        for index, part in enumerate(parts):
-            future = client.submit(
-                run_partition,
-                type(bundle).from_sources,
-                bundle.hash,
-                shared,
-                currency,
-                as_of,
-                part,
-                pure=False,
-            )
-            futures[future] = (index, len(part))
-        results: dict[int, pd.DataFrame] = {}
+        shared = [client.scatter(s, broadcast=True) for s in sources]  # type: ignore[no-untyped-call]
+        futures = []
+        rows = {}
+        for index, piece in enumerate(pieces):
+            # rows already in memory travel once, as data, not inside the task graph
+            sent = client.scatter(piece) if isinstance(piece, InMemory) else piece  # type: ignore[no-untyped-call]
+            future = client.submit(evaluate, settings, index, sent, *shared, pure=False)
+            futures.append(future)
+            rows[future.key] = piece.rows
         for future in as_completed(futures):  # type: ignore[no-untyped-call]
-            index, rows = futures[future]
-            results[index] = future.result()
-            advance(rows)
-        assert len(results) == count
-        return [results[i] for i in range(count)]
+            future.result()  # a task's error is raised here, with its traceback
+            advance(rows[future.key])
+        driver["evaluate"] = time.perf_counter() - start - driver["start"]
+        parts = client.gather([client.submit(part_of, f) for f in futures])  # type: ignore[no-untyped-call]
+        parts = sorted(parts, key=lambda p: p[0])
+        merged = merge(p for _, p, _ in parts)
+        buckets = wanted(merged)
+        values = merge_values(
+            client.gather([client.submit(values_of, f, buckets) for f in futures])  # type: ignore[no-untyped-call]
+        )
+        result = (
+            _concat(client.gather([client.submit(result_of, f) for f in futures]))  # type: ignore[no-untyped-call]
+            if collect
+            else None
+        )
+        driver["reduce"] = time.perf_counter() - start - driver["start"] - driver["evaluate"]
+        return _outcome(bundles, settings.currency, merged, values, result, parts, driver)
     finally:
         client.close()  # type: ignore[no-untyped-call]
         if cluster is not None:

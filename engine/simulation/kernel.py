@@ -179,12 +179,18 @@ class Kernel:
         return [*names, "scalar_fallback"]
 
     def currencies(self) -> dict[str, str]:
-        regimes = {
-            name: r.currency
-            for name, r in self.bundle.checked.regimes.items()
-            if name in self.regimes
-        }
-        return {"total": self.currency, **regimes}
+        return currencies_of(self.bundle, self.currency)
+
+
+def currencies_of(bundle: Bundle, currency: str) -> dict[str, str]:
+    """The reporting currency (`total`) and each simulated regime's own (as `Kernel` leaves
+    internal regimes out), without compiling a kernel."""
+    regimes = {
+        name: bundle.checked.regimes[name].currency
+        for name, compiled in bundle.regimes.items()
+        if compiled.regime.kind != RegimeKind.INTERNAL
+    }
+    return {"total": currency, **regimes}
 
 
 class _Outputs:

@@ -170,34 +170,91 @@ def scenarios(
 ) -> pd.DataFrame:
     """The base operation once per sweep point and sample: sweeps form a grid; each grid point
     gets `samples` draws (1 when nothing is sampled)."""
-    base_row = flatten_operation(base, vocabulary)
-    grid = list(itertools.product(*(s.values for s in sweeps))) or [()]
-    draws = samples if distributions else 1
-    n = len(grid) * draws
-    data: dict[str, Any] = {name: [value] * n for name, value in base_row.items()}
-    for i, sweep in enumerate(sweeps):
-        column = np.repeat(np.array([point[i] for point in grid], dtype=object), draws)
-        if all(isinstance(v, float) for v in sweep.values):
-            column = column.astype(np.float64)
-        name, values = _column(sweep.path, column, vocabulary)
-        data[name] = values
-        _money_currency(data, sweep.path, vocabulary, base_row, currency, n)
-    if distributions:
-        sequence = np.random.SeedSequence(seed)
-        blocks = (draws + BLOCK - 1) // BLOCK
-        children = sequence.spawn(blocks)
-        for distribution in distributions:
-            parts = []
-            for block, child in enumerate(children):
-                rng = np.random.default_rng(
-                    [*child.generate_state(2), _stable_hash(distribution.path)]
-                )
-                parts.append(distribution.draw(rng, min(BLOCK, draws - block * BLOCK)))
-            drawn = np.concatenate(parts)
-            name, values = _column(distribution.path, np.tile(drawn, len(grid)), vocabulary)
+    spec = ScenarioSpec.build(base, sweeps, distributions, samples, seed, vocabulary, currency)
+    return spec.rows(0, spec.size, vocabulary)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ScenarioSpec:
+    """What `scenarios` builds, small enough to ship to every worker: any range of its rows is
+    generated where it is evaluated. Row r is grid point r // draws, draw r % draws; draw d comes
+    from block d // BLOCK, seeded from the run's seed and the block number alone, so the rows are
+    the same however the run is cut into partitions or spread over workers."""
+
+    base_row: dict[str, Any]
+    sweeps: tuple[Sweep, ...]
+    distributions: tuple[Distribution, ...]
+    draws: int
+    seed: int
+    currency: str
+
+    @classmethod
+    def build(
+        cls,
+        base: dict[str, Any],
+        sweeps: list[Sweep],
+        distributions: list[Distribution],
+        samples: int,
+        seed: int,
+        vocabulary: ir.Vocabulary,
+        currency: str,
+    ) -> ScenarioSpec:
+        return cls(
+            base_row=flatten_operation(base, vocabulary),
+            sweeps=tuple(sweeps),
+            distributions=tuple(distributions),
+            draws=samples if distributions else 1,
+            seed=seed,
+            currency=currency,
+        )
+
+    @property
+    def points(self) -> int:
+        return len(list(itertools.product(*(s.values for s in self.sweeps)))) or 1
+
+    @property
+    def size(self) -> int:
+        return self.points * self.draws
+
+    def rows(self, start: int, stop: int, vocabulary: ir.Vocabulary) -> pd.DataFrame:
+        """Rows `start` to `stop` (exclusive), indexed by their row numbers."""
+        grid = list(itertools.product(*(s.values for s in self.sweeps))) or [()]
+        numbers = np.arange(start, stop, dtype=np.int64)
+        at, draw = numbers // self.draws, numbers % self.draws
+        n = len(numbers)
+        data: dict[str, Any] = {name: [value] * n for name, value in self.base_row.items()}
+        for i, sweep in enumerate(self.sweeps):
+            column = np.array([point[i] for point in grid], dtype=object)[at]
+            if all(isinstance(v, float) for v in sweep.values):
+                column = column.astype(np.float64)
+            name, values = _column(sweep.path, column, vocabulary)
             data[name] = values
-            _money_currency(data, distribution.path, vocabulary, base_row, currency, n)
-    return pd.DataFrame(data)
+            _money_currency(data, sweep.path, vocabulary, self.base_row, self.currency, n)
+        if self.distributions:
+            blocks = np.unique(draw // BLOCK)
+            for distribution in self.distributions:
+                drawn = {int(b): self._block(distribution, int(b)) for b in blocks}
+                name, values = _column(distribution.path, _pick(drawn, draw), vocabulary)
+                data[name] = values
+                _money_currency(
+                    data, distribution.path, vocabulary, self.base_row, self.currency, n
+                )
+        return pd.DataFrame(data, index=pd.RangeIndex(start, stop))
+
+    def _block(self, distribution: Distribution, block: int) -> np.ndarray:
+        child = np.random.SeedSequence(self.seed, spawn_key=(block,))
+        rng = np.random.default_rng([*child.generate_state(2), _stable_hash(distribution.path)])
+        return distribution.draw(rng, min(BLOCK, self.draws - block * BLOCK))
+
+
+def _pick(drawn: dict[int, np.ndarray], draw: np.ndarray) -> np.ndarray:
+    """drawn[d // BLOCK][d % BLOCK] for every d in `draw`, keeping the blocks' dtype."""
+    first = next(iter(drawn.values()))
+    out = np.empty(len(draw), dtype=first.dtype)
+    for block, values in drawn.items():
+        where = draw // BLOCK == block
+        out[where] = values[draw[where] % BLOCK]
+    return out
 
 
 def _money_currency(
