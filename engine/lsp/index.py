@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -81,21 +81,28 @@ class Symbol:
     decl: ast.Decl
 
 
-def declared_name_span(decl: ast.Decl, text: str) -> Span:
+def declared_name_span(decl: ast.Decl, lines: Sequence[str]) -> Span:
     """Where a declaration writes its name: the first whole-word occurrence after its keyword on
     its first line (the AST keeps the declaration's span, not the name's). Falls back to the
     declaration's start."""
     start = decl.span
-    lines = text.split("\n")
     if not 0 < start.line <= len(lines) or not decl.name:
         return Span(start.file, start.line, start.col, start.line, start.col)
     line = lines[start.line - 1]
-    pattern = re.compile(rf"(?<![\w.]){re.escape(decl.name)}(?![\w.])")
-    keyword_end = line.find(" ", start.col - 1)
-    found = pattern.search(line, max(keyword_end, start.col - 1))
-    if found is None:
-        return Span(start.file, start.line, start.col, start.line, start.col)
-    return Span(start.file, start.line, found.start() + 1, start.line, found.end() + 1)
+    name = decl.name
+    # str.find, not a regex per name: a bundle declares thousands of names, more than re's cache
+    at = line.find(name, max(line.find(" ", start.col - 1), start.col - 1))
+    while at >= 0:
+        before = line[at - 1] if at > 0 else " "
+        after = line[at + len(name)] if at + len(name) < len(line) else " "
+        if not _is_name_char(before) and not _is_name_char(after):
+            return Span(start.file, start.line, at + 1, start.line, at + len(name) + 1)
+        at = line.find(name, at + 1)
+    return Span(start.file, start.line, start.col, start.line, start.col)
+
+
+def _is_name_char(char: str) -> bool:
+    return char.isalnum() or char in "_."
 
 
 def type_text(ref: ast.TypeRef) -> str:
@@ -142,17 +149,17 @@ class SymbolIndex:
         for module in modules:
             scope = module.regime or COMMON_SCOPE
             self.scopes[module.path] = scope
-            text = sources.get(module.path, "")
+            lines = sources.get(module.path, "").split("\n")
             for decl in module.declarations:
-                self._add(decl, scope, text)
+                self._add(decl, scope, lines)
 
-    def _add(self, decl: ast.Decl, scope: str, text: str) -> None:
+    def _add(self, decl: ast.Decl, scope: str, lines: Sequence[str]) -> None:
         kind = kind_of(decl)
         if kind is None or kind in (Kind.EXAMPLE, Kind.DERIVE, Kind.LEVEL):
             return  # not names other text refers to
         where = COMMON_SCOPE if kind in _GLOBAL_KINDS else scope
         self.by_name[decl.name].append(
-            Symbol(kind, decl.name, where, declared_name_span(decl, text), decl)
+            Symbol(kind, decl.name, where, declared_name_span(decl, lines), decl)
         )
         if isinstance(decl, ast.FactDecl):
             self.facts.setdefault(decl.name, decl)
@@ -164,7 +171,7 @@ class SymbolIndex:
             self.records.setdefault(decl.name, decl)
             for field in decl.fields:
                 name = f"{decl.name}.{field.name}"
-                span = declared_name_span(field, text)
+                span = declared_name_span(field, lines)
                 self.by_name[name].append(Symbol(Kind.FIELD, name, COMMON_SCOPE, span, field))
 
     # ---- resolution ----------------------------------------------------------------------------

@@ -48,7 +48,7 @@ def document_symbols(
             continue
         last = _last_content_line(lines, decl.span.line, next_start)
         whole = Span(decl.span.file, decl.span.line, 1, last, len(lines[last - 1]) + 1)
-        name = declared_name_span(decl, text)
+        name = declared_name_span(decl, lines)
         symbols.append(
             types.DocumentSymbol(
                 name=decl.name or str(kind),
@@ -56,7 +56,7 @@ def document_symbols(
                 kind=_SYMBOL_KINDS.get(kind, types.SymbolKind.Object),
                 range=span_range(whole, lines, codec),
                 selection_range=span_range(name, lines, codec),
-                children=_children(decl, text, lines, codec) or None,
+                children=_children(decl, lines, codec) or None,
             )
         )
     return symbols
@@ -85,7 +85,7 @@ def _detail(decl: ast.Decl, kind: Kind) -> str:
 
 
 def _children(
-    decl: ast.Decl, text: str, lines: Sequence[str], codec: PositionCodec
+    decl: ast.Decl, lines: Sequence[str], codec: PositionCodec
 ) -> list[types.DocumentSymbol]:
     if isinstance(decl, ast.EnumDecl):
         return [
@@ -110,7 +110,7 @@ def _children(
                     detail=type_text(field.type),
                     kind=types.SymbolKind.Field,
                     range=span_range(whole, lines, codec),
-                    selection_range=span_range(declared_name_span(field, text), lines, codec),
+                    selection_range=span_range(declared_name_span(field, lines), lines, codec),
                 )
             )
         return children
