@@ -151,13 +151,15 @@ def create_app(
     app.include_router(health.router)
     install_docs(app)
     if playground_enabled(settings.host, settings.playground):
-        install_playground(app, settings.policies, local_only=is_loopback(settings.host))
+        local = is_loopback(settings.host)
+        install_playground(app, settings.policies, local_only=local, saving=True)
 
     def current() -> LoadedBundle | None:
         state: AppState | None = app.state.lexgate
         return state.policies.current if state is not None else initial
 
     install_openapi(app, current, settings.max_batch, decisions.documentation_router.routes)
+    retention.install_schema(app, current)
     return app
 
 

@@ -1,9 +1,10 @@
 """The playground at `/playground`: a browser editor over the bundle's policy files, with the
 checker's diagnostics as you type, the examples, a decision and the formatter.
 
-Edits live in the browser: every request carries the files it is about, the server keeps no
-copy and writes nothing (not even the engine's disk cache of checked bundles: one entry per
-keystroke would grow without bound; parses are memoised per file in memory instead). The page
+Edits live in the browser: every request carries the files it is about, and the server keeps
+no copy and writes nothing (not even the engine's disk cache: parses are memoised per file in
+memory instead), unless the app has API keys (`lexgate serve`) and an admin key saves a bundle
+that loads (`/playground/api/save`: atomic writes inside the policy folder only). The page
 and its assets are built from web/playground/ and committed under api/static/playground/, so
 nothing is fetched from a CDN.
 
@@ -22,7 +23,9 @@ import datetime as dt
 import functools
 import importlib
 import ipaddress
+import os
 import re
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -40,7 +43,9 @@ from lexgate.engine.timebox import TimeLimitExceeded, run_limited
 from lexgate.engine.vocabulary import FieldError
 from pydantic import BaseModel, Field
 
+from ..deps import authorize
 from ..errors import ApiError, prefixed
+from ..keys import Scope
 from ._body import json_bytes, parse_json, require_json, validate
 
 STATIC = Path(__file__).resolve().parents[1] / "static" / "playground"
@@ -95,6 +100,10 @@ class DecideRequest(BundleRequest):
     operation: dict[str, Any]
     as_of: dt.date | None = None
     currency: str = Field("EUR", pattern=r"^[A-Z]{3}$")
+
+
+class SaveRequest(BundleRequest):
+    save: list[str] = Field(max_length=MAX_FILES, description="the files of `files` to write")
 
 
 class FormatRequest(BaseModel):
@@ -303,7 +312,62 @@ def run_format(request: FormatRequest) -> dict[str, Any]:
     return {"ok": True, "text": text, "changed": text != request.text, "diagnostics": []}
 
 
-# ---- the bundle on disk (read once per page load, never written) ---------------------------
+# ---- the bundle on disk: read for the page; written only by an admin's save ----------------
+
+
+def _target(root: Path, path: str) -> Path:
+    """Where `path` (already a clean relative name) is written: inside `root`, never through a
+    symbolic link (one could point anywhere)."""
+    target = root / path
+    if target.is_symlink() or not target.resolve().is_relative_to(root):
+        raise ApiError(
+            422,
+            f"`{path}` leads outside the policy directory; it is not written",
+            fields=[FieldError(f"save[{path!r}]", "outside the policy directory")],
+        )
+    return target
+
+
+def save_files(root: Path, files: dict[str, str], paths: list[str]) -> list[str]:
+    """Write the files named by `paths` under `root`, each atomically (a temporary file in its
+    folder, then a rename): a reader sees the old text or the new, never half of one."""
+    unknown = [p for p in paths if p not in files]
+    if unknown:
+        raise ApiError(
+            422,
+            f"`{unknown[0]}` is to be saved but is not among the files sent",
+            fields=[FieldError("save", "names a file not in `files`")],
+        )
+    targets = {path: _target(root, path) for path in dict.fromkeys(paths)}
+    for path, target in targets.items():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        mode = target.stat().st_mode & 0o777 if target.exists() else 0o644
+        handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".playground-")
+        try:
+            with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
+                stream.write(files[path])
+            os.chmod(temporary, mode)
+            os.replace(temporary, target)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+    return list(targets)
+
+
+def run_save(root: Path, request: SaveRequest) -> dict[str, Any]:
+    """Save only a bundle that loads: a broken one is answered with its diagnostics (422) and
+    nothing is written. The server keeps serving its bundle until a reload."""
+    try:
+        bundle = check_bundle(request.files)
+    except PolicyError as error:
+        raise ApiError(
+            422,
+            f"not saved: the bundle does not load ({len(error.diagnostics)} error(s))",
+            code="policy_error",
+            extra={"diagnostics": _diagnostics(error.diagnostics)},
+        ) from None
+    saved = save_files(root, request.files, request.save)
+    return {"ok": True, "saved": saved, "hash": bundle.hash}
 
 
 def read_bundle(root: Path) -> dict[str, str]:
@@ -344,9 +408,11 @@ def install_playground(
     *,
     local_only: bool,
     examples: Path | None = None,
+    saving: bool = False,
 ) -> None:
     """Add `/playground` (the page, its assets, its JSON routes) to `app`. `local_only`: answer
-    only requests whose Host is a loopback name (the server is bound to loopback)."""
+    only requests whose Host is a loopback name (the server is bound to loopback). `saving`:
+    the app has API keys (`lexgate serve`), and an admin key may save edited files."""
     root = policies.resolve()
     operations_dir = examples or root.parent / "examples"
     gate = asyncio.Semaphore(CONCURRENT_WORK)
@@ -405,6 +471,7 @@ def install_playground(
                 "files": files,
                 "operations": operations,
                 "formatter": formatter() is not None,
+                "save": saving,
                 "limits": {
                     "files": MAX_FILES,
                     "file_bytes": MAX_FILE_BYTES,
@@ -439,6 +506,21 @@ def install_playground(
         _limit_files({data.path: data.text})
         work = functools.partial(run_format, data)
         return _json(await bounded(work, CHECK_SECONDS, "formatting"))
+
+    @router.post("/api/save")
+    async def save(request: Request) -> Response:
+        allow(request)
+        if not saving:
+            raise ApiError(
+                403,
+                "this playground saves nothing (`lexgate playground`); save with `lexgate serve` "
+                "and an admin key, or download the file",
+            )
+        state = getattr(request.app.state, "lexgate", None)
+        await authorize(state, request.headers.get("authorization", ""), Scope.ADMIN)
+        data = await body(request, SaveRequest)
+        work = functools.partial(run_save, root, data)
+        return _json(await bounded(work, CHECK_SECONDS, "checking the bundle to save"))
 
     app.include_router(router)
     if STATIC.is_dir():

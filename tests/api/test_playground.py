@@ -301,3 +301,74 @@ def test_the_committed_build_is_of_the_current_sources() -> None:
         digest.update(name.encode() + b"\0" + (web / name).read_bytes() + b"\0")
     recorded = (playground.STATIC / "sources.sha256").read_text().strip()
     assert recorded == digest.hexdigest(), "rebuild: cd web/playground && npm ci && npm run build"
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[tuple[TestClient, Path, dict[str, str]]]:
+    """`lexgate serve` over a copy of the policies, with a decide key and an admin key."""
+    shutil.copytree(shipped_policies(), tmp_path / "policies")
+    settings = Settings(
+        policies=tmp_path / "policies", log_url="none", keys_url=f"sqlite:///{tmp_path}/keys.db"
+    )
+    app = create_app(settings)
+    with TestClient(app, base_url="http://127.0.0.1") as client:
+        keys = app.state.lexgate.keys
+        yield (
+            client,
+            tmp_path / "policies",
+            {
+                "admin": keys.create(["admin"]),
+                "decide": keys.create(["decide"]),
+            },
+        )
+
+
+def _save(client: TestClient, body: dict[str, Any], key: str | None = None) -> Any:
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    return client.post("/playground/api/save", json=body, headers=headers)
+
+
+def test_saving_needs_an_admin_key_and_a_bundle_that_loads(
+    served: tuple[TestClient, Path, dict[str, str]],
+) -> None:
+    client, root, keys = served
+    assert client.get("/playground/api/bundle").json()["save"] is True
+    files = client.get("/playground/api/bundle").json()["files"]
+    on_disk = (root / TYPO_FILE).read_text(encoding="utf-8")
+    edited = {**files, TYPO_FILE: files[TYPO_FILE] + "\n# reviewed in the playground\n"}
+    body = {"files": edited, "save": [TYPO_FILE]}
+    assert _save(client, body).status_code == 401
+    assert _save(client, body, keys["decide"]).json()["error"]["code"] == "forbidden"
+    broken, _ = _typo(files)
+    answer = _save(client, {"files": broken, "save": [TYPO_FILE]}, keys["admin"])
+    assert answer.status_code == 422 and answer.json()["error"]["code"] == "policy_error"
+    assert answer.json()["error"]["diagnostics"][0]["span"]["file"] == TYPO_FILE
+    assert (root / TYPO_FILE).read_text(encoding="utf-8") == on_disk  # nothing written
+    answer = _save(client, body, keys["admin"])
+    assert answer.status_code == 200 and answer.json()["saved"] == [TYPO_FILE]
+    assert (root / TYPO_FILE).read_text(encoding="utf-8") == edited[TYPO_FILE]
+    assert not list(root.rglob(".playground-*"))  # no temporary file left behind
+
+
+def test_saving_never_writes_outside_the_policy_folder(
+    served: tuple[TestClient, Path, dict[str, str]], tmp_path: Path
+) -> None:
+    client, root, keys = served
+    files = client.get("/playground/api/bundle").json()["files"]
+    outside = tmp_path / "outside.policy"
+    outside.write_text("# not a policy of this bundle\n")
+    (root / "gdpr" / "link.policy").symlink_to(outside)
+    body = {"files": {**files, "gdpr/link.policy": "# x\n"}, "save": ["gdpr/link.policy"]}
+    answer = _save(client, body, keys["admin"])
+    assert answer.status_code == 422 and "outside the policy directory" in answer.text
+    assert outside.read_text() == "# not a policy of this bundle\n"
+    answer = _save(client, {"files": files, "save": ["../x.policy"]}, keys["admin"])
+    assert answer.status_code == 422 and not (root.parent / "x.policy").exists()
+    answer = _save(client, {"files": files, "save": ["gdpr/nowhere.policy"]}, keys["admin"])
+    assert answer.status_code == 422 and "not among the files sent" in answer.text
+
+
+def test_the_playground_alone_saves_nothing(client: TestClient, files: dict[str, str]) -> None:
+    assert client.get("/playground/api/bundle").json()["save"] is False
+    answer = _save(client, {"files": files, "save": [TYPO_FILE]}, "lxg_whatever")
+    assert answer.status_code == 403 and "saves nothing" in answer.json()["error"]["message"]

@@ -57,6 +57,7 @@ export interface BundleInfo {
   files: Record<string, string>;
   operations: Record<string, unknown>;
   formatter: boolean;
+  save: boolean;
   limits: Record<string, number>;
 }
 
@@ -98,10 +99,15 @@ export async function getBundle(): Promise<BundleInfo> {
   return answer(await fetch(`${BASE}/bundle`, { cache: "no-store" }));
 }
 
-async function post<T>(route: string, body: unknown, signal?: AbortSignal): Promise<T> {
+async function post<T>(
+  route: string,
+  body: unknown,
+  signal?: AbortSignal,
+  headers: Record<string, string> = {},
+): Promise<T> {
   const response = await fetch(`${BASE}/${route}`, {
     method: "POST",
-    headers: { "Content-Type": "application/json" },
+    headers: { "Content-Type": "application/json", ...headers },
     body: JSON.stringify(body),
     signal,
   });
@@ -123,3 +129,15 @@ export const decide = (
 
 export const format = (path: string, text: string) =>
   post<FormatResult>("format", { path, text });
+
+export interface SaveResult {
+  ok: boolean;
+  saved: string[];
+  hash: string;
+}
+
+/** Write the edited files on the server: `lexgate serve` only, with an admin key. */
+export const save = (files: Record<string, string>, paths: string[], adminKey: string) =>
+  post<SaveResult>("save", { files, save: paths }, undefined, {
+    Authorization: `Bearer ${adminKey}`,
+  });

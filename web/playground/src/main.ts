@@ -310,6 +310,30 @@ $("#revert").addEventListener("click", () => {
   });
 });
 
+// Saving: only where the server says it can (`lexgate serve`), with an admin key typed here
+// and kept in this page's memory only. The server saves only a bundle that loads.
+$("#save").addEventListener("click", async () => {
+  const status = $("#format-status");
+  const edited = [...files.keys()].filter((path) => files.get(path) !== original.get(path));
+  const key = ($("#admin-key") as HTMLInputElement).value.trim();
+  if (!edited.length) {
+    status.textContent = "nothing edited to save";
+    return;
+  }
+  if (!key) {
+    status.textContent = "an admin key is needed to save";
+    return;
+  }
+  try {
+    const result = await api.save(bundle(), edited, key);
+    for (const path of result.saved) original.set(path, files.get(path)!);
+    status.textContent = `saved ${result.saved.length} file(s); reload the service to serve them`;
+    renderFiles();
+  } catch (error) {
+    status.textContent = error instanceof api.ApiFailure ? error.message : String(error);
+  }
+});
+
 // ---- start ----------------------------------------------------------------------------------
 
 async function start() {
@@ -333,6 +357,7 @@ async function start() {
   format.title = formatterAvailable
     ? "Lay out this file the canonical way (lexgate fmt)"
     : "the formatter is not available in this version of lexgate";
+  ($("#save-box") as HTMLElement).hidden = !info.save;
   operations = info.operations;
   const select = $("#operation-example") as HTMLSelectElement;
   select.innerHTML = Object.keys(operations)
