@@ -92,8 +92,10 @@ def load_sources(sources: Mapping[str, str]) -> Bundle:
             if not found:
                 store_module(file_key, module)
         modules.append(module)
-    if diagnostics:
-        raise PolicyError(diagnostics)
+    if diagnostics:  # the declarations that did parse are checked too (one run, every error)
+        from .parser import check_despite_syntax_errors
+
+        raise PolicyError(check_despite_syntax_errors(modules, dict(sources), diagnostics))
     checked = dataclasses.replace(check_modules(modules, dict(sources)), hash=content_hash(sources))
     store_checked(key, checked)
     return Bundle(checked)

@@ -47,18 +47,15 @@ from .fmt.doc import (
     render,
 )
 from .fmt.layouts import LAYOUTS
-from .parser import comments_of, parse_module, too_deep
+from .parser import comments_of, is_declaration_rule, parse_module, too_deep
 
 WIDTH = 100
 
-# Items of the grammar's `start` that open a declaration; every other item is a clause of the
-# declaration before it. A rule named `*_decl` or `*_head` is a declaration too, so a new
-# declaration needs no entry here.
-_DECLARATIONS = {"part_of", "organisation_facts", "controllable_facts"}
-
 
 def _is_declaration(rule: str) -> bool:
-    return rule in _DECLARATIONS or rule.endswith(("_decl", "_head"))
+    """Items of the grammar's `start` that open a declaration (`*_decl`, `*_head`, …); every
+    other item is a clause of the declaration before it. A new declaration needs no entry."""
+    return is_declaration_rule(rule)
 
 
 @cache

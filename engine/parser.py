@@ -8,6 +8,7 @@ blanked out and the file parsed again, so one bad rule does not hide mistakes fu
 
 from __future__ import annotations
 
+import difflib
 import re
 from functools import cache
 from importlib import resources
@@ -33,10 +34,47 @@ from .tree_to_ast import _Builder, _ItemError, _span
 
 MAX_ERRORS_PER_FILE = 25
 
-# A line that starts a declaration at column 0: where error recovery may resume.
-_DECL_START = re.compile(
-    r"^(regime|part|enum|record|fact|define|parameter|rate|fine|rule|exception|example)\b"
-)
+
+def is_declaration_rule(name: str) -> bool:
+    """Whether an item of the grammar (a rule name, after `->` aliases) opens a declaration:
+    `*_decl` and `*_head` do, but a record's `field_decl` is a clause of the record."""
+    if name == "field_decl":
+        return False
+    return name.endswith(("_decl", "_head")) or name in (
+        "part_of",
+        "level_decl",
+        "organisation_facts",
+        "controllable_facts",
+    )
+
+
+@cache
+def declaration_keywords() -> frozenset[str]:
+    """The words that open a declaration (`rule`, `fact`, `topic`, …), read from the grammar:
+    its item rules named `*_decl` / `*_head`, `part_of` and the levels, by their first keyword.
+    A declaration added to the grammar is a place to resume after an error with no edit here."""
+    parser = _lark()
+    words = set()
+    for rule in parser.rules:
+        name = rule.origin.name
+        name = name if isinstance(name, str) else name.value
+        if not is_declaration_rule(name):
+            continue
+        first = rule.expansion[0] if rule.expansion else None
+        if first is not None and first.is_term:
+            pattern = parser.get_terminal(first.name).pattern
+            if pattern.type == "str" and pattern.value.isalpha():
+                words.add(pattern.value)
+    return frozenset(words)
+
+
+@cache
+def _declaration_start() -> re.Pattern[str]:
+    """A line that starts a declaration at column 0: where error recovery may resume."""
+    return re.compile(rf"^({'|'.join(sorted(declaration_keywords()))})\b")
+
+
+_DECLARED_NAME = re.compile(r"^[a-z]+\s+(?:facts\s+)?([A-Za-z_][A-Za-z0-9_.]*)")
 
 
 @cache
@@ -118,23 +156,119 @@ def _syntax_diagnostic(file: str, text: str, error: UnexpectedInput) -> Diagnost
             help='add the closing `"`; text in quotes cannot span lines',
         )
     message, help_text = friendly_message(error, text, token_text, expected)
+    keyword = (
+        _misspelt_keyword(token_text, expected) if isinstance(error, UnexpectedToken) else None
+    )
+    if keyword is not None:
+        message, help_text = f"unexpected name `{token_text}`", f"did you mean `{keyword}`?"
     if help_text is None:
         help_text = describe_expected(expected)
     return Diagnostic("E0001", message, span, help=help_text)
+
+
+@cache
+def grammar_keywords() -> frozenset[str]:
+    """Every word the grammar spells out (`rule`, `violation`, `exception`, `met`, …)."""
+    words = set()
+    for terminal in _lark().terminals:
+        if terminal.pattern.type == "str" and terminal.pattern.value.isalpha():
+            words.add(terminal.pattern.value)
+    return frozenset(words)
+
+
+def _misspelt_keyword(word: str | None, expected: set[str]) -> str | None:
+    """The keyword a word that may not stand here is a misspelling of (`violaton`,
+    `exeption`): first among the keywords the parser expected, then among all of them."""
+    if not word or not word.isidentifier() or word in grammar_keywords():
+        return None
+    wanted = sorted(grammar_keywords() & {t.lower() for t in expected})
+    for candidates in (wanted, sorted(grammar_keywords())):
+        close = difflib.get_close_matches(word, candidates, n=1, cutoff=0.75)
+        if close:
+            return close[0]
+    return None
 
 
 def _blank_item(text: str, error_line: int) -> str:
     """Blank the declaration containing `error_line` so parsing can resume after it."""
     lines = text.split("\n")
     start = max(0, min(error_line, len(lines)) - 1)
-    while start > 0 and not _DECL_START.match(lines[start]):
+    starts = _declaration_start()
+    while start > 0 and not starts.match(lines[start]):
         start -= 1
     end = start + 1
-    while end < len(lines) and not _DECL_START.match(lines[end]):
+    while end < len(lines) and not starts.match(lines[end]):
         end += 1
     for i in range(start, end):
         lines[i] = ""
     return "\n".join(lines)
+
+
+def _declaration_line(lines: list[str], line: int) -> int:
+    """The line (1-based) where the declaration holding `line` starts: the line at column 0
+    with a declaration keyword, as `_blank_item` finds it."""
+    starts = _declaration_start()
+    index = max(0, min(line, len(lines)) - 1)
+    while index > 0 and not starts.match(lines[index]):
+        index -= 1
+    return index + 1
+
+
+def broken_names(sources: dict[str, str], diagnostics: list[Diagnostic]) -> set[str]:
+    """The names the declarations left out after syntax errors would have declared."""
+    names = set()
+    for diagnostic in diagnostics:
+        text = sources.get(diagnostic.span.file)
+        if diagnostic.code != "E0001" or text is None:
+            continue
+        lines = text.split("\n")
+        declared = _DECLARED_NAME.match(lines[_declaration_line(lines, diagnostic.span.line) - 1])
+        if declared is not None:
+            names.add(declared.group(1))
+    return names
+
+
+_BACKTICKED = re.compile(r"`([^`]+)`")
+
+
+def check_despite_syntax_errors(
+    modules: list[ast.Module], sources: dict[str, str], diagnostics: list[Diagnostic]
+) -> list[Diagnostic]:
+    """Every diagnostic of a bundle whose files did not all parse: the parser's, then what the
+    checker finds in the declarations that did parse (a broken declaration is left out).
+    The checker's findings in a declaration the parser already reported, and about a name only
+    a left-out declaration declared, are follow-ons and dropped: one mistake, one message."""
+    from .checker import check_modules  # imported here: the checker is the next stage
+
+    try:
+        check_modules(modules, sources)
+    except PolicyError as error:
+        broken = broken_names(sources, diagnostics)
+        lines = {file: text.split("\n") for file, text in sources.items()}
+        reported = {
+            (d.span.file, _declaration_line(lines[d.span.file], d.span.line))
+            for d in diagnostics
+            if d.span.file in lines
+        }
+
+        def follow_on(diagnostic: Diagnostic) -> bool:
+            file = diagnostic.span.file
+            if file in lines and (file, _declaration_line(lines[file], diagnostic.span.line)) in (
+                reported
+            ):
+                return True
+            if "unknown" not in diagnostic.message:
+                return False
+            named = _BACKTICKED.findall(diagnostic.message)
+            return any(n in broken or n.split(".")[0] in broken for n in named)
+
+        checked = [d for d in error.diagnostics if not follow_on(d)]
+        return sorted([*diagnostics, *checked], key=_order)
+    return diagnostics
+
+
+def _order(diagnostic: Diagnostic) -> tuple[str, int, int]:
+    return (diagnostic.span.file, diagnostic.span.line, diagnostic.span.col)
 
 
 # Deeper parse trees than this are refused with a located error: the checker and both back

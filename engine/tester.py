@@ -73,7 +73,64 @@ def operation_from(given: tuple[tuple[str, Any], ...]) -> dict[str, Any]:
     return operation
 
 
+def _outcome(example: ir.CheckedExample, regime: Any) -> str:
+    """What an example got, in the words of `expect`: the status, then the violations,
+    obligations, missing facts and topics not assessed, when there are any, and the exposure
+    bounds the example expects."""
+    parts = [str(regime.status)]
+    parts += [f"violation {r}" for r in sorted({v.rule for v in regime.violations})]
+    parts += [f"obligation {r}" for r in sorted({o.rule for o in regime.obligations})]
+    parts += [f"missing {m}" for m in regime.missing]
+    parts += [f"not assessed {n.topic}" for n in regime.not_assessed]
+    for kind, expected, _span in example.expect:
+        if kind.startswith("exposure"):
+            payer = expected[1]
+            parts.append(f"{_bound(kind, payer)} = {_exposure(regime, kind, payer) or 'none'}")
+    return ", ".join(parts)
+
+
+def _bound(kind: str, payer: str) -> str:
+    whose = "" if payer == "organisation" else f' for "{payer}"'
+    return f"exposure {kind.removeprefix('exposure_').replace('_', ' ')}{whose}"
+
+
+def _exposure(regime: Any, kind: str, payer: str) -> Money | None:
+    amount = regime.exposure.get(payer)
+    if amount is None:
+        return None
+    bounds: dict[str, Money | None] = {
+        ExpectKind.EXPOSURE_MAX: amount.max,
+        ExpectKind.EXPOSURE_MIN: amount.min,
+        ExpectKind.EXPOSURE_MAX_AT_LEAST: amount.max_at_least,
+    }
+    return bounds.get(kind)
+
+
+def _expected(example: ir.CheckedExample) -> str:
+    """The example's `expect` clause, as written (amounts as values)."""
+    words = []
+    for kind, expected, _span in example.expect:
+        if kind == ExpectKind.STATUS:
+            words.append(str(expected))
+        elif kind.startswith("exposure"):
+            node, payer = expected
+            words.append(f"{_bound(kind, payer)} = {constant_value(node)}")
+        else:
+            words.append(f"{kind.replace('_', ' ')} {expected}")
+    return ", ".join(words)
+
+
 def _check(example: ir.CheckedExample, decision: Decision) -> list[str]:
+    """Each unmet expectation, then (when there is one) what was expected and what was got,
+    whole: a lawyer sees at once which violations and obligations the example came to."""
+    failures = _unmet(example, decision)
+    if failures:
+        failures.append(f"expected: {_expected(example)}")
+        failures.append(f"got:      {_outcome(example, decision.regime(example.regime))}")
+    return failures
+
+
+def _unmet(example: ir.CheckedExample, decision: Decision) -> list[str]:
     regime = decision.regime(example.regime)
     violated = {v.rule for v in regime.violations}
     obliged = {o.rule for o in regime.obligations}

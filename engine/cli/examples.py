@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from ..bundle import find_policy_root
@@ -28,8 +29,10 @@ def test(
     for result in report.results:
         if result.passed and not verbose:
             continue
+        # file:line:col first, as compilers print it: editors and terminals open it on a click
         mark = "[green]PASS[/]" if result.passed else "[red]FAIL[/]"
-        out.print(f"{mark} {result.regime}: {result.description}  [dim]{result.span}[/]")
+        where = f"{result.span.file}:{result.span.line}:{result.span.col}"
+        out.print(f"{escape(where)}: {mark} {escape(result.regime)}: {escape(result.description)}")
         for failure in result.failures:
             out.print(f"     {failure}", markup=False)
     failed = sum(not r.passed for r in report.results)

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from lexgate.engine import ast
 from lexgate.engine.diagnostics import LexgateError, Span
 from lexgate.engine.formatter import format_source
