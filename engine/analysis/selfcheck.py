@@ -1,0 +1,65 @@
+"""The translation checked against the evaluator, rule by rule: for each base rule, on the latest
+stretch of law in which it can fire, the solver's example of the rule firing, of the rule
+triggered but complied with, and of each of its exceptions applying; each example is decided by
+the evaluator, which must agree (tests/analysis/test_agreement.py runs it on every rule of the
+shipped packs)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import z3
+
+from ..bundle import Bundle
+from .analyze import Stretches
+from .outcomes import base_rules
+from .problem import codes_of
+from .translate import is_true
+from .witness import check, decided, regime_view
+
+
+@dataclass(frozen=True, slots=True)
+class Agreement:
+    regime: str
+    rule: str
+    claim: str  # fires | complies | excepted by NAME
+    example: dict[str, Any]
+    decision: dict[str, Any]
+    agrees: bool
+
+
+def agreements(bundle: Bundle, regime_name: str) -> Iterator[Agreement]:
+    regime = bundle.checked.regimes[regime_name]
+    stretches = Stretches(bundle, codes_of([bundle.checked]))
+    for rule in base_rules(regime):
+        for stretch in stretches.of_rule(regime, rule):
+            formulas = stretch.formulas.rule(rule.name)
+            key = "violations" if formulas.kind == "violation" else "obligations"
+            goals: list[tuple[str, Any, bool]] = [
+                ("fires", formulas.fires, True),
+                ("complies", z3.And(formulas.triggered, formulas.quiet), False),
+            ]
+            goals += [
+                (f"excepted by {name}", z3.And(formulas.fires_alone, is_true(applies)), False)
+                for name, applies in formulas.exceptions.items()
+                if formulas.kind == "violation"  # the evaluator excuses only a violation
+            ]
+            found = False
+            for claim, goal, listed in goals:
+                answer = check(stretch.op, goal, stretch.as_of, extra=stretch.extra)
+                if answer.operation is None:
+                    continue
+                found = True
+                view = regime_view(decided(bundle, answer.operation), regime_name)
+                yield Agreement(
+                    regime_name,
+                    rule.name,
+                    claim,
+                    answer.operation,
+                    view,
+                    (rule.name in view[key]) is listed,
+                )
+            if found:
+                break  # the latest stretch in which the rule can do anything
