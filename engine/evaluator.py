@@ -27,6 +27,7 @@ from . import ir
 from .compiler import Compiler, Context, Fn
 from .completion import UNDECIDED, Domains, Settled, completions, settle, with_values
 from .decision import (
+    ExposureLine,
     NotAssessed,
     Obligation,
     Outcome,
@@ -54,6 +55,9 @@ from .verdicts import (
 )
 
 Derive = Callable[[Mapping[str, Any]], Mapping[str, Any]]
+# answers remembered per regime for inputs that recur (which topics are absent): a bound, so
+# odd inputs cannot grow a long-running service's memory
+_MAX_REMEMBERED = 1024
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -142,6 +146,12 @@ class CompiledRegime:
             topic: tuple(r.rule.name for r in self.base_rules if r.rule.topic == topic)
             for topic in regime.topics
         }
+        self._topic_paths = tuple((name, t.described_by) for name, t in regime.topics.items())
+        # which topics an operation leaves out -> what the decision says of them: one answer
+        # per combination seen, bounded (the answer does not depend on the facts' values)
+        self._absent_topics: dict[
+            tuple[str, ...], tuple[tuple[NotAssessed, ...], frozenset[str]]
+        ] = {}
 
     @staticmethod
     def _rule_nodes(rule: ir.CheckedRule, regime: ir.CheckedRegime) -> list[ir.Node]:
@@ -401,6 +411,9 @@ class CompiledRegime:
         undetermined: list[UndeterminedRule] = []
         missing: set[str] = set(scope_missing)
         trace: list[RuleTrace] = []
+        # a fine's line depends on the operation, not on the rule violated: several violations
+        # of one regime (an unlawful transfer without a basis...) share it, computed once
+        fine_lines: dict[str, ExposureLine] = {}
         for compiled, in_force in self.rules_on(as_of):  # exceptions: inside their rule
             rule = compiled.rule
             if not in_force or rule.name in skipped:
@@ -431,7 +444,9 @@ class CompiledRegime:
                 outcome = verdict.outcome
                 obligations.extend(verdict.obligations or verdict.carried)
                 if outcome is Outcome.VIOLATED:
-                    violations.append(self._violation(compiled, facts, context, reporting_currency))
+                    violations.append(
+                        self._violation(compiled, facts, context, reporting_currency, fine_lines)
+                    )
             if explain:
                 excepted = verdict.excepted if verdict is not None else ()
                 trace.append(self._trace(rule, outcome, facts, rule_missing, excepted, note))
@@ -507,22 +522,34 @@ class CompiledRegime:
             reasons.append("applies whichever way the missing scope facts are answered")
         return settled.outcome, reasons, ()
 
-    def _topics(self, facts: Mapping[str, Any]) -> tuple[tuple[NotAssessed, ...], set[str]]:
+    def _topics(self, facts: Mapping[str, Any]) -> tuple[tuple[NotAssessed, ...], frozenset[str]]:
         """The topics the operation does not describe, and the rules left unassessed."""
-        not_assessed: list[NotAssessed] = []
-        skipped: set[str] = set()
-        for name, topic in self.regime.topics.items():
-            if any(facts.get(path) is not None for path in topic.described_by):
-                continue
-            rules = self._topic_rules[name]
-            skipped.update(rules)
-            stated = ", ".join(f"`{path}`" for path in topic.described_by)
-            not_assessed.append(
-                NotAssessed(
-                    name, topic.title, f"the operation does not state {stated}", topic.cite, rules
+        get = facts.get
+        absent = tuple(
+            name for name, paths in self._topic_paths if all(get(path) is None for path in paths)
+        )
+        known = self._absent_topics.get(absent)
+        if known is None:
+            not_assessed: list[NotAssessed] = []
+            skipped: set[str] = set()
+            for name in absent:
+                topic = self.regime.topics[name]
+                rules = self._topic_rules[name]
+                skipped.update(rules)
+                stated = ", ".join(f"`{path}`" for path in topic.described_by)
+                not_assessed.append(
+                    NotAssessed(
+                        name,
+                        topic.title,
+                        f"the operation does not state {stated}",
+                        topic.cite,
+                        rules,
+                    )
                 )
-            )
-        return tuple(not_assessed), skipped
+            known = (tuple(not_assessed), frozenset(skipped))
+            if len(self._absent_topics) < _MAX_REMEMBERED:
+                self._absent_topics[absent] = known
+        return known
 
     # ---- exposure -----------------------------------------------------------------------------
 
@@ -532,11 +559,15 @@ class CompiledRegime:
         facts: Mapping[str, Any],
         context: Callable[[Mapping[str, Any]], Context],
         reporting: str,
+        fine_lines: dict[str, ExposureLine] | None = None,
     ) -> Violation:
         rule = compiled.rule
-        lines = tuple(
-            self.fines[name].line(context, facts, self.domains, reporting) for name in rule.fines
-        )
+        if fine_lines is None:
+            fine_lines = {}
+        for name in rule.fines:
+            if name not in fine_lines:
+                fine_lines[name] = self.fines[name].line(context, facts, self.domains, reporting)
+        lines = tuple(fine_lines[name] for name in rule.fines)
         return Violation(
             rule=rule.name,
             title=rule.title,
