@@ -51,6 +51,7 @@ class Documents:
 
     def __init__(self) -> None:
         self._parsed: dict[str, tuple[str, ast.Module, tuple[Diagnostic, ...]]] = {}
+        self._last: dict[str, Parsed] = {}  # bundle root (or lone file) -> its latest parse
 
     def parse(self, path: Path, overlays: Mapping[str, str]) -> Parsed:
         """The bundle of `path`, with `overlays` (absolute path -> the editor's text) read in
@@ -75,6 +76,10 @@ class Documents:
                 if text is None:
                     continue
             sources[name] = text
+        key = str(root or path)
+        last = self._last.get(key)
+        if last is not None and not problems and last.sources == sources:
+            return last  # nothing changed since: a hover after a hover
         modules: dict[str, ast.Module] = {}
         syntax = list(problems)
         for name, text in sources.items():
@@ -84,7 +89,11 @@ class Documents:
         for stale in set(self._parsed) - set(sources):
             if root is not None and Path(stale).is_relative_to(root):
                 del self._parsed[stale]  # a file deleted from the bundle
-        return Parsed(root, sources, modules, tuple(syntax), SymbolIndex(modules.values(), sources))
+        parsed = Parsed(
+            root, sources, modules, tuple(syntax), SymbolIndex(modules.values(), sources)
+        )
+        self._last[key] = parsed
+        return parsed
 
     def _parse(self, name: str, text: str) -> tuple[ast.Module, tuple[Diagnostic, ...]]:
         cached = self._parsed.get(name)

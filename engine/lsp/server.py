@@ -10,6 +10,7 @@ keystroke re-parses one file.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 from importlib.metadata import PackageNotFoundError, version
@@ -33,6 +34,9 @@ log = logging.getLogger(__name__)
 
 # what a completion may follow: a dot in a fact path, a space after `to`, `is`, `fine`, …
 _TRIGGERS = [".", " ", "{", ","]
+# A burst of keystrokes is checked once, when the typing pauses this long (seconds): checking
+# the shipped packs takes 0.1-0.3 s, and a check per keystroke would queue up behind the typist.
+CHANGE_DELAY = 0.15
 
 
 class LexgateServer(LanguageServer):
@@ -47,6 +51,7 @@ class LexgateServer(LanguageServer):
         self.documents = Documents()
         # bundle root (or lone file) -> the files it has diagnostics published for
         self.published: dict[str, set[str]] = {}
+        self._pending: dict[str, asyncio.TimerHandle] = {}  # uri -> its delayed check
 
     def parse(self, path: Path) -> Parsed:
         """The bundle of `path`, with every open document's text in place of the disk's."""
@@ -57,8 +62,24 @@ class LexgateServer(LanguageServer):
                 overlays[str(name)] = document.source
         return self.documents.parse(path, overlays)
 
+    def refresh_soon(self, uri: str, document_version: int) -> None:
+        """Check after `CHANGE_DELAY`, unless another change to the document comes first."""
+        self._cancel(uri)
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # pragma: no cover - pygls runs handlers in its loop
+            self.refresh(uri, document_version)
+            return
+        self._pending[uri] = loop.call_later(CHANGE_DELAY, self.refresh, uri, document_version)
+
+    def _cancel(self, uri: str) -> None:
+        pending = self._pending.pop(uri, None)
+        if pending is not None:
+            pending.cancel()
+
     def refresh(self, uri: str, document_version: int | None) -> None:
         """Check the bundle of `uri` and publish every file's diagnostics."""
+        self._cancel(uri)
         path = _path(uri)
         if path is None:
             return  # an unsaved, untitled document: no bundle to check it in
@@ -101,7 +122,7 @@ def create_server() -> LexgateServer:
 
     @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
     def did_change(ls: LexgateServer, params: types.DidChangeTextDocumentParams) -> None:
-        ls.refresh(params.text_document.uri, params.text_document.version)
+        ls.refresh_soon(params.text_document.uri, params.text_document.version)
 
     @server.feature(types.TEXT_DOCUMENT_DID_SAVE)
     def did_save(ls: LexgateServer, params: types.DidSaveTextDocumentParams) -> None:

@@ -517,3 +517,16 @@ def test_the_bundle_of_a_file_is_the_folder_holding_common(tmp_path: Path) -> No
     assert find_bundle_root(root / "gdpr" / "a.policy") == root
     assert find_bundle_root(root / "common" / "b.policy") == root
     assert find_bundle_root(tmp_path / "alone.policy") != root  # checked on its own
+
+
+def test_the_engine_and_its_command_line_load_without_pygls() -> None:
+    import subprocess
+
+    code = (
+        "import sys, lexgate.engine, lexgate.engine.cli; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('pygls', 'lsprotocol')))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert result.stdout.strip() == "[]"
