@@ -38,7 +38,7 @@ from lexgate.engine import Bundle, LexgateError, OperationError, PolicyError, ru
 from lexgate.engine.bundle import MAX_POLICY_BYTES, POLICY_SUFFIX, content_hash, policy_files
 from lexgate.engine.checker import check_modules
 from lexgate.engine.diagnostics import Diagnostic
-from lexgate.engine.parser import parse_module
+from lexgate.engine.parser import check_despite_syntax_errors, parse_module
 from lexgate.engine.timebox import TimeLimitExceeded, run_limited
 from lexgate.engine.vocabulary import FieldError
 from pydantic import BaseModel, Field
@@ -123,16 +123,16 @@ def _parse(file: str, text: str) -> tuple[Any, tuple[Diagnostic, ...]]:
 
 
 def check_bundle(files: dict[str, str]) -> Bundle:
-    """The engine's load_sources (parse, check, compile) without its disk cache; PolicyError
-    with every diagnostic when the bundle does not load."""
+    """The engine's load_sources (parse, check, compile) without its disk cache (edits are
+    not written anywhere); PolicyError with every diagnostic when the bundle does not load."""
     modules: list[Any] = []
     diagnostics: list[Diagnostic] = []
     for file, text in sorted(files.items()):
         module, found = _parse(file, text)
         modules.append(module)
         diagnostics.extend(found)
-    if diagnostics:
-        raise PolicyError(diagnostics)
+    if diagnostics:  # as load_sources: what did parse is checked too, every error in one run
+        raise PolicyError(check_despite_syntax_errors(modules, dict(files), diagnostics))
     checked = check_modules(modules, dict(files))
     return Bundle(dataclasses.replace(checked, hash=content_hash(files)))
 

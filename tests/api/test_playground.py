@@ -372,3 +372,20 @@ def test_the_playground_alone_saves_nothing(client: TestClient, files: dict[str,
     assert client.get("/playground/api/bundle").json()["save"] is False
     answer = _save(client, {"files": files, "save": [TYPO_FILE]}, "lxg_whatever")
     assert answer.status_code == 403 and "saves nothing" in answer.json()["error"]["message"]
+
+
+def test_a_syntax_error_does_not_hide_the_errors_of_other_files(
+    client: TestClient, files: dict[str, str]
+) -> None:
+    """As `lexgate check`: the declarations that parsed are still checked (issue 13, item 2)."""
+    broken, _ = _typo(files)
+    name, text = next((n, t) for n, t in sorted(broken.items()) if n != TYPO_FILE and "cite " in t)
+    broken[name] = text + '\nrule playground_probe "x" cite "y"\n  violation when no_such_fact\n'
+    result = client.post("/playground/api/check", json={"files": broken}).json()
+    where = {d["span"]["file"] for d in result["diagnostics"]}
+    assert {TYPO_FILE, name} <= where
+    from lexgate.engine import PolicyError, load_sources
+
+    with pytest.raises(PolicyError) as engine:
+        load_sources(broken)
+    assert result["diagnostics"] == [d.to_dict() for d in engine.value.diagnostics]
