@@ -187,16 +187,12 @@ class SymbolIndex:
             found = [field] if field is not None else []
         if not found:
             return []
-        best = min(found, key=self._rank(scope))
-        rank = self._rank(scope)(best)
-        return [s for s in found if self._rank(scope)(s) == rank]
+        rank = _Ranker(scope)
+        best = min(map(rank, found))
+        return [s for s in found if rank(s) == best]
 
     def _visible(self, name: str, scope: str) -> list[Symbol]:
         return [s for s in self.by_name.get(name, ()) if s.scope in (scope, COMMON_SCOPE)]
-
-    @staticmethod
-    def _rank(scope: str) -> _Ranker:
-        return _Ranker(scope)
 
     def _field(self, path: str) -> Symbol | None:
         """`transfers.mechanism` (written `transfers[0].mechanism`): the field `mechanism` of the
@@ -205,9 +201,7 @@ class SymbolIndex:
         fact = self.facts.get(head)
         if fact is None or not field:
             return None
-        for symbol in self.by_name.get(f"{fact.type.name}.{field}", ()):
-            return symbol
-        return None
+        return next(iter(self.by_name.get(f"{fact.type.name}.{field}", ())), None)
 
     def fact_enum(self, path: str) -> ast.EnumDecl | None:
         """The enum a fact (or a record field reached through a fact) takes its values from."""
@@ -226,7 +220,7 @@ class SymbolIndex:
         for _name, symbols in sorted(self.by_name.items()):
             visible = [s for s in symbols if s.kind in wanted and s.scope in (scope, COMMON_SCOPE)]
             if visible:
-                yield min(visible, key=self._rank(scope))
+                yield min(visible, key=_Ranker(scope))
 
 
 class _Ranker:
