@@ -142,6 +142,11 @@ def print_decision(decision: Decision, explain: bool) -> None:
     )
     for regime in decision.regimes.values():
         _print_regime(regime, explain)
+    if decision.internal:  # the organisation's own rules, apart from the law's status
+        status = decision.internal_status or "not_applicable"
+        out.print(f"\n[{STATUS_STYLE[status]}]INTERNAL RULES: {status}[/] (not the law's status)")
+        for regime in decision.internal.values():
+            _print_regime(regime, explain)
     if decision.profile is not None:
         used = decision.profile
         version = f" v{used.version}" if used.version is not None else ""
@@ -174,7 +179,8 @@ def _print_regime(regime: RegimeDecision, explain: bool) -> None:
     for reason in regime.reasons:
         out.print(f"  [dim]{reason}[/]")
     for violation in regime.violations:
-        out.print(f"  [red]violated:[/] {violation.title}  [dim]({violation.cite})[/]")
+        severity = f"[bold]{violation.severity}[/] " if violation.severity else ""
+        out.print(f"  [red]violated:[/] {severity}{violation.title}  [dim]({violation.cite})[/]")
         for line in violation.exposure:
             amount = line.amount
             out.print(
