@@ -29,10 +29,6 @@ _RULE_CONTEXT = re.compile(r"(?:^\s*exception\s+[a-z_]\w*\s+to|\b(?:violation|ob
 _CLAUSE_START = re.compile(r"^\s*(?:violation|obligation)\s+$")  # a rule's own clause
 _FINE_CONTEXT = re.compile(r"^\s+fine\s+(?:[a-z_]\w*\s*,\s*)*$")
 _TOPIC_CONTEXT = re.compile(r"(?:^\s+topic|\bnot\s+assessed)\s+$")
-_MEMBER_CONTEXT = re.compile(
-    r"([a-z_][\w.]*(?:\[\d*\])?(?:\.[a-z_]\w*)*)\s+"
-    r"(?:is\s+not|is|=|!=|not\s+in|in|meets|contains)\s+\{?\s*(?:[a-z_]\w*\s*,\s*)*$"
-)
 
 _ITEM_KINDS = {
     Kind.RULE: types.CompletionItemKind.Function,
@@ -75,9 +71,7 @@ def completions(
         symbols = index.names_of((Kind.FINE,), scope)
     elif _TOPIC_CONTEXT.search(before):
         symbols = index.names_of((Kind.TOPIC,), scope)
-    elif (member := _MEMBER_CONTEXT.search(before)) and index.fact_enum(member.group(1)):
-        enum = index.fact_enum(member.group(1))
-        assert enum is not None
+    elif (enum := index.compared_enum(before)) is not None:
         symbols = [s for name, _ in enum.members for s in index.by_name[name] if s.decl is enum]
     else:
         symbols = index.names_of((Kind.FACT, Kind.DEFINE, Kind.PARAMETER), scope)

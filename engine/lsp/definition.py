@@ -25,7 +25,9 @@ def definitions(parsed: Parsed, path: str, line: int, column: int) -> list[Span]
     found = word_at(lines[line], column)
     if found is None:
         return []
-    return [symbol.span for symbol in parsed.index.lookup(found[0], parsed.scope_of(path))]
+    word, start, _ = found
+    symbols = parsed.index.lookup(word, parsed.scope_of(path), lines[line][:start])
+    return [symbol.span for symbol in symbols]
 
 
 __all__ = ["definitions"]

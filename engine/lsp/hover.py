@@ -31,7 +31,7 @@ def hover_markdown(
     if found is None:
         return None
     word, start, end = found
-    symbols = parsed.index.lookup(word, parsed.scope_of(path))
+    symbols = parsed.index.lookup(word, parsed.scope_of(path), lines[line][:start])
     if not symbols:
         return None
     parts = [describe(symbol, parsed.sources.get(symbol.span.file, "")) for symbol in symbols]

@@ -176,10 +176,11 @@ class SymbolIndex:
 
     # ---- resolution ----------------------------------------------------------------------------
 
-    def lookup(self, word: str, scope: str) -> list[Symbol]:
+    def lookup(self, word: str, scope: str, before: str = "") -> list[Symbol]:
         """What `word` (a name as written, `transfers[0].mechanism` included) refers to from a
-        file of `scope`: every symbol of the first kind it resolves to (an enum member may be a
-        member of several enums)."""
+        file of `scope`: every symbol of the first kind it resolves to. A member of several
+        enums (`high`) is the one of the fact it is compared with, when `before` (the line's
+        text before the word) shows it (`breach.risk is `), else every one."""
         name = re.sub(r"\[[^\]]*\]", "", word)
         found = self._visible(name, scope)
         if not found:
@@ -189,7 +190,15 @@ class SymbolIndex:
             return []
         rank = _Ranker(scope)
         best = min(map(rank, found))
-        return [s for s in found if rank(s) == best]
+        found = [s for s in found if rank(s) == best]
+        enum = self.compared_enum(before) if found[0].kind == Kind.MEMBER else None
+        return [s for s in found if s.decl is enum] or found
+
+    def compared_enum(self, before: str) -> ast.EnumDecl | None:
+        """The enum whose member comes next after `before` (`breach.risk is `, `purposes meets
+        {marketing, `), when the fact compared holds an enum."""
+        found = _MEMBER_CONTEXT.search(before)
+        return self.fact_enum(found.group(1)) if found else None
 
     def _visible(self, name: str, scope: str) -> list[Symbol]:
         return [s for s in self.by_name.get(name, ()) if s.scope in (scope, COMMON_SCOPE)]
@@ -232,6 +241,12 @@ class _Ranker:
     def __call__(self, symbol: Symbol) -> tuple[int, int]:
         return (_PREFERENCE.get(symbol.kind, len(_PREFERENCE)), symbol.scope != self.scope)
 
+
+# `FACT is`, `FACT is not`, `FACT = {a, `, …: where a member of FACT's enum is written next
+_MEMBER_CONTEXT = re.compile(
+    r"([a-z_][\w.]*(?:\[\d*\])?(?:\.[a-z_]\w*)*)\s+"
+    r"(?:is\s+not|is|=|!=|not\s+in|in|meets|contains)\s+\{?\s*(?:[a-z_]\w*\s*,\s*)*$"
+)
 
 # A name as written: dotted, with list positions in examples (`transfers[0].mechanism`).
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\[\d*\])?(?:\.[A-Za-z_][A-Za-z0-9_]*(?:\[\d*\])?)*")

@@ -389,6 +389,30 @@ def test_go_to_definition_of_a_parameter_and_a_definition(session: Session) -> N
     ]
 
 
+def test_go_to_definition_of_a_member_picks_the_enum_of_the_fact_compared(
+    session: Session,
+) -> None:
+    uri = session.open(BREACH)
+    text = session.text(BREACH)
+    risk_type = _vocabulary_declaration(session, "breach.risk").group(1)
+    vocabulary = "common/vocabulary.policy"
+    declared = session.text(vocabulary)
+    enum = re.search(rf"^enum {risk_type}\b.*$", declared, re.MULTILINE)
+    assert enum is not None, "the enum of breach.risk is declared in common/vocabulary.policy"
+    targets = _definition(session, uri, _position(text, "breach.risk is high", offset=16))
+    line = declared.count("\n", 0, enum.start())
+    column = enum.group(0).rindex("high")  # the member, on the enum's line
+    assert targets == [
+        types.Location(
+            uri=session.uri(vocabulary),
+            range=types.Range(
+                start=types.Position(line=line, character=column),
+                end=types.Position(line=line, character=column + len("high")),
+            ),
+        )
+    ]
+
+
 # ---- completion ----------------------------------------------------------------------------------
 
 
