@@ -365,6 +365,7 @@ class Bundle:
                 {
                     "name": r.name,
                     "title": r.title,
+                    "kind": r.kind.value,  # internal: off unless a profile enables it
                     "currency": r.currency,
                     "in_force_from": r.in_force.start.isoformat() if r.in_force else None,
                     "rules": sum(1 for x in r.rules.values() if x.exception_to is None),
