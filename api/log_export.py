@@ -54,10 +54,13 @@ def log_filter(
     profile: str | None,
     bundle: str | None,
 ) -> LogFilter:
+    start, end = _moment(since, "--since"), _moment(until, "--until")
+    if start and end and end <= start:
+        raise typer.BadParameter("must be later than --since", param_hint="--until")
     try:
         return LogFilter(
-            since=_moment(since, "--since"),
-            until=_moment(until, "--until"),
+            since=start,
+            until=end,
             status=status,
             regime=regime,
             rule=rule,

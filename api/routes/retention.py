@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from lexgate.engine.retention import RecordTableError, encode_records, evaluate_table
 from lexgate.engine.retention.table import record_fields, records_from_rows
+from lexgate.engine.types import SetType
 from lexgate.engine.vocabulary import FieldError
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -18,7 +20,7 @@ from ..deps import StateDep, require
 from ..errors import ApiError
 from ..keys import Scope
 from ..schemas import error_responses
-from ._body import json_bytes
+from ._body import json_bytes, parse_json, read_body, require_json, validate
 
 JSON = "application/json"
 MAX_RECORDS = 5000  # a record is ~250 bytes of JSON: 5,000 fit the default 1 MiB body
@@ -134,17 +136,54 @@ def _check(bundle: Any, envelope: RetentionRequest) -> dict[str, Any]:
     }
 
 
+def install_schema(app: FastAPI, current: Callable[[], Any]) -> None:
+    """Name the loaded bundle's enum members in the documented record: a set field of
+    `customer_record` lists its members, so a client (and schemathesis) sends valid ones."""
+    previous = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        schema = previous()
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        request = RetentionRequest.model_json_schema(ref_template="#/components/schemas/{model}")
+        components.update(request.pop("$defs", {}))
+        components["RetentionRequest"] = request
+        loaded = current()
+        record = components["CustomerRecord"]
+        if loaded is None:
+            return schema
+        for name, ftype in record_fields(loaded.bundle.checked.vocabulary).items():
+            spot = record["properties"].get(name)
+            if spot is not None and isinstance(ftype, SetType):
+                items = {"type": "string", "enum": list(ftype.element.members)}
+                spot["anyOf"] = [
+                    {"type": "array", "items": items, "maxItems": 64},
+                    {"type": "null"},
+                ]
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 @router.post(
     "/retention:check",
     summary="Which customer records must be deleted or anonymised, and why",
     response_model=RetentionResponse,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {JSON: {"schema": {"$ref": "#/components/schemas/RetentionRequest"}}},
+        }
+    },
 )
-async def check_retention(state: StateDep, body: RetentionRequest) -> Response:
+async def check_retention(request: Request, state: StateDep) -> Response:
+    # read by hand, as every body of the service: a malformed one is a 422 naming the problem
+    require_json(request.headers.get("content-type", ""))
+    envelope = validate(RetentionRequest, parse_json(await read_body(request.receive)))
     loaded = state.policies.current
     if not loaded.bundle.checked.retention:
         raise ApiError(422, "the loaded bundle declares no retention limits")
-    answer = await asyncio.to_thread(_check, loaded.bundle, body)
+    answer = await asyncio.to_thread(_check, loaded.bundle, envelope)
     return Response(json_bytes(answer), media_type=JSON)
 
 
-__all__ = ["MAX_RECORDS", "router"]
+__all__ = ["MAX_RECORDS", "install_schema", "router"]

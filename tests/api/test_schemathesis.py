@@ -28,11 +28,15 @@ WITH_INPUT = {
     "GET /v1/decisions/{decision_id}",
     "PUT /v1/profiles/{profile_id}",
     "GET /v1/profiles/{profile_id}",
+    "GET /v1/decisions",
+    "POST /v1/retention:check",
 }
 OPERATIONS = [
     "POST /v1/decisions",
     "POST /v1/decisions:batch",
     "GET /v1/decisions/{decision_id}",
+    "GET /v1/decisions",
+    "POST /v1/retention:check",
     "GET /v1/policies",
     "PUT /v1/profiles/{profile_id}",
     "GET /v1/profiles/{profile_id}",
