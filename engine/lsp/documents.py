@@ -17,7 +17,7 @@ from .. import ast
 from ..bundle import COMMON_DIR, MAX_POLICY_BYTES, POLICY_SUFFIX, policy_files
 from ..checker import check_modules
 from ..diagnostics import Diagnostic, LexgateError, Span
-from ..parser import parse_module
+from ..parser import check_despite_syntax_errors, parse_module
 from .index import SymbolIndex
 
 
@@ -31,14 +31,15 @@ def find_bundle_root(path: Path) -> Path | None:
     return None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Parsed:
     """A bundle's files as the editor sees them, parsed."""
 
     root: Path | None
     sources: dict[str, str]  # absolute path -> text (the editor's, where the file is open)
     modules: dict[str, ast.Module]
-    syntax: tuple[Diagnostic, ...]  # syntax errors, and files that could not be read
+    syntax: tuple[Diagnostic, ...]
+    unreadable: tuple[Diagnostic, ...]  # files of the bundle that could not be read
     index: SymbolIndex
 
     def scope_of(self, path: str) -> str:
@@ -81,7 +82,7 @@ class Documents:
         if last is not None and not problems and last.sources == sources:
             return last  # nothing changed since: a hover after a hover
         modules: dict[str, ast.Module] = {}
-        syntax = list(problems)
+        syntax: list[Diagnostic] = []
         for name, text in sources.items():
             module, found = self._parse(name, text)
             modules[name] = module
@@ -90,7 +91,12 @@ class Documents:
             if root is not None and Path(stale).is_relative_to(root):
                 del self._parsed[stale]  # a file deleted from the bundle
         parsed = Parsed(
-            root, sources, modules, tuple(syntax), SymbolIndex(modules.values(), sources)
+            root=root,
+            sources=sources,
+            modules=modules,
+            syntax=tuple(syntax),
+            unreadable=tuple(problems),
+            index=SymbolIndex(modules.values(), sources),
         )
         self._last[key] = parsed
         return parsed
@@ -105,11 +111,15 @@ class Documents:
 
 
 def check(parsed: Parsed) -> list[Diagnostic]:
-    """Every diagnostic of the bundle, as `lexgate check` gives them: syntax errors when there
-    are any (the checker would only repeat them as unknown names), else the checker's errors,
-    else its warnings."""
+    """Every diagnostic of the bundle, as `lexgate check` gives them: with syntax errors, those
+    and what the checker finds in the declarations that did parse (no follow-ons about a broken
+    declaration), else the checker's errors, else its warnings."""
+    if parsed.unreadable:  # a file is missing from the bundle: its names would all be unknown
+        return [*parsed.unreadable, *parsed.syntax]
     if parsed.syntax:
-        return list(parsed.syntax)
+        return check_despite_syntax_errors(
+            list(parsed.modules.values()), dict(parsed.sources), list(parsed.syntax)
+        )
     try:
         checked = check_modules(list(parsed.modules.values()), dict(parsed.sources))
     except LexgateError as error:
