@@ -306,3 +306,19 @@ def test_the_command(tmp_path: Path) -> None:
     fresh = json.loads((out / "audit.json").read_text())
     assert [a["id"] for a in fresh["activities"]] == [a["id"] for a in committed["activities"]]
     assert fresh["date"] == committed["date"] == "2026-11-30"
+
+
+def test_the_command_names_a_bad_register_and_a_bad_operation(tmp_path: Path) -> None:
+    def run(register: Path) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "lexgate.engine", "audit", str(register)]
+        command += ["-o", str(tmp_path / "out"), "--policies", str(ROOT / "policies")]
+        return subprocess.run(command, capture_output=True, text=True, timeout=600)
+
+    missing = run(tmp_path / "nowhere.yaml")
+    assert missing.returncode == 2 and "nowhere.yaml" in missing.stderr
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("activities:\n  - {name: x, operation: {purposes: [shopping]}}\n")
+    done = run(bad)
+    assert done.returncode == 2
+    assert "bad.yaml: activities[0]: operation.purposes" in done.stderr
+    assert (tmp_path / "out" / "audit.html").exists()  # the report is written all the same
