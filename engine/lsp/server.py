@@ -24,7 +24,7 @@ from pygls.workspace.position_codec import PositionCodec, ServerTextPosition
 from .completion import completions
 from .definition import definitions
 from .diagnostics import by_file
-from .documents import Documents, Parsed, check
+from .documents import Documents, Parsed, check, find_bundle_root
 from .formatting import FormatterUnavailable, format_edits
 from .hover import hover_markdown
 from .ranges import client_column, span_range
@@ -132,6 +132,19 @@ def create_server() -> LexgateServer:
     def did_close(ls: LexgateServer, params: types.DidCloseTextDocumentParams) -> None:
         # the text on disk counts again for the rest of the bundle
         ls.refresh(params.text_document.uri, None)
+
+    @server.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)
+    def files_changed(ls: LexgateServer, params: types.DidChangeWatchedFilesParams) -> None:
+        # a policy file created, deleted or rewritten on disk (a pull, a checkout): check the
+        # bundle of each open document again, once per bundle
+        checked: set[str] = set()
+        for uri, document in list(ls.workspace.text_documents.items()):
+            path = _path(uri)
+            bundle = find_bundle_root(path) if path is not None else None
+            key = str(bundle or path)
+            if key not in checked:
+                checked.add(key)
+                ls.refresh(uri, document.version)
 
     @server.feature(types.TEXT_DOCUMENT_HOVER)
     def hover(ls: LexgateServer, params: types.HoverParams) -> types.Hover | None:

@@ -245,6 +245,39 @@ def test_a_change_in_common_shows_errors_in_the_regime_files_that_use_it(session
     assert _errors(cleared) == []
 
 
+def test_a_file_added_on_disk_is_checked_with_its_bundle(session: Session) -> None:
+    session.open(BREACH)
+    added = session.root / "gdpr" / "zz_added.policy"
+    added_uri = session.uri("gdpr/zz_added.policy")
+    # the same rule name as breach.policy's: the second declaration (this file) is the error
+    added.write_text(
+        'part of GDPR\n\nrule breach_notification "Twice" cite "Art. 33(1)"\n  when true\n',
+        encoding="utf-8",
+    )
+
+    def changed(kind: types.FileChangeType) -> None:
+        session.client.workspace_did_change_watched_files(
+            types.DidChangeWatchedFilesParams(changes=[types.FileEvent(uri=added_uri, type=kind)])
+        )
+
+    try:
+        changed(types.FileChangeType.Created)
+        errors = session.diagnostics(added_uri, where=lambda p: bool(_errors(list(p.diagnostics))))
+        assert any("declared twice" in e.message for e in errors), errors
+        assert _position(added.read_text(), "breach_notification").line in {
+            e.range.start.line for e in errors
+        }
+    finally:
+        count = len(session.published[added_uri])
+        added.unlink()
+        changed(types.FileChangeType.Deleted)
+    cleared = session.diagnostics(
+        added_uri,
+        where=lambda p: session.published[added_uri].index(p) >= count and not p.diagnostics,
+    )
+    assert cleared == []
+
+
 # ---- hover ---------------------------------------------------------------------------------------
 
 
