@@ -141,7 +141,7 @@ class _Comment:
 
 # ---- the formatter ------------------------------------------------------------------------------
 
-_NO_SPACE_BEFORE = {",", ")", "]", "}", ":", ".", ".*", "["}
+_NO_SPACE_BEFORE = {",", ")", "]", "}", ":", ".", ".*", "[", "("}
 _NO_SPACE_AFTER = {"(", "[", "{", "."}
 _COLLECTIONS = {"set_literal", "list_literal", "map_literal", "empty_set"}
 

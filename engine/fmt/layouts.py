@@ -4,7 +4,7 @@ A layout takes the formatter (for tokens, comments and the shared shapes: heads,
 collections) and a parse-tree node, and returns a document (engine/fmt/doc.py). A new construct
 of the grammar is printed plainly until it gets an entry in `LAYOUTS`: a declaration or clause
 whose words should fill a line and continue two columns in needs one line here,
-`"retention_decl": head_layout("STRING")`.
+`"retention_decl": parts_layout("of", "keep", flatten=("retention_keep",))`.
 """
 
 from __future__ import annotations
@@ -57,6 +57,24 @@ def _chunks(f: Formatter, node: Tree[Token], breaks: tuple[str, ...]) -> list[Do
 def head_layout(*breaks: str) -> Layout:
     def layout(f: Formatter, node: Tree[Token]) -> Doc:
         return f.head(*_chunks(f, node, breaks))
+
+    return layout
+
+
+def parts_layout(*breaks: str, flatten: tuple[str, ...] = ()) -> Layout:
+    """A declaration of several parts: all on one line, or each part on a line of its own, two
+    columns in. A part starts at each keyword of `breaks` and at a cite; the sub-rules named in
+    `flatten` are read as if their words stood in the declaration itself."""
+
+    def layout(f: Formatter, node: Tree[Token]) -> Doc:
+        children: list[Any] = []
+        for child in node.children:
+            if isinstance(child, Tree) and child.data in flatten:
+                children.extend(child.children)
+            else:
+                children.append(child)
+        first, *rest = _chunks(f, Tree(node.data, children), breaks)
+        return Group(concat([first, *(Nest(INDENT, concat([LINE, part])) for part in rest)]))
 
     return layout
 
@@ -249,6 +267,7 @@ LAYOUTS: dict[str, Layout] = {
     "exception_head": head_layout("STRING"),
     "topic_decl": _topic,
     "organisation_facts": _levels,
+    "retention_decl": parts_layout("of", "keep", flatten=("retention_keep",)),
     "controllable_facts": _levels,
     # clauses
     "aggregate_clause": head_layout(),
