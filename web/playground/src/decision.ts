@@ -45,6 +45,7 @@ function regimeCard(name: string, regime: any): string {
   });
   const obligations = (regime.obligations ?? []).map(
     (o: any) => `<li>${esc(o.text)}${o.within ? ` <i>within ${esc(o.within)}</i>` : ""}
+      ${o.due ? ` <i>(due ${esc(o.due)})</i>` : ""}
       <span class="cite">${esc(o.cite ?? "")}</span></li>`,
   );
   const questions = (regime.questions ?? []).map(
