@@ -26,7 +26,8 @@ from .index import Kind, Symbol, outside_strings_and_comments, type_text
 # the dotted name being typed, up to the cursor
 _TYPED = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\[\d*\])?(?:\.[A-Za-z0-9_]*(?:\[\d*\])?)*$")
 _RULE_CONTEXT = re.compile(r"(?:^\s*exception\s+[a-z_]\w*\s+to|\b(?:violation|obligation))\s+$")
-_CLAUSE_START = re.compile(r"^\s*(?:violation|obligation)\s+$")  # a rule's own clause
+_CLAUSE_START = re.compile(r"^\s*(?:violation|obligation)\s+$")  # a rule's clause, unless in
+# an example's `expect` that goes on over lines
 _FINE_CONTEXT = re.compile(r"^\s+fine\s+(?:[a-z_]\w*\s*,\s*)*$")
 _TOPIC_CONTEXT = re.compile(r"(?:^\s+topic|\bnot\s+assessed)\s+$")
 
@@ -65,7 +66,8 @@ def completions(
     scope = parsed.scope_of(path)
     index = parsed.index
     symbols: Iterable[Symbol]
-    if _RULE_CONTEXT.search(before) and not _CLAUSE_START.match(before):
+    in_example = _enclosing_keyword(lines, line) == "example"
+    if _RULE_CONTEXT.search(before) and (in_example or not _CLAUSE_START.match(before)):
         symbols = index.names_of((Kind.RULE, Kind.EXCEPTION), scope)
     elif _FINE_CONTEXT.match(before):
         symbols = index.names_of((Kind.FINE,), scope)
@@ -76,6 +78,16 @@ def completions(
     else:
         symbols = index.names_of((Kind.FACT, Kind.DEFINE, Kind.PARAMETER), scope)
     return [_item(symbol, edit_range) for symbol in symbols]
+
+
+def _enclosing_keyword(lines: list[str], line: int) -> str | None:
+    """The keyword of the declaration `line` belongs to: the last line at column 0 above it (an
+    `expect` clause may go on over lines that start with `violation`)."""
+    for number in range(line, -1, -1):
+        text = lines[number]
+        if text[:1].isalpha():
+            return text.split(maxsplit=1)[0]
+    return None
 
 
 def _item(symbol: Symbol, edit_range: types.Range) -> types.CompletionItem:

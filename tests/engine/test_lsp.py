@@ -491,6 +491,9 @@ def test_completion_of_fact_paths_enum_members_and_rule_names(session: Session) 
     offered = _complete(session, uri, text, "exception my_exception to ")
     assert rules <= offered
     assert not breach_facts & offered  # rule names only
+    # an example's expectations, going on over a line that starts with `violation`
+    continued = _complete(session, uri, text, 'example "x"\n  expect denied,\n    violation ')
+    assert continued == offered
     session.change(uri, text)
 
 
