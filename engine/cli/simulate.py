@@ -199,7 +199,10 @@ def simulate(
     (output / "summary.json").write_text(
         json.dumps(summary, indent=2, default=str) + "\n", encoding="utf-8"
     )
-    written = [dataset, output / "summary.json"]
+    # the lookup table of the per-row rule columns (REGIME.violated, REGIME.undetermined)
+    codes = {"baseline": outcome.codes[0]} | ({"reform": outcome.codes[1]} if reform else {})
+    (output / "rules.json").write_text(json.dumps(codes, indent=2) + "\n", encoding="utf-8")
+    written = [dataset, output / "summary.json", output / "rules.json"]
     if plots and total:
         images = []
         if x_column is not None:
@@ -281,6 +284,7 @@ def _print_summary(summary: dict[str, Any]) -> None:
             "regime",
             "currency",
             "denied",
+            "undetermined",
             "mean",
             "median",
             "P95",
@@ -295,6 +299,7 @@ def _print_summary(summary: dict[str, Any]) -> None:
                 name,
                 stats["currency"],
                 f"{stats['share_denied']:.1%}",
+                f"{stats.get('undetermined_share', 0.0):.1%}",
                 *(
                     f"{exposure[k]:,.0f}" if k in exposure else "—"
                     for k in ("mean", "median", "p95", "p99", "max")

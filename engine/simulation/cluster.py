@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from .kernel import Kernel, currencies_of
+from .kernel import Kernel, codes_of, currencies_of
 from .partitions import InMemory, Piece
 from .summary import BASELINE, REFORM, Part, finish, merge, merge_values, wanted
 from .tasks import (
@@ -52,6 +52,7 @@ class Outcome:
     merged: Part
     result: pd.DataFrame | None
     currencies: dict[str, str]
+    codes: list[dict[str, list[dict[str, Any]]]]  # per bundle: the rule columns' lookup table
     timings: dict[str, float] = field(default_factory=dict)  # per stage, summed over tasks
     driver: dict[str, float] = field(default_factory=dict)  # wall time of each pass
     tasks: int = 0
@@ -116,16 +117,21 @@ def _outcome(
     driver: dict[str, float],
 ) -> Outcome:
     currencies = currencies_of(bundles[0], currency)
+    codes = [codes_of(bundle) for bundle in bundles]
     runs = [BASELINE, REFORM][: len(bundles)]
     timings: dict[str, float] = {}
     for _, _, task in parts:
         for stage, seconds in task.items():
             timings[stage] = timings.get(stage, 0.0) + seconds
     return Outcome(
-        summaries=[finish(merged, values, currencies, run) for run in runs],
+        summaries=[
+            finish(merged, values, currencies, run, code)
+            for run, code in zip(runs, codes, strict=True)
+        ],
         merged=merged,
         result=result,
         currencies=currencies,
+        codes=codes,
         timings=timings,
         driver=driver,
         tasks=len(parts),

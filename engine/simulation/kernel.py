@@ -33,7 +33,13 @@ from ..values import MINOR_UNITS, MissingRate, Money
 from .derivations import VectorDerivations
 from .operation_rows import iter_rows, row_to_operation
 from .operation_table import Columns, is_null
-from .regimes import NOT_APPLICABLE, RegimeColumns, VectorRegime
+from .regimes import (
+    NOT_APPLICABLE,
+    RegimeColumns,
+    VectorRegime,
+    rule_bits,
+    words_for_rules,
+)
 from .vector_values import (
     Env,
     NumCol,
@@ -68,9 +74,10 @@ class _Money:
 class Kernel:
     """A bundle compiled for column-wise evaluation, with its reporting currency."""
 
-    def __init__(self, bundle: Bundle, currency: str = "EUR"):
+    def __init__(self, bundle: Bundle, currency: str = "EUR", rule_columns: bool = True):
         self.bundle = bundle
         self.currency = currency
+        self.rule_columns = rule_columns  # `REGIME.violated` and `REGIME.undetermined` per row
         checked = bundle.checked
         self.rate_scale = max(
             (
@@ -92,7 +99,9 @@ class Kernel:
                 self.not_simulated[name] = "internal regime (kind internal): not simulated"
                 continue
             try:
-                self.regimes[name] = VectorRegime(compiled, checked.parameters, self.rate_scale)
+                self.regimes[name] = VectorRegime(
+                    compiled, checked.parameters, self.rate_scale, rule_columns
+                )
             except Unsupported as why:
                 self.regimes[name] = None
                 self.unsupported[name] = str(why)
@@ -181,6 +190,9 @@ class Kernel:
     def currencies(self) -> dict[str, str]:
         return currencies_of(self.bundle, self.currency)
 
+    def codes(self) -> dict[str, list[dict[str, Any]]]:
+        return codes_of(self.bundle)
+
 
 def currencies_of(bundle: Bundle, currency: str) -> dict[str, str]:
     """The reporting currency (`total`) and each simulated regime's own (as `Kernel` leaves
@@ -191,6 +203,24 @@ def currencies_of(bundle: Bundle, currency: str) -> dict[str, str]:
         if compiled.regime.kind != RegimeKind.INTERNAL
     }
     return {"total": currency, **regimes}
+
+
+def codes_of(bundle: Bundle) -> dict[str, list[dict[str, Any]]]:
+    """The lookup table of the rule columns: per simulated regime, bit i of `REGIME.violated`
+    and `REGIME.undetermined` (bit 64k + i: the column `…[k]`) is entry i."""
+    table = {}
+    for name in list(currencies_of(bundle, ""))[1:]:  # the simulated regimes
+        regime = bundle.checked.regimes[name]
+        table[name] = [
+            {
+                "bit": bit,
+                "rule": rule,
+                "title": regime.rules[rule].title,
+                "cite": regime.rules[rule].cite,
+            }
+            for rule, bit in rule_bits(regime).items()
+        ]
+    return table
 
 
 class _Outputs:
@@ -205,11 +235,25 @@ class _Outputs:
             for end in ("min", "max")
         }
         self.total = {end: _Money.zeros(n) for end in ("min", "max")}
+        self.rules: dict[tuple[str, str], np.ndarray] = (
+            {
+                (name, which): np.zeros(
+                    (n, words_for_rules(kernel.bundle.checked.regimes[name])), dtype=np.uint64
+                )
+                for name in kernel.regimes
+                for which in ("violated", "undetermined")
+            }
+            if kernel.rule_columns
+            else {}
+        )
 
     def fill(self, rows: np.ndarray, day: dt.date, results: dict[str, RegimeColumns]) -> None:
         kernel = self.kernel
         for name, result in results.items():
             self.status[name][rows] = result.status
+            if self.rules and result.violated is not None and result.undetermined is not None:
+                self.rules[(name, "violated")][rows] = result.violated
+                self.rules[(name, "undetermined")][rows] = result.undetermined
             minor = MINOR_UNITS.get(kernel.bundle.checked.regimes[name].currency, 2)
             for payer, exposure in result.payers.items():
                 for end, col in (("min", exposure.low), ("max", exposure.high)):
@@ -368,7 +412,19 @@ class _Outputs:
 
     def fill_scalar(self, row: int, decision: Decision) -> None:
         for name, regime in decision.regimes.items():
+            if name not in self.status:
+                continue
             self.status[name][row] = STATUS_ORDER.index(regime.status)
+            if self.rules:
+                bits = rule_bits(self.kernel.bundle.checked.regimes[name])
+                for which, names in (
+                    ("violated", [v.rule for v in regime.violations]),
+                    ("undetermined", [u.rule for u in regime.undetermined_rules]),
+                ):
+                    words = self.rules[(name, which)]
+                    words[row] = 0
+                    for rule in names:
+                        words[row, bits[rule] // 64] |= np.uint64(1) << np.uint64(bits[rule] % 64)
             for payer in self.kernel.payers[name]:
                 amount = regime.exposure.get(payer)
                 for end in ("min", "max"):
@@ -399,6 +455,9 @@ class _Outputs:
                     data[f"{name}.exposure_{end}_minor{suffix}"] = self.exposure[
                         (name, payer, end)
                     ].series(index)
+        for (name, which), words in self.rules.items():
+            for k in range(words.shape[1]):
+                data[f"{name}.{which}" + (f"[{k}]" if k else "")] = words[:, k]
         data["scalar_fallback"] = fallback
         result = pd.DataFrame(data, index=index)
         result.attrs["currencies"] = self.kernel.currencies()

@@ -74,6 +74,25 @@ class PayerExposure:
 class RegimeColumns:
     status: np.ndarray  # int8 index into STATUS_ORDER
     payers: dict[str, PayerExposure]
+    # per row, which rules (bits in `rule_bits` order, 64 to a word) are violated / undetermined
+    violated: np.ndarray | None = None  # uint64, shape (rows, words)
+    undetermined: np.ndarray | None = None
+
+
+def rule_bits(regime: ir.CheckedRegime) -> dict[str, int]:
+    """The bit of each rule in the per-row rule columns: top-level rules (exceptions are weighed
+    inside their rule) in declaration order, the lookup table's order."""
+    names = [name for name, rule in regime.rules.items() if rule.exception_to is None]
+    return {name: bit for bit, name in enumerate(names)}
+
+
+def words_for_rules(regime: ir.CheckedRegime) -> int:
+    return max(1, (len(rule_bits(regime)) + 63) // 64)
+
+
+def set_bit(words: np.ndarray, rows: np.ndarray, bit: int) -> None:
+    """Set `bit` in the rows of `words` (uint64, shape (rows, words)) where `rows` is true."""
+    words[:, bit // 64] |= np.where(rows, np.uint64(1) << np.uint64(bit % 64), np.uint64(0))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -112,10 +131,13 @@ class VectorRegime:
         compiled: CompiledRegime,
         common_parameters: Mapping[str, ir.CheckedParameter],
         rate_scale: int,
+        rule_columns: bool = True,
     ):
         self.scalar = compiled
         regime = compiled.regime
         self.regime = regime
+        self.rule_columns = rule_columns  # the per-row violated / undetermined rule columns
+        self.bits = rule_bits(regime)
         compiler = VectorCompiler(
             regime.defines, {**common_parameters, **regime.parameters}, rate_scale
         )
@@ -172,7 +194,12 @@ class VectorRegime:
     def evaluate(self, env: Env) -> RegimeColumns:
         n, regime = env.n, self.regime
         if regime.in_force is not None and not regime.in_force.contains(env.as_of):
-            return RegimeColumns(np.full(n, NOT_APPLICABLE, dtype=np.int8), {})
+            return RegimeColumns(
+                np.full(n, NOT_APPLICABLE, dtype=np.int8),
+                {},
+                self._words(n) if self.rule_columns else None,
+                self._words(n) if self.rule_columns else None,
+            )
         applies = BoolCol(ZERO, ONE)  # false, then `or` over the clauses
         for clause in self.applies:
             applies = kleene_or(applies, clause.fn(env))
@@ -188,6 +215,8 @@ class VectorRegime:
         undetermined_any = np.zeros(n, dtype=bool)
         obliged_any = np.zeros(n, dtype=bool)
         violations: list[tuple[ir.CheckedRule, np.ndarray]] = []
+        rule_violated = self._words(n) if self.rule_columns else None
+        rule_undetermined = self._words(n) if self.rule_columns else None
         for compiled in self.rules.values():
             rule = compiled.rule
             if rule.exception_to is not None or not rule.in_force(env.as_of):
@@ -205,6 +234,10 @@ class VectorRegime:
             undetermined_any |= undetermined
             obliged_any |= obliged
             violations.append((rule, violated))
+            if rule_violated is not None and rule_undetermined is not None:
+                # out of scope: no verdict at all, as the scalar evaluator stops at the scope
+                set_bit(rule_violated, violated & ~applies_false, self.bits[rule.name])
+                set_bit(rule_undetermined, undetermined & ~applies_false, self.bits[rule.name])
 
         status = np.select(
             [applies_false, applies_unknown, violated_any, undetermined_any, obliged_any],
@@ -212,7 +245,10 @@ class VectorRegime:
             ALLOWED,
         ).astype(np.int8)
         payers = self._exposure(violations, env, ~applies_false)
-        return RegimeColumns(status, payers)
+        return RegimeColumns(status, payers, rule_violated, rule_undetermined)
+
+    def _words(self, n: int) -> np.ndarray:
+        return np.zeros((n, words_for_rules(self.regime)), dtype=np.uint64)
 
     def _not_described(self, env: Env) -> dict[str, np.ndarray]:
         """Per topic: the rows that state none of its `described by` facts."""

@@ -257,3 +257,21 @@ regime by its own rule and summed across regimes in the reporting currency.</p>
 {"".join(sections)}{pictures}</html>"""
     path.write_text(page, encoding="utf-8")
     return path
+
+
+def decode_rules(
+    result: pd.DataFrame, codes: dict[str, list[dict[str, Any]]], regime: str, which: str
+) -> pd.Series:
+    """The rule names behind a rule column, per row: `decode_rules(results, rules["baseline"],
+    "GDPR", "violated")` (rules.json is the lookup table `lexgate simulate` writes)."""
+    names = [entry["rule"] for entry in codes[regime]]
+    words = [
+        result[f"{regime}.{which}" + (f"[{k}]" if k else "")].to_numpy(dtype=np.uint64)
+        for k in range((len(names) + 63) // 64 or 1)
+    ]
+    rows = []
+    for values in zip(*words, strict=True):
+        rows.append(
+            [name for bit, name in enumerate(names) if (int(values[bit // 64]) >> (bit % 64)) & 1]
+        )
+    return pd.Series(rows, index=result.index, name=f"{regime}.{which}")

@@ -27,6 +27,8 @@ QUANTILES = {"median": 0.5, "p90": 0.9, "p95": 0.95, "p99": 0.99}
 GRAIN = 32  # buckets per doubling: a bucket spans about 2.2% of its values
 BASELINE, REFORM = "", "reform."
 EXPOSURE = "exposure_max_minor"
+RULE_COLUMNS = ("violated", "undetermined")
+Codes = Mapping[str, list[dict[str, Any]]]  # Kernel.codes(): regime -> rule per bit
 
 
 def bucket_keys(values: np.ndarray) -> np.ndarray:
@@ -74,6 +76,8 @@ class Part:
     fallback: Counter[str] = field(default_factory=Counter)  # run -> rows sent to scalar
     changed: int = 0  # rows whose overall status a reform changed
     columns: dict[str, ColumnPart] = field(default_factory=dict)  # prefix -> column
+    # (regime prefix, "violated" | "undetermined") -> rule bit -> rows
+    rules: dict[tuple[str, str], Counter[int]] = field(default_factory=dict)
     # the sweep plot's data: series -> x -> buckets of that series' exposure
     sweep: dict[str, dict[float, Counter[int]]] = field(default_factory=dict)
 
@@ -83,6 +87,8 @@ class Part:
         self.changed += other.changed
         for prefix, column in other.columns.items():
             self.columns.setdefault(prefix, ColumnPart()).add(column)
+        for key, counts in other.rules.items():
+            self.rules.setdefault(key, Counter()).update(counts)
         for series, points in other.sweep.items():
             mine = self.sweep.setdefault(series, {})
             for x, buckets in points.items():
@@ -124,6 +130,9 @@ def partial(
             top=int(values.max()) if len(values) else None,
             buckets=_count(bucket_keys(values)),
         )
+        for which in RULE_COLUMNS:
+            if prefix and f"{prefix}{which}" in result.columns:
+                part.rules[(prefix, which)] = _rule_counts(result, f"{prefix}{which}")
     if sweep is not None:
         x, series = sweep
         for label, column in series.items():
@@ -135,6 +144,22 @@ def partial(
                 points.setdefault(float(at), Counter())[int(key)] = int(count)
             part.sweep[label] = points
     return part
+
+
+def _rule_counts(result: pd.DataFrame, column: str) -> Counter[int]:
+    """Rows per rule bit of a rule column (and its further words `column[1]`, …)."""
+    counts: Counter[int] = Counter()
+    word = 0
+    name = column
+    while name in result.columns:
+        words = np.ascontiguousarray(result[name].to_numpy(dtype=np.uint64))
+        bits = np.unpackbits(words.view(np.uint8).reshape(-1, 8), axis=1, bitorder="little")
+        for bit, rows in enumerate(bits.sum(axis=0).tolist()):
+            if rows:
+                counts[64 * word + bit] = int(rows)
+        word += 1
+        name = f"{column}[{word}]"
+    return counts
 
 
 def _count(keys: np.ndarray) -> Counter[int]:
@@ -239,11 +264,15 @@ def _stats(column: ColumnPart, values: dict[int, dict[int, int]], currency: str)
 
 
 def finish(
-    merged: Part, values: Values, currencies: Mapping[str, str], run: str = ""
+    merged: Part,
+    values: Values,
+    currencies: Mapping[str, str],
+    run: str = "",
+    codes: Codes | None = None,
 ) -> dict[str, Any]:
     """The summary of one run (a bundle's columns under `run`), as `summarise` gives it."""
     rows = merged.rows
-    return {
+    summary: dict[str, Any] = {
         "scenarios": rows,
         "scalar_fallback_share": merged.fallback.get(run, 0) / rows if rows else 0.0,
         "undetermined_share": (
@@ -256,13 +285,25 @@ def finish(
             if name != "total"
         },
     }
+    for name, stats in summary["regimes"].items():
+        for which in RULE_COLUMNS:
+            counts = merged.rules.get((f"{run}{name}.", which))
+            if counts is not None and codes is not None and name in codes:
+                # the share of scenarios in which each rule is violated / undetermined
+                stats[f"rules_{which}"] = {
+                    codes[name][bit]["rule"]: count / rows
+                    for bit, count in sorted(counts.items(), key=lambda c: (-c[1], c[0]))
+                }
+    return summary
 
 
 def prefixes(currencies: Mapping[str, str], runs: Iterable[str]) -> list[str]:
     return [f"{run}{name}." if name != "total" else run for run in runs for name in currencies]
 
 
-def summarise(result: pd.DataFrame, currencies: Mapping[str, str], run: str = "") -> dict[str, Any]:
+def summarise(
+    result: pd.DataFrame, currencies: Mapping[str, str], run: str = "", codes: Codes | None = None
+) -> dict[str, Any]:
     """The summary of results held in this process (the same two passes over one partition)."""
     part = partial(result, prefixes(currencies, [run]), [run])
-    return finish(part, values_in(result, wanted(part)), currencies, run)
+    return finish(part, values_in(result, wanted(part)), currencies, run, codes)

@@ -8,6 +8,7 @@ import pandas as pd
 from lexgate.engine import Bundle
 from lexgate.engine.simulation.kernel import ORGANISATION, Kernel
 from lexgate.engine.simulation.operation_rows import flatten_operation
+from lexgate.engine.simulation.regimes import rule_bits, words_for_rules
 from lexgate.engine.values import MINOR_UNITS, Money
 
 
@@ -26,7 +27,19 @@ def expected_row(bundle: Bundle, kernel: Kernel, operation: dict[str, Any]) -> d
         "exposure_max_minor": minor(decision.exposure.reporting_max),
     }
     for name, regime in decision.regimes.items():
+        if name not in kernel.regimes:
+            continue
         row[f"{name}.status"] = regime.status
+        bits = rule_bits(bundle.checked.regimes[name])
+        for which, rules in (
+            ("violated", [v.rule for v in regime.violations]),
+            ("undetermined", [u.rule for u in regime.undetermined_rules]),
+        ):
+            # which rules, as the per-row rule columns hold them (64 to a column)
+            for word in range(words_for_rules(bundle.checked.regimes[name])):
+                row[f"{name}.{which}" + (f"[{word}]" if word else "")] = sum(
+                    1 << (bits[r] % 64) for r in rules if bits[r] // 64 == word
+                )
         for payer in kernel.payers[name]:
             suffix = "" if payer == ORGANISATION else f"[{payer}]"
             amount = regime.exposure.get(payer)

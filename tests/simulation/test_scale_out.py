@@ -98,7 +98,7 @@ def test_the_reduced_summary_is_the_summary_of_the_collected_rows(
     spec = _spec(mini)
     outcome = _run(mini, partitions.generated(spec, 700), 0, tmp_path / "out")
     assert outcome.result is not None
-    whole = summarise(outcome.result, outcome.currencies)
+    whole = summarise(outcome.result, outcome.currencies, codes=outcome.codes[0])
     assert outcome.summaries[0] == whole
     exposure = outcome.result["exposure_max_minor"].dropna().to_numpy(np.float64) / 100
     figures = whole["total"]["exposure_max"]
@@ -107,6 +107,13 @@ def test_the_reduced_summary_is_the_summary_of_the_collected_rows(
     assert figures["mean"] == pytest.approx(float(exposure.mean()), rel=1e-9)
     undetermined = float((outcome.result["status"].astype(str) == "undetermined").mean())
     assert whole["undetermined_share"] == pytest.approx(undetermined)
+    # the rule columns, counted on the workers, decoded with the lookup table
+    violated = whole["regimes"]["GDPR"]["rules_violated"]
+    assert violated and all(0 < share <= 1 for share in violated.values())
+    bits = {entry["rule"]: entry["bit"] for entry in outcome.codes[0]["GDPR"]}
+    for rule, share in violated.items():
+        rows = (outcome.result["GDPR.violated"].to_numpy() >> np.uint64(bits[rule])) & np.uint64(1)
+        assert share == pytest.approx(rows.mean())
 
 
 def test_parquet_inputs_are_read_by_the_workers_row_group_by_row_group(

@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 from lexgate.engine import Bundle, load_bundle
 from lexgate.engine.simulation import runner as sim
+from lexgate.engine.simulation.report import decode_rules
 from lexgate.engine.simulation.scenarios import parse_distribution, parse_sweep, scenarios
 
 GDPR_MINI = Path(__file__).resolve().parents[2] / "bench" / "gdpr_mini"
@@ -129,7 +130,21 @@ def test_cli_sweep_writes_results_summary_plots_and_report(tmp_path: Path) -> No
     assert summary["total"]["exposure_max"]["max"] == 400_000_000
     for name in ("exposure_vs_fact.png", "exposure_distribution.png"):
         assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert "data:image/png;base64" in (out / "report.html").read_text()
+    report = (out / "report.html").read_text()
+    assert "data:image/png;base64" in report
+    # the run's inputs are recorded, so the report says how to reproduce it
+    assert summary["inputs"]["seed"] == 3 and summary["inputs"]["sample"] == 50
+    assert "controller.worldwide_turnover=1e6..1e10:log:20" in report
+    assert 0 <= summary["undetermined_share"] <= 1
+    # per-row rule columns, decoded with the lookup table written beside them
+    rules = json.loads((out / "rules.json").read_text())["baseline"]
+    decoded = decode_rules(results, rules, "GDPR", "violated")
+    denied = results["GDPR.status"].astype(str) == "denied"
+    assert decoded[denied].map(len).gt(0).all()
+    assert decoded[~denied].map(len).eq(0).all()
+    shares = summary["regimes"]["GDPR"]["rules_violated"]
+    for rule, share in shares.items():
+        assert share == pytest.approx(decoded.map(lambda names, r=rule: r in names).mean())
 
 
 def test_cli_reads_jsonl_and_csv(tmp_path: Path) -> None:
