@@ -541,6 +541,16 @@ def test_formatting_gives_the_formatters_text(session: Session) -> None:
     )
     assert edits[0].range == whole
     assert edits[0].new_text == expected
+
+    session.change(uri, text.replace("\n  when ", "\n  wen ", 1))  # a syntax error
+    broken = session.run(
+        session.client.text_document_formatting_async(
+            types.DocumentFormattingParams(
+                types.TextDocumentIdentifier(uri), types.FormattingOptions(2, True)
+            )
+        )
+    )
+    assert not broken  # left as it is: the diagnostics say what is wrong
     session.change(uri, text)
 
 
