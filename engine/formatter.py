@@ -94,7 +94,48 @@ def format_source(text: str, path: str = "<text>") -> str:
     deep = too_deep(path, tree)
     if deep is not None:
         raise PolicyError([deep])
-    return Formatter(text, tree).file()
+    formatted = Formatter(text, tree).file()
+    _verify(text, tree, formatted, path)
+    return formatted
+
+
+def _meaning(tree: Tree[Token]) -> list[tuple[str, str]]:
+    """The tokens that carry the file's meaning, as the formatter may print them: a trailing
+    comma before `}` / `]` is dropped, spaces inside `4 %` and `business  days` are not kept."""
+    tokens = list(_tokens(tree))
+    kept = []
+    for index, token in enumerate(tokens):
+        following = str(tokens[index + 1]) if index + 1 < len(tokens) else ""
+        if str(token) == "," and following in ("}", "]"):
+            continue
+        value = str(token)
+        if token.type in ("UNIT", "PERCENT"):
+            value = " ".join(value.replace("%", " %").split())
+        kept.append((token.type, value))
+    return kept
+
+
+def _verify(text: str, tree: Tree[Token], formatted: str, path: str) -> None:
+    """Never hand back a file whose meaning or comments changed (as OPA's formatter checks its
+    output): the formatted text is parsed again and its tokens and comments compared."""
+    try:
+        same = _meaning(_token_parser().parse(formatted)) == _meaning(tree)
+    except UnexpectedInput:
+        same = False
+    comments = [c.text for c in comments_of(text, path)]
+    if same and [c.text for c in comments_of(formatted, path)] == comments:
+        return
+    raise PolicyError(
+        [
+            Diagnostic(
+                "E0000",
+                "formatting would change the meaning of this file or lose a comment; "
+                "it is left as it is",
+                Span(path, 1, 1, 1, 2),
+                help="this is a bug in lexgate: please report it with the file",
+            )
+        ]
+    )
 
 
 # ---- comments: attached to tokens ---------------------------------------------------------------

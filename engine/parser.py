@@ -293,17 +293,26 @@ def too_deep(file: str, tree: Tree[Token]) -> Diagnostic | None:
     return None
 
 
+# A string (escapes and all, as the grammar's STRING; one left open runs to the end of the
+# line) or a `#`: the first `#` found outside a string starts the line's comment.
+_STRING_OR_HASH = re.compile(r'"(?:[^"\\\n]|\\.)*"?|#')
+
+
 def comments_of(text: str, file: str) -> list[ast.Comment]:
     """The file's comments in order, trailing spaces dropped (the formatter drops them too).
     One pass over the lines (counting newlines from the start for each comment was quadratic:
-    1 MB of comments took 15 s). A line's comment starts at its first `#` outside a string
-    (strings never contain newlines)."""
+    1 MB of comments took 15 s); strings never contain newlines."""
     comments: list[ast.Comment] = []
     for line, source_line in enumerate(text.split("\n"), start=1):
-        hash_at = source_line.find("#")
-        if hash_at >= 0 and source_line.count('"', 0, hash_at) % 2 == 0:
-            comment, col = source_line[hash_at:].rstrip(), hash_at + 1
-            comments.append(ast.Comment(comment, Span(file, line, col, line, col + len(comment))))
+        if "#" not in source_line:
+            continue
+        for match in _STRING_OR_HASH.finditer(source_line):
+            if match.group() == "#":
+                hash_at = match.start()
+                comment, col = source_line[hash_at:].rstrip(), hash_at + 1
+                span = Span(file, line, col, line, col + len(comment))
+                comments.append(ast.Comment(comment, span))
+                break
     return comments
 
 

@@ -245,9 +245,13 @@ def _fill(node: Fill, indent: int, flat: bool, stack: list[_Command], room: int)
 
 
 def _align_suffixes(lines: list[str]) -> str:
-    """Trailing comments of consecutive lines start in one column (as gofmt aligns them)."""
+    """Trailing comments of consecutive lines of one indentation start in one column (as gofmt
+    aligns them): the values of a rate, the members of a record."""
     out: list[str] = []
     run: list[tuple[str, str]] = []
+
+    def indentation(code: str) -> int:
+        return len(code) - len(code.lstrip(" "))
 
     def flush() -> None:
         if run:
@@ -258,6 +262,8 @@ def _align_suffixes(lines: list[str]) -> str:
     for line in lines:
         if _SUFFIX_MARK in line:
             code, comment = line.split(_SUFFIX_MARK, 1)
+            if run and indentation(run[0][0]) != indentation(code):
+                flush()
             run.append((code.rstrip(), comment))
         else:
             flush()

@@ -87,11 +87,11 @@ def test_a_syntax_error_is_a_located_lexgate_error() -> None:
 
 def test_comments_stay_on_their_line() -> None:
     text = (
-        'rule x "t"  # the head\n  when a    # first\n       and b\n  # before the fine\n  fine f\n'
+        'rule x "t"  # the head\n  when a  # first\n       and b\n  # before the fine\n  fine f\n'
     )
     out = format_source(text)
     assert out == (
-        'rule x "t"  # the head\n  when a    # first\n       and b\n  # before the fine\n  fine f\n'
+        'rule x "t"  # the head\n  when a  # first\n       and b\n  # before the fine\n  fine f\n'
     )
     assert isinstance(parse_module(out)[0].declarations[0], ast.RuleDecl)
 
@@ -243,3 +243,19 @@ def test_fmt_leaves_a_broken_file_alone_and_says_where(tmp_path: Path) -> None:
 def test_fmt_reads_standard_input() -> None:
     run = _fmt("-", stdin="fact   a :bool\n")
     assert (run.returncode, run.stdout) == (0, "fact a: bool\n")
+
+
+def test_a_hash_inside_text_in_quotes_is_not_a_comment() -> None:
+    text = 'rule r "say \\"hi\\" # not a comment" cite "x"  # a comment\n  note "a \\" b"  # c\n'
+    assert format_source(text) == text
+    assert [c.text for c in parse_module(text)[0].comments] == ["# a comment", "# c"]
+
+
+def test_output_that_would_change_the_meaning_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    from lexgate.engine import formatter
+
+    monkeypatch.setattr(formatter.Formatter, "file", lambda self: 'rule r "t"\n  when b\n')
+    with pytest.raises(LexgateError) as raised:
+        format_source('rule r "t"\n  when a\n', "x.policy")
+    assert raised.value.diagnostics[0].code == "E0000"
+    assert "left as it is" in raised.value.diagnostics[0].message
