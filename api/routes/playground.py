@@ -26,7 +26,9 @@ import ipaddress
 import os
 import re
 import tempfile
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -114,12 +116,41 @@ class FormatRequest(BaseModel):
 # ---- the work -------------------------------------------------------------------------------
 
 
-@functools.lru_cache(maxsize=256)
-def _parse(file: str, text: str) -> tuple[Any, tuple[Diagnostic, ...]]:
-    """One file's parse, memoised: a keystroke re-parses the file it changed, not the bundle.
-    The AST is frozen, so sharing it between requests is safe."""
-    module, found = parse_module(text, file)
-    return module, tuple(found)
+class ParseMemo:
+    """Parsed files by (name, text), the most recently used kept up to `max_chars` characters
+    of text in all: a keystroke re-parses the file it changed, not the bundle, and a client
+    sending many large files cannot make the memo grow past the bound. ASTs are frozen: safe
+    to share between requests."""
+
+    def __init__(self, max_chars: int) -> None:
+        self.max_chars = max_chars
+        self.size = 0
+        self.entries: OrderedDict[tuple[str, str], tuple[Any, tuple[Diagnostic, ...]]] = (
+            OrderedDict()
+        )
+        self.lock = threading.Lock()  # requests parse in worker threads
+
+    def parse(self, file: str, text: str) -> tuple[Any, tuple[Diagnostic, ...]]:
+        key = (file, text)
+        with self.lock:
+            found = self.entries.get(key)
+            if found is not None:
+                self.entries.move_to_end(key)
+                return found
+        module, diagnostics = parse_module(text, file)
+        value = (module, tuple(diagnostics))
+        with self.lock:
+            if key not in self.entries and len(text) <= self.max_chars:
+                self.entries[key] = value
+                self.size += len(text)
+                while self.size > self.max_chars:
+                    (_, old), _ = self.entries.popitem(last=False)
+                    self.size -= len(old)
+        return value
+
+
+# Four copies of a bundle of the shipped packs' size (0.5 MB), as it is being edited.
+_memo = ParseMemo(max_chars=MAX_BUNDLE_BYTES // 2)
 
 
 def check_bundle(files: dict[str, str]) -> Bundle:
@@ -128,7 +159,7 @@ def check_bundle(files: dict[str, str]) -> Bundle:
     modules: list[Any] = []
     diagnostics: list[Diagnostic] = []
     for file, text in sorted(files.items()):
-        module, found = _parse(file, text)
+        module, found = _memo.parse(file, text)
         modules.append(module)
         diagnostics.extend(found)
     if diagnostics:  # as load_sources: what did parse is checked too, every error in one run

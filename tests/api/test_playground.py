@@ -389,3 +389,15 @@ def test_a_syntax_error_does_not_hide_the_errors_of_other_files(
     with pytest.raises(PolicyError) as engine:
         load_sources(broken)
     assert result["diagnostics"] == [d.to_dict() for d in engine.value.diagnostics]
+
+
+def test_the_parse_memo_is_bounded_and_reuses_parses() -> None:
+    memo = playground.ParseMemo(max_chars=100)
+    first = memo.parse("a.policy", "# " + "a" * 40)
+    assert memo.parse("a.policy", "# " + "a" * 40) is first  # not parsed again
+    for letter in "bcd":
+        memo.parse(f"{letter}.policy", "# " + letter * 40)
+    assert memo.size <= 100 and len(memo.entries) == 2  # the oldest went first
+    assert ("a.policy", "# " + "a" * 40) not in memo.entries
+    memo.parse("big.policy", "#" * 101)  # larger than the memo: parsed, never kept
+    assert memo.size <= 100 and ("big.policy", "#" * 101) not in memo.entries
