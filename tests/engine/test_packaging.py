@@ -17,7 +17,7 @@ def test_every_package_folder_is_listed_in_pyproject() -> None:
     listed = set(config["tool"]["setuptools"]["packages"])
     on_disk = {
         "lexgate." + ".".join(init.parent.relative_to(ROOT).parts)
-        for folder in ("engine", "api")
+        for folder in ("engine", "api", "client")
         for init in (ROOT / folder).rglob("__init__.py")
     }
     assert listed == on_disk
