@@ -23,9 +23,7 @@ import datetime as dt
 import functools
 import importlib
 import ipaddress
-import os
 import re
-import tempfile
 import threading
 import time
 from collections import OrderedDict
@@ -37,7 +35,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from lexgate.engine import Bundle, LexgateError, OperationError, PolicyError, run_examples
-from lexgate.engine.bundle import MAX_POLICY_BYTES, POLICY_SUFFIX, content_hash, policy_files
+from lexgate.engine.bundle import MAX_POLICY_BYTES, POLICY_SUFFIX, content_hash
 from lexgate.engine.checker import check_modules
 from lexgate.engine.diagnostics import Diagnostic
 from lexgate.engine.parser import check_despite_syntax_errors, parse_module
@@ -48,6 +46,7 @@ from pydantic import BaseModel, Field
 from ..deps import authorize
 from ..errors import ApiError, prefixed
 from ..keys import Scope
+from ..playground_files import read_bundle, read_operations, save_files
 from ._body import json_bytes, parse_json, require_json, validate
 
 STATIC = Path(__file__).resolve().parents[1] / "static" / "playground"
@@ -343,46 +342,7 @@ def run_format(request: FormatRequest) -> dict[str, Any]:
     return {"ok": True, "text": text, "changed": text != request.text, "diagnostics": []}
 
 
-# ---- the bundle on disk: read for the page; written only by an admin's save ----------------
-
-
-def _target(root: Path, path: str) -> Path:
-    """Where `path` (already a clean relative name) is written: inside `root`, never through a
-    symbolic link (one could point anywhere)."""
-    target = root / path
-    if target.is_symlink() or not target.resolve().is_relative_to(root):
-        raise ApiError(
-            422,
-            f"`{path}` leads outside the policy directory; it is not written",
-            fields=[FieldError(f"save[{path!r}]", "outside the policy directory")],
-        )
-    return target
-
-
-def save_files(root: Path, files: dict[str, str], paths: list[str]) -> list[str]:
-    """Write the files named by `paths` under `root`, each atomically (a temporary file in its
-    folder, then a rename): a reader sees the old text or the new, never half of one."""
-    unknown = [p for p in paths if p not in files]
-    if unknown:
-        raise ApiError(
-            422,
-            f"`{unknown[0]}` is to be saved but is not among the files sent",
-            fields=[FieldError("save", "names a file not in `files`")],
-        )
-    targets = {path: _target(root, path) for path in dict.fromkeys(paths)}
-    for path, target in targets.items():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        mode = target.stat().st_mode & 0o777 if target.exists() else 0o644
-        handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".playground-")
-        try:
-            with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
-                stream.write(files[path])
-            os.chmod(temporary, mode)
-            os.replace(temporary, target)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
-    return list(targets)
+# ---- saving ----------------------------------------------------------------------------
 
 
 def run_save(root: Path, request: SaveRequest) -> dict[str, Any]:
@@ -399,35 +359,6 @@ def run_save(root: Path, request: SaveRequest) -> dict[str, Any]:
         ) from None
     saved = save_files(root, request.files, request.save)
     return {"ok": True, "saved": saved, "hash": bundle.hash}
-
-
-def read_bundle(root: Path) -> dict[str, str]:
-    """The policy files under `root`, named relative to it (as the page shows them)."""
-    files: dict[str, str] = {}
-    for path in policy_files(root)[:MAX_FILES]:
-        try:
-            if path.stat().st_size > MAX_FILE_BYTES:
-                continue
-            files[path.relative_to(root).as_posix()] = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError):
-            continue  # the checker will name what is missing; the page shows what it can read
-    return files
-
-
-def read_operations(folder: Path) -> dict[str, Any]:
-    """The example operations (examples/*.json next to the policies): name -> JSON. Profiles
-    (a `controller` and nothing an operation decides on) are left out by name."""
-    operations: dict[str, Any] = {}
-    if not folder.is_dir():
-        return operations
-    for path in sorted(folder.glob("*.json"))[:MAX_OPERATION_EXAMPLES]:
-        if path.stem.startswith("profile") or path.stat().st_size > MAX_FILE_BYTES:
-            continue
-        try:
-            operations[path.stem] = parse_json(path.read_bytes())
-        except (OSError, ApiError):
-            continue
-    return operations
 
 
 # ---- routes ---------------------------------------------------------------------------------
@@ -494,8 +425,10 @@ def install_playground(
     @router.get("/api/bundle")
     async def bundle(request: Request) -> Response:
         allow(request)
-        files = await asyncio.to_thread(read_bundle, root)
-        operations = await asyncio.to_thread(read_operations, operations_dir)
+        files = await asyncio.to_thread(read_bundle, root, MAX_FILES, MAX_FILE_BYTES)
+        operations = await asyncio.to_thread(
+            read_operations, operations_dir, MAX_OPERATION_EXAMPLES, MAX_FILE_BYTES
+        )
         return _json(
             {
                 "root": root.name,
