@@ -401,3 +401,20 @@ def test_the_parse_memo_is_bounded_and_reuses_parses() -> None:
     assert ("a.policy", "# " + "a" * 40) not in memo.entries
     memo.parse("big.policy", "#" * 101)  # larger than the memo: parsed, never kept
     assert memo.size <= 100 and ("big.policy", "#" * 101) not in memo.entries
+
+
+def test_a_real_lexgate_serve_serves_the_playground_without_a_key(tmp_path: Path) -> None:
+    """Over the wire: `lexgate serve` on 127.0.0.1 answers the playground without a key, and
+    the decision API still wants one."""
+    import httpx
+    from lexgate.api.testing import ServerProcess
+
+    with ServerProcess(tmp_path, policies=shipped_policies()) as server:
+        assert httpx.get(f"{server.url}/playground", timeout=30).status_code == 200
+        files = httpx.get(f"{server.url}/playground/api/bundle", timeout=30).json()["files"]
+        broken, line = _typo(files)
+        answer = httpx.post(
+            f"{server.url}/playground/api/check", json={"files": broken}, timeout=60
+        ).json()
+        assert [d["span"]["line"] for d in answer["diagnostics"]] == [line]
+        assert httpx.get(f"{server.url}/v1/policies", timeout=30).status_code == 401
