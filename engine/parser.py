@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Sequence
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -214,17 +215,34 @@ def _declaration_line(lines: list[str], line: int) -> int:
     return index + 1
 
 
-def broken_names(sources: dict[str, str], diagnostics: list[Diagnostic]) -> set[str]:
-    """The names the declarations left out after syntax errors would have declared."""
-    names = set()
+def broken_names(
+    sources: dict[str, str], diagnostics: list[Diagnostic], modules: Sequence[ast.Module] = ()
+) -> set[str]:
+    """The names the declarations left out after syntax errors would have declared: the
+    declaration's own name, an enum's members, and the facts of `modules` whose declared type
+    was one of them (a fact of a broken enum has no type to check against)."""
+    names: set[str] = set()
+    starts = _declaration_start()
     for diagnostic in diagnostics:
         text = sources.get(diagnostic.span.file)
         if diagnostic.code != "E0001" or text is None:
             continue
         lines = text.split("\n")
-        declared = _DECLARED_NAME.match(lines[_declaration_line(lines, diagnostic.span.line) - 1])
-        if declared is not None:
-            names.add(declared.group(1))
+        first = _declaration_line(lines, diagnostic.span.line) - 1
+        declared = _DECLARED_NAME.match(lines[first])
+        if declared is None:
+            continue
+        names.add(declared.group(1))
+        if lines[first].startswith("enum"):
+            end = first + 1
+            while end < len(lines) and not starts.match(lines[end]):
+                end += 1
+            body = " ".join(lines[first:end]).split("=", 1)[-1]
+            names.update(re.findall(r"[a-z_][a-z0-9_]*", body.split("#", 1)[0]))
+    for module in modules:
+        for decl in module.declarations:
+            if isinstance(decl, ast.FactDecl) and {decl.type.name, decl.type.value_name} & names:
+                names.add(decl.name)
     return names
 
 
@@ -243,7 +261,7 @@ def check_despite_syntax_errors(
     try:
         check_modules(modules, sources)
     except PolicyError as error:
-        broken = broken_names(sources, diagnostics)
+        broken = broken_names(sources, diagnostics, modules)
         lines = {file: text.split("\n") for file, text in sources.items()}
         reported = {
             (d.span.file, _declaration_line(lines[d.span.file], d.span.line))
@@ -251,8 +269,21 @@ def check_despite_syntax_errors(
             if d.span.file in lines
         }
 
+        # a file whose `regime` header is broken: its declarations belong to no regime
+        headless = {
+            d.span.file
+            for d in diagnostics
+            if d.code == "E0001"
+            and d.span.file in lines
+            and lines[d.span.file][_declaration_line(lines[d.span.file], d.span.line) - 1]
+            .lstrip()
+            .startswith("regime")
+        }
+
         def follow_on(diagnostic: Diagnostic) -> bool:
             file = diagnostic.span.file
+            if diagnostic.code == "E0306" and file in headless:
+                return True
             if file in lines and (file, _declaration_line(lines[file], diagnostic.span.line)) in (
                 reported
             ):

@@ -146,3 +146,32 @@ def test_lexgate_test_verbose_prints_file_line_col(tmp_path: Path) -> None:
     where = f"{tmp_path / 'gdpr' / 'regime.policy'}:12:1: FAIL GDPR: expects the wrong outcome"
     assert where in run.stdout.splitlines()
     assert "got:      denied, violation lawful" in run.stdout
+
+
+def test_a_broken_enum_record_or_regime_header_brings_no_follow_on_errors() -> None:
+    vocabulary = (
+        "enum legal_basis = consent | contract none\n"  # 1: a missing `|`
+        'fact legal_basis: legal_basis "basis"\n'
+        'record transfer "t"\n'
+        '  field destination country "x"\n'  # 4: a missing `:`
+        'fact transfers: list of transfer "transfers"\n'
+        'fact controller.establishments: set of country "establishments"\n'
+    )
+    regime = (
+        'regime GDPR "x" cite\n'  # 1: `cite` without its text
+        "  currency EUR\n"
+        'fine upper = up to EUR 20 million cite "x"\n'
+        'rule lawful "t" cite "x"\n'
+        "  violation when legal_basis is none\n"  # the broken enum's member
+        "  fine upper\n"
+        'example "e"\n'
+        "  given legal_basis = consent, transfers = [{destination: US}]\n"
+        "  expect denied, violation lawful\n"
+    )
+    with pytest.raises(PolicyError) as raised:
+        load_sources({"common/vocabulary.policy": vocabulary, "gdpr/regime.policy": regime})
+    assert [(d.code, d.span.file, d.span.line) for d in raised.value.diagnostics] == [
+        ("E0001", "common/vocabulary.policy", 1),
+        ("E0001", "common/vocabulary.policy", 4),
+        ("E0001", "gdpr/regime.policy", 2),
+    ]
