@@ -8,7 +8,6 @@ blanked out and the file parsed again, so one bad rule does not hide mistakes fu
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Sequence
 from functools import cache
@@ -30,7 +29,7 @@ from . import ast
 from .cache import cache_dir
 from .diagnostics import Diagnostic, PolicyError, Span
 from .grouping import _group, _Item
-from .syntax_errors import describe_expected, friendly_message
+from .syntax_errors import describe_expected, friendly_message, misspelt_keyword
 from .tree_to_ast import _Builder, _ItemError, _span
 
 MAX_ERRORS_PER_FILE = 25
@@ -158,7 +157,9 @@ def _syntax_diagnostic(file: str, text: str, error: UnexpectedInput) -> Diagnost
         )
     message, help_text = friendly_message(error, text, token_text, expected)
     keyword = (
-        _misspelt_keyword(token_text, expected) if isinstance(error, UnexpectedToken) else None
+        misspelt_keyword(token_text, expected, grammar_keywords())
+        if isinstance(error, UnexpectedToken)
+        else None
     )
     if keyword is not None:
         message, help_text = f"unexpected name `{token_text}`", f"did you mean `{keyword}`?"
@@ -175,19 +176,6 @@ def grammar_keywords() -> frozenset[str]:
         if terminal.pattern.type == "str" and terminal.pattern.value.isalpha():
             words.add(terminal.pattern.value)
     return frozenset(words)
-
-
-def _misspelt_keyword(word: str | None, expected: set[str]) -> str | None:
-    """The keyword a word that may not stand here is a misspelling of (`violaton`,
-    `exeption`): first among the keywords the parser expected, then among all of them."""
-    if not word or not word.isidentifier() or word in grammar_keywords():
-        return None
-    wanted = sorted(grammar_keywords() & {t.lower() for t in expected})
-    for candidates in (wanted, sorted(grammar_keywords())):
-        close = difflib.get_close_matches(word, candidates, n=1, cutoff=0.75)
-        if close:
-            return close[0]
-    return None
 
 
 def _blank_item(text: str, error_line: int) -> str:

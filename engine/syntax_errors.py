@@ -7,6 +7,7 @@ by `tests/engine/error_corpus.yaml`.
 
 from __future__ import annotations
 
+import difflib
 import re
 
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
@@ -142,3 +143,16 @@ def friendly_message(
             "a condition continues with `and` / `or`",
         )
     return (f"unexpected {shown}", None)
+
+
+def misspelt_keyword(word: str | None, expected: set[str], keywords: frozenset[str]) -> str | None:
+    """The keyword a word that may not stand here is a misspelling of (`violaton`,
+    `exeption`): first among the keywords the parser expected, then among all of them."""
+    if not word or not word.isidentifier() or word in keywords:
+        return None
+    wanted = sorted(keywords & {t.lower() for t in expected})
+    for candidates in (wanted, sorted(keywords)):
+        close = difflib.get_close_matches(word, candidates, n=1, cutoff=0.75)
+        if close:
+            return close[0]
+    return None
