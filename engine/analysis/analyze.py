@@ -28,7 +28,7 @@ from .translate import Translator, is_true
 from .witness import check, decided, regime_view
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Stretch:
     """One stretch of days with the same law: its translation and solver variables."""
 
@@ -56,7 +56,14 @@ class Stretches:
             translator = Translator(
                 op, self.bundle.checked, regime, start, self.bundle.rates, as_of
             )
-            found = Stretch(start, end, op, RegimeFormulas(translator, regime, start), as_of, extra)
+            found = Stretch(
+                start=start,
+                end=end,
+                op=op,
+                formulas=RegimeFormulas(translator, regime, start),
+                as_of=as_of,
+                extra=extra,
+            )
             self._cache[key] = found
         return found
 

@@ -25,7 +25,7 @@ from .symbolic import Sym
 from .translate import FALSE, TRUE, Translator, and3, const_bool, is_false, is_true, not3, or3
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class RuleFormulas:
     name: str
     kind: str  # "violation" (listed under violations) or "obligation" (an obligation owed)

@@ -20,7 +20,7 @@ from .translate import is_true
 from .witness import check, decided, regime_view
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Agreement:
     regime: str
     rule: str
@@ -54,12 +54,12 @@ def agreements(bundle: Bundle, regime_name: str) -> Iterator[Agreement]:
                 found = True
                 view = regime_view(decided(bundle, answer.operation), regime_name)
                 yield Agreement(
-                    regime_name,
-                    rule.name,
-                    claim,
-                    answer.operation,
-                    view,
-                    (rule.name in view[key]) is listed,
+                    regime=regime_name,
+                    rule=rule.name,
+                    claim=claim,
+                    example=answer.operation,
+                    decision=view,
+                    agrees=(rule.name in view[key]) is listed,
                 )
             if found:
                 break  # the latest stretch in which the rule can do anything
