@@ -37,7 +37,9 @@ def _parse(decision: Mapping[str, Any] | bytes) -> Any:
     if isinstance(decision, Mapping):
         return decision
     try:
-        return _orjson.loads(decision) if _orjson is not None else json.loads(decision)
+        # orjson refuses a bytes subclass (the API's `Canonical`): a memoryview is no copy
+        view = memoryview(decision)
+        return _orjson.loads(view) if _orjson is not None else json.loads(bytes(view))
     except ValueError:
         return None
 
