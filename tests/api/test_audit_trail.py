@@ -300,3 +300,20 @@ def test_an_older_log_is_indexed_when_it_opens(tmp_path: Path) -> None:
     assert [d["decision_id"] for d in page.json()["decisions"]] == [
         f"o{i}" for i in reversed(range(12)) if synthetic(i)["status"] == "denied"
     ]
+
+
+def test_terms_of_a_real_decision_as_the_api_logs_it() -> None:
+    from lexgate.api.decision_log import Canonical, canonical_bytes
+    from lexgate.api.decision_log.terms import terms_of
+    from lexgate.engine import load_bundle
+
+    decision = load_bundle(shipped_policies()).decide(
+        {"legal_basis": "none", "controller": {"establishments": ["DE"]}, "purposes": ["marketing"]}
+    )
+    as_dict = decision.to_dict()
+    encoded = Canonical(canonical_bytes(as_dict, floats=False))
+    assert terms_of(encoded) == terms_of(as_dict) == terms_of(bytes(encoded))
+    found = set(terms_of(encoded))
+    assert {"decision", "status=denied", "regime=GDPR", "regime=GDPR:status=denied"} <= found
+    assert {"rule=lawful_basis", "rule=GDPR:lawful_basis"} <= found
+    assert terms_of({"kind": "profile", "id": "acme", "version": 1}) == ()  # profile entries
