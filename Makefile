@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install serve test test-stress typecheck bench bench-api bench-sim clean
+.PHONY: install serve test test-stress typecheck bench bench-api bench-sim bench-retention clean
 
 $(STAMP): pyproject.toml editors/vscode/package-lock.json
 	$(PYTHON) -m venv $(VENV)
@@ -21,9 +21,9 @@ serve: $(STAMP)
 	$(BIN)/lexgate serve
 
 test: $(STAMP)
-	$(BIN)/ruff check engine api tests bench
-	$(BIN)/ruff format --check engine api tests bench
-	$(BIN)/mypy --strict engine
+	$(BIN)/ruff check engine api client tests bench
+	$(BIN)/ruff format --check engine api client tests bench
+	$(BIN)/mypy --strict engine client
 	$(BIN)/lexgate check policies
 	$(BIN)/lexgate test policies
 	$(BIN)/pytest -q -n auto
@@ -44,6 +44,9 @@ bench-api: $(STAMP)
 
 bench-sim: $(STAMP)
 	$(BIN)/python bench/simulate_bench.py
+
+bench-retention: $(STAMP)
+	$(BIN)/python bench/retention_bench.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache .hypothesis
