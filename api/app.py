@@ -68,7 +68,12 @@ def create_app(
                 signer, _created = await asyncio.to_thread(
                     ensure_signer, settings.resolved_signing_key
                 )
-            log = open_decision_log(settings.log_url, signer, settings.checkpoint_every)
+            log = open_decision_log(
+                settings.log_url,
+                signer,
+                settings.checkpoint_every,
+                writer_process=settings.workers > 1,  # workers share the file: see writer.py
+            )
         keys = open_key_store(keys_url)
         stamp = settings.reload_stamp
 

@@ -5,7 +5,9 @@ wrk on POST /v1/decisions, and timings taken inside the log's group commit.
                                          [--switch-interval 0.0005]
 
 Prints, per group commit: batch size, wall time, the writer thread's own CPU time, and the
-rest (wall - CPU: fsync, the file lock, and waiting for the GIL or for a core);
+rest (wall - CPU: fsync, the file lock, and waiting for the GIL or for a core; with
+`--writer process` the commit runs in the writer process and the CPU column is the server's
+share only);
 per request: the wait from submitting its entry to having it durable. Figures are measured,
 never asserted. Needs wrk.
 """
@@ -52,6 +54,13 @@ def main() -> None:
         help="sys.setswitchinterval for the server (CPython's default 0.005)",
     )
     parser.add_argument("--port", type=int, default=18731)
+    parser.add_argument(
+        "--writer",
+        choices=("thread", "process"),
+        default="thread",
+        help="where the log commits: a thread of the server, or a process of its own (what "
+        "`serve --workers N` uses; api/decision_log/writer.py)",
+    )
     args = parser.parse_args()
     sys.setswitchinterval(args.switch_interval)
 
@@ -77,7 +86,11 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="lexgate-logtiming-") as tmp:
         settings = Settings(
-            policies=shipped_policies(), log_url=f"sqlite:///{tmp}/log.db", port=args.port
+            policies=shipped_policies(),
+            log_url=f"sqlite:///{tmp}/log.db",
+            port=args.port,
+            # the app gives several workers a writer process; this one server stands for one
+            workers=2 if args.writer == "process" else 1,
         )
         app = create_app(settings)
         server = uvicorn.Server(
@@ -107,7 +120,7 @@ def main() -> None:
     sizes = [c[0] for c in commits]
     print(
         f"\nswitch interval {args.switch_interval * 1e3:g} ms · {args.connections} connections"
-        f" · in-process server, 1 worker"
+        f" · in-process server, 1 worker · log writer: {args.writer}"
     )
     print(f"requests: {res.rate:.0f}/s  p50 {res.p50_ms:.2f} ms  p99 {res.p99_ms:.2f} ms")
     print(

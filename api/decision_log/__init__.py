@@ -59,9 +59,14 @@ __all__ = [
 
 
 def open_decision_log(
-    url: str, signer: Signer | None = None, checkpoint_every: int = 1000
+    url: str,
+    signer: Signer | None = None,
+    checkpoint_every: int = 1000,
+    writer_process: bool = False,
 ) -> DecisionLog:
+    """`writer_process`: an SQLite file log commits in a process of its own (several workers
+    busy deciding: api/decision_log/writer.py); PostgreSQL is a server process already."""
     kind, target = parse_store_url(url)
     if kind == "postgresql":
         return PostgresDecisionLog(target, signer, checkpoint_every)
-    return SqliteDecisionLog(target, signer, checkpoint_every)
+    return SqliteDecisionLog(target, signer, checkpoint_every, writer_process)

@@ -9,11 +9,14 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from .base import SqlDecisionLog
 from .chain import GENESIS_HASH, LogEntry, Pending
 from .checkpoints import CHECKPOINTS_SQLITE, Signer
+
+if TYPE_CHECKING:
+    from .writer import WriterProcess
 
 try:  # POSIX: orders the writers of several processes (SqliteDecisionLog)
     import fcntl
@@ -94,13 +97,21 @@ class SqliteDecisionLog(SqlDecisionLog):
     log's p99 (bench/log_timing.py). Durability is the WAL's, fsynced at every commit."""
 
     def __init__(
-        self, path: str, signer: Signer | None = None, checkpoint_every: int = 1000
+        self,
+        path: str,
+        signer: Signer | None = None,
+        checkpoint_every: int = 1000,
+        writer_process: bool = False,
     ) -> None:
+        """`writer_process`: commit in a child process (api/decision_log/writer.py), for a
+        worker whose event loop keeps the GIL busy; a file log only."""
         self.path = path
         self._turn: IO[bytes] | None = None
-        if path != ":memory:" and not path.startswith("file:"):
+        self._remote: WriterProcess | None = None
+        on_disk = path != ":memory:" and not path.startswith("file:")
+        if on_disk:
             private_file(path)
-        if fcntl is not None and path != ":memory:" and not path.startswith("file:"):
+        if fcntl is not None and on_disk:
             private_file(f"{path}.writers")
             self._turn = open(f"{path}.writers", "ab")  # noqa: SIM115 - held until close()
         self._checkpoint_due = threading.Event()
@@ -108,7 +119,12 @@ class SqliteDecisionLog(SqlDecisionLog):
         self._uncheckpointed = 0
         self._checkpointer: threading.Thread | None = None
         super().__init__(signer, checkpoint_every)
-        if self._turn is not None:
+        if writer_process and on_disk:
+            from .writer import WriterProcess
+
+            # the child checkpoints the WAL itself, in a thread of its own
+            self._remote = WriterProcess(path, signer, checkpoint_every)
+        elif self._turn is not None:
             self._checkpointer = threading.Thread(
                 target=self._run_checkpointer, name="decision-log-checkpoint", daemon=True
             )
@@ -140,6 +156,8 @@ class SqliteDecisionLog(SqlDecisionLog):
         # Several processes appending to one file (`lexgate serve --workers N`) queue on a file
         # lock first: a blocked flock wakes the moment the holder commits, where SQLite's busy
         # handler polls with sleeps of up to 100 ms. SQLite's own lock still guards the chain.
+        if self._remote is not None:
+            return self._remote.write(batch)
         if self._turn is None:
             return super()._write(conn, batch)
         fcntl.flock(self._turn, fcntl.LOCK_EX)
@@ -148,8 +166,28 @@ class SqliteDecisionLog(SqlDecisionLog):
         finally:
             fcntl.flock(self._turn, fcntl.LOCK_UN)
 
+    def write_here(self, batch: list[Pending]) -> list[tuple[Any, ...]]:
+        """Write `batch` now, in this thread (the writer process's loop): per entry
+        ("ok", seq, prev_hash, entry_hash) or ("duplicate", message), in batch order."""
+        if self._write_conn is None:
+            self._write_conn = self._connect()
+        try:
+            written, rejected = self._write(self._write_conn, batch)
+        except Exception:
+            self._discard_write_conn()
+            raise
+        self.commits += 1
+        self._count_for_checkpoint(len(written) + len(rejected))
+        answers: dict[str, tuple[Any, ...]] = {
+            p.decision_id: ("ok", e.seq, e.prev_hash, e.entry_hash) for p, e in written
+        }
+        answers.update({p.decision_id: ("duplicate", str(error)) for p, error in rejected})
+        return [answers[p.decision_id] for p in batch]
+
     def close(self) -> None:
-        super().close()
+        super().close()  # the writer thread hands its last batches over first
+        if self._remote is not None:
+            self._remote.close()
         if self._checkpointer is not None:
             self._checkpoint_stop = True
             self._checkpoint_due.set()
@@ -159,7 +197,10 @@ class SqliteDecisionLog(SqlDecisionLog):
 
     def _commit_batch(self, batch: list[Pending]) -> None:
         super()._commit_batch(batch)
-        self._uncheckpointed += len(batch)
+        self._count_for_checkpoint(len(batch))
+
+    def _count_for_checkpoint(self, entries: int) -> None:
+        self._uncheckpointed += entries
         if self._uncheckpointed >= CHECKPOINT_AFTER:
             self._uncheckpointed = 0
             self._checkpoint_due.set()

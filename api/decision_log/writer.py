@@ -1,0 +1,213 @@
+"""An SQLite decision log written by a process of its own (`lexgate serve --workers N`).
+
+Why a process: a worker decides requests in Python on its event loop while the log's writer
+thread commits. Every SQLite call of a group commit (BEGIN, the head, the duplicate check, each
+inserted row, the head's update, COMMIT and its fsync) releases the GIL, and each time the
+writer must win it back from the busy loop, which hands it over only at the switch interval
+(5 ms): under load a commit of a few rows took tens of milliseconds, and every request waiting
+on it with it (bench/log_timing.py). In a process of its own the same commit never waits for
+the GIL; the worker's writer thread sends the batch and waits for the answer, two calls.
+
+Nothing about the chain changes: the child runs `SqliteDecisionLog._write` (the file lock that
+orders the workers, BEGIN IMMEDIATE, the hashes, the signed checkpoints) on the same file, and
+the worker reads through its own connection as before. The pipe between the two is a private
+socket pair; the checkpoint signing key crosses it once, at start, and is never written.
+
+A child that dies fails the batch it held (the API answers 503 log_unavailable; an entry of
+that batch may or may not have been committed, under its own decision id) and is started again
+for the next batch. The child ends when the worker closes the log, or when the worker is gone
+(its end of the socket pair closes).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import socket
+import subprocess
+import sys
+import threading
+from multiprocessing.connection import Connection
+from typing import Any
+
+from .chain import DuplicateDecisionError, LogEntry, Pending
+from .checkpoints import Signer
+
+# The fields of a Pending that travel: encoded bytes and strings only (its waiters stay here).
+FIELDS = ("decision_id", "time", "bundle_hash", "operation", "decision", "head", "tail")
+STARTUP_TIMEOUT_S = 60.0
+STOP_TIMEOUT_S = 30.0
+
+
+def _private_bytes(signer: Signer | None) -> bytes | None:
+    if signer is None:
+        return None
+    from cryptography.hazmat.primitives import serialization
+
+    raw: bytes = signer._key.private_bytes(
+        serialization.Encoding.Raw,
+        serialization.PrivateFormat.Raw,
+        serialization.NoEncryption(),
+    )
+    return raw
+
+
+def _signer_from(raw: bytes | None) -> Signer | None:
+    if raw is None:
+        return None
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    return Signer(Ed25519PrivateKey.from_private_bytes(raw))
+
+
+def run_writer(path: str, checkpoint_every: int, conn: Connection) -> None:
+    """The child process: opens the log, then writes each batch it receives and answers, per
+    entry, ("ok", seq, prev_hash, entry_hash) or ("duplicate", message); a batch that fails
+    as a whole gets ("error", message). None, or the worker gone, ends it."""
+    # Ctrl-C reaches the whole process group: the worker decides when the writer stops.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    from .sqlite import SqliteDecisionLog
+
+    signer = _signer_from(conn.recv())
+    log = SqliteDecisionLog(path, signer, checkpoint_every)
+    conn.send(("ready",))
+    try:
+        while True:
+            try:
+                rows = conn.recv()
+            except (EOFError, OSError):
+                break
+            if rows is None:
+                break
+            batch = [Pending(**dict(zip(FIELDS, row, strict=True))) for row in rows]
+            try:
+                answers = log.write_here(batch)
+            except Exception as error:
+                conn.send(("error", f"{type(error).__name__}: {error}"))
+                continue
+            conn.send(answers)
+    finally:
+        log.close()  # signs a checkpoint of the head, as a worker's log does when it closes
+
+
+class WriterProcess:
+    """The worker's side: starts the child, sends it batches, turns answers into entries."""
+
+    def __init__(self, path: str, signer: Signer | None, checkpoint_every: int) -> None:
+        self.path = path
+        self.signer = signer
+        self.checkpoint_every = checkpoint_every
+        self._lock = threading.Lock()  # one batch in flight (the log's one writer thread)
+        self._process: Any = None
+        self._conn: Connection | None = None
+        self._start()
+
+    def _start(self) -> None:
+        # A plain child (`python -m …writer FD`), not multiprocessing's spawn: spawn imports
+        # the parent's main module again, which an embedding script may not guard.
+        mine, theirs = socket.socketpair()
+        try:
+            process = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    __name__,
+                    str(theirs.fileno()),
+                    self.path,
+                    str(self.checkpoint_every),
+                ],
+                pass_fds=(theirs.fileno(),),
+                stdin=subprocess.DEVNULL,
+            )
+        finally:
+            theirs.close()
+        ours = Connection(mine.detach())
+        try:
+            ours.send(_private_bytes(self.signer))
+            if not ours.poll(STARTUP_TIMEOUT_S) or ours.recv() != ("ready",):
+                raise RuntimeError("the decision log's writer process did not start")
+        except (EOFError, OSError) as error:
+            ours.close()
+            process.kill()
+            raise RuntimeError(
+                f"the decision log's writer process exited at start ({process.wait()})"
+            ) from error
+        except RuntimeError:
+            ours.close()
+            process.kill()
+            process.wait()
+            raise
+        self._process, self._conn = process, ours
+
+    def write(
+        self, batch: list[Pending]
+    ) -> tuple[list[tuple[Pending, LogEntry]], list[tuple[Pending, Exception]]]:
+        with self._lock:
+            if self._process is not None and self._process.poll() is not None:
+                self._discard()  # died while idle: a new one takes this batch
+            if self._conn is None:
+                self._start()
+            conn = self._conn
+            assert conn is not None
+            try:
+                conn.send([tuple(getattr(p, name) for name in FIELDS) for p in batch])
+                answers = conn.recv()
+            except (EOFError, OSError) as error:
+                self._discard()
+                raise RuntimeError("the decision log's writer process exited") from error
+        if isinstance(answers, tuple):  # ("error", message): nothing of the batch written
+            raise RuntimeError(f"the decision log could not write: {answers[1]}")
+        written: list[tuple[Pending, LogEntry]] = []
+        rejected: list[tuple[Pending, Exception]] = []
+        for pending, answer in zip(batch, answers, strict=True):
+            if answer[0] == "ok":
+                _, seq, prev_hash, entry_hash = answer
+                entry = LogEntry(
+                    seq,
+                    pending.decision_id,
+                    pending.time,
+                    pending.bundle_hash,
+                    pending.operation,
+                    pending.decision,
+                    prev_hash,
+                    entry_hash,
+                )
+                written.append((pending, entry))
+            else:
+                rejected.append((pending, DuplicateDecisionError(answer[1])))
+        return written, rejected
+
+    def _discard(self) -> None:
+        conn, process, self._conn, self._process = self._conn, self._process, None, None
+        if conn is not None:
+            with contextlib.suppress(OSError):
+                conn.close()
+        if process is not None:
+            _reap(process, 1.0)
+
+    @property
+    def pid(self) -> int | None:
+        return None if self._process is None else int(self._process.pid)
+
+    def close(self) -> None:
+        with self._lock:
+            conn, process, self._conn, self._process = self._conn, self._process, None, None
+            if conn is not None:
+                with contextlib.suppress(OSError):
+                    conn.send(None)
+            if process is not None:
+                _reap(process, STOP_TIMEOUT_S)
+            if conn is not None:
+                conn.close()
+
+
+def _reap(process: Any, timeout: float) -> None:
+    try:
+        process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+if __name__ == "__main__":  # the child: python -m lexgate.api.decision_log.writer FD PATH EVERY
+    run_writer(sys.argv[2], int(sys.argv[3]), Connection(int(sys.argv[1])))
