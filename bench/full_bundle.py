@@ -54,6 +54,13 @@ def measure(policies: Path, repeats: int, loops: int) -> dict[str, object]:
 
     evaluate = per_call(lambda f: bundle.decide_facts(f, AS_OF), validated)
     whole = per_call(lambda op: bundle.decide(op, as_of=AS_OF), operations)
+    # gdpr-mini (bench/gdpr_mini.py's three rules), timed the same way in the same process:
+    # the yardstick of issue 16's "full bundle <= 3x gdpr-mini per decision"
+    mini = load_bundle(ROOT / "bench" / "gdpr_mini")
+    mini_operations = _mini_operations(len(operations))
+    mini_validated = [mini.schema.validate(op)[0] for op in mini_operations]
+    mini_evaluate = per_call(lambda f: mini.decide_facts(f, AS_OF), mini_validated)
+    mini_whole = per_call(lambda op: mini.decide(op, as_of=AS_OF), mini_operations)
     asked = {}
     import inspect
 
@@ -88,7 +95,19 @@ def measure(policies: Path, repeats: int, loops: int) -> dict[str, object]:
         "decide_facts_p99_us": statistics.quantiles(evaluate, n=100)[98],
         "decide_median_us": statistics.median(whole),
         "decide_p99_us": statistics.quantiles(whole, n=100)[98],
+        "mini_decide_facts_median_us": statistics.median(mini_evaluate),
+        "mini_decide_median_us": statistics.median(mini_whole),
     }
+
+
+def _mini_operations(count: int) -> list[dict[str, object]]:
+    sys.path.insert(0, str(ROOT / "bench"))
+    try:
+        from gdpr_mini import operations
+    finally:
+        sys.path.pop(0)
+    result: list[dict[str, object]] = operations(count, seed=7)
+    return result
 
 
 def baseline(ref: str, repeats: int, loops: int) -> dict[str, object]:
@@ -156,6 +175,17 @@ def main() -> None:
             f"  p99 {figures['decide_facts_p99_us']:8.1f} us | decide (with validation) median"
             f" {figures['decide_median_us']:8.1f} us  p99 {figures['decide_p99_us']:8.1f} us"
         )
+    full, mini = now["decide_facts_median_us"], now["mini_decide_facts_median_us"]
+    full_whole, mini_whole = now["decide_median_us"], now["mini_decide_median_us"]
+    print(
+        f"  gdpr-mini, same run           decide_facts median {mini:8.1f} us"
+        f"  | decide (with validation) median {mini_whole:8.1f} us"
+    )
+    print(
+        f"  full bundle / gdpr-mini: decide_facts {full / mini:.1f}x, "
+        f"decide {full_whole / mini_whole:.1f}x"
+        f"  (goal: <= 3x; {'met' if full / mini <= 3 else 'NOT met'} for decide_facts)"
+    )
     for flag, (median, p99) in now["asked"].items():
         print(
             f"  now, with {flag:<10} decide_facts median {median:8.1f} us  p99 {p99:8.1f} us"
