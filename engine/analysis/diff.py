@@ -16,6 +16,7 @@ does not cover is reported as not analysed, never as unchanged.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -232,13 +233,25 @@ def _regime(a: _Side, b: _Side, name: str, codes: frozenset[str]) -> list[Change
         except Untranslatable as error:
             changes.append(_not_analysed(name, rule.name, str(error), rule.span))
             continue
-        if ra.kind != rb.kind:
-            continue
-        if z3.eq(ra.fires, rb.fires) and z3.eq(ra.quiet, rb.quiet):
+        try:
+            changes += _obligations(
+                a, b, op, name, (fa, fb), (old_regime.rules[rule.name], rule), in_scope
+            )
+        except Untranslatable as error:
+            changes.append(_not_analysed(name, rule.name, str(error), rule.span))
+        if ra.kind == rb.kind and z3.eq(ra.fires, rb.fires) and z3.eq(ra.quiet, rb.quiet):
             continue  # the same formula: the same answer on every operation
         goal = z3.And(in_scope, z3.Or(z3.And(ra.fires, rb.quiet), z3.And(ra.quiet, rb.fires)))
         changes += _witness(
-            a, b, op, name, rule.name, "rule", goal, rule.span, _rule_claim(rule.name, ra.kind)
+            a,
+            b,
+            op,
+            name,
+            rule.name,
+            "rule",
+            goal,
+            rule.span,
+            _rule_claim(rule.name, ra.kind, rb.kind),
         )
     changes += _rules_added(a, b, op, name, old_regime, new_regime, fa, fb, in_scope)
     changes += _fines(a, b, op, name, old_regime, new_regime, fa, fb, in_scope)
@@ -267,11 +280,14 @@ def _scope_claim(old: dict[str, Any], new: dict[str, Any]) -> bool:
     return bool((old["status"] == "not_applicable") != (new["status"] == "not_applicable"))
 
 
-def _rule_claim(rule: str, kind: str) -> Any:
+def _rule_claim(rule: str, kind: str, new_kind: str | None = None) -> Any:
     key = "violations" if kind == "violation" else "obligations"
+    new_key = (
+        key if new_kind is None else "violations" if new_kind == "violation" else "obligations"
+    )
 
     def claim(old: dict[str, Any], new: dict[str, Any]) -> bool:
-        return bool((rule in old[key]) != (rule in new[key]))
+        return bool((rule in old[key]) != (rule in new[new_key]))
 
     return claim
 
@@ -331,11 +347,69 @@ def _describe(subject: str, kind: str, old: dict[str, Any], new: dict[str, Any])
         return f"scope changed: {old['status']} before, {new['status']} after"
     if kind == "fine":
         return f"{subject}: {_amounts(old)} before, {_amounts(new)} after"
+    if kind == "obligation":
+        owed_before = [o[1:] for o in old["owed"] if o[0] == subject]
+        owed_after = [o[1:] for o in new["owed"] if o[0] == subject]
+        return (
+            f"rule `{subject}` imposes {owed_before or 'nothing'} before, "
+            f"{owed_after or 'nothing'} after"
+        )
     key = "violations" if subject in old["violations"] + new["violations"] else "obligations"
     before = "listed" if subject in old[key] else "not listed"
     after = "listed" if subject in new[key] else "not listed"
     what = "violated" if key == "violations" else "owing its obligations"
     return f"rule `{subject}` ({what}): {before} before, {after} after"
+
+
+def _obligations(
+    a: _Side,
+    b: _Side,
+    op: SymbolicOperation,
+    name: str,
+    formulas: tuple[RegimeFormulas, RegimeFormulas],
+    rules: tuple[ir.CheckedRule, ir.CheckedRule],
+    in_scope: Any,
+) -> list[Change]:
+    """What a rule imposes, where it is owed on both sides: an obligation whose text, deadline
+    or anchor changed is a different decision even if the rule is listed on both."""
+
+    def content(rule: ir.CheckedRule) -> list[Any]:
+        return [(o.text, o.within, o.anchor) for o in rule.obligations]
+
+    old_rule, new_rule = rules
+    if content(old_rule) == content(new_rule):
+        return []
+    fa, fb = formulas
+    ra, rb = fa.rule(old_rule.name), fb.rule(new_rule.name)
+    pairs: list[tuple[ir.CheckedObligation | None, ir.CheckedObligation | None]] = list(
+        itertools.zip_longest(old_rule.obligations, new_rule.obligations)
+    )
+    due: list[Any] = []
+    for oa, ob in pairs or [(None, None)]:
+        due_a = _due(fa, ra, oa)
+        due_b = _due(fb, rb, ob)
+        if (
+            oa is None
+            or ob is None
+            or (oa.text, oa.within, oa.anchor) != (ob.text, ob.within, ob.anchor)
+        ):
+            due.append(z3.And(due_a, due_b))
+    definite = z3.And(z3.Or(ra.fires, ra.quiet), z3.Or(rb.fires, rb.quiet))
+    goal = z3.And(in_scope, definite, z3.Or(*due) if due else z3.BoolVal(False))
+    rule = new_rule.name
+
+    def claim(old: dict[str, Any], new: dict[str, Any]) -> bool:
+        return [o for o in old["owed"] if o[0] == rule] != [o for o in new["owed"] if o[0] == rule]
+
+    return _witness(a, b, op, name, rule, "obligation", goal, new_rule.span, claim)
+
+
+def _due(formulas: RegimeFormulas, rule: Any, obligation: ir.CheckedObligation | None) -> Any:
+    if obligation is None:
+        return rule.triggered
+    if obligation.condition is None:
+        return rule.triggered
+    return z3.And(rule.triggered, is_true(formulas.t.expr(obligation.condition, {})))
 
 
 def _amounts(view: dict[str, Any]) -> str:

@@ -220,6 +220,16 @@ class Translator:
         return self.operator(node, env)
 
     def operator(self, node: ir.Op, env: Env) -> Sym:
+        try:
+            return self._operator(node, env)
+        except (z3.Z3Exception, TypeError, AttributeError, KeyError) as error:
+            # a combination of values no case above covers (an `if` choosing between sets…):
+            # said, never guessed
+            raise Untranslatable(
+                f"applies `{node.op}` to values not translated ({error})"
+            ) from None
+
+    def _operator(self, node: ir.Op, env: Env) -> Sym:
         code = node.op
         if code is OpCode.AS_OF:
             return Sym(self.as_of, TRUE)
@@ -277,7 +287,8 @@ class Translator:
         if code in (OpCode.MUL, OpCode.OF):
             return a * b, TRUE
         if code is OpCode.DIV:
-            return z3.ToReal(a) / b if types[0] == COUNT else a / b, b != 0
+            # always exact division (z3's `/` on two Ints is integer division)
+            return _to_real(a) / _to_real(b), b != 0
         if code in (OpCode.EQ, OpCode.NE):
             equal = _equal(a, b)
             return (equal if code is OpCode.EQ else z3.Not(equal)), TRUE
@@ -386,6 +397,10 @@ class Translator:
         if node.kind is LoopKind.ALL:
             return Sym(z3.Not(any_hit), z3.And(collection.ok, z3.Or(any_hit, z3.Not(any_unknown))))
         return Sym(total, z3.And(collection.ok, z3.Not(any_unknown)))
+
+
+def _to_real(x: Any) -> Any:
+    return z3.ToReal(x) if z3.is_int(x) else x
 
 
 def _equal(a: Any, b: Any) -> Any:

@@ -79,11 +79,16 @@ def regime_view(decision: Any, regime: str) -> dict[str, Any]:
     """What the analysis compares of one regime's decision."""
     found = decision.regimes.get(regime)
     if found is None:
-        return {"status": "absent", "violations": [], "obligations": []}
+        return {"status": "absent", "violations": [], "obligations": [], "owed": []}
     return {
         "status": str(found.status),
         "violations": sorted(v.rule for v in found.violations),
         "obligations": sorted({o.rule for o in found.obligations}),
+        # what each obligation says: its text and deadline (a change in them is a change)
+        "owed": sorted(
+            [o.rule, o.text, str(o.within) if o.within is not None else ""]
+            for o in found.obligations
+        ),
     }
 
 

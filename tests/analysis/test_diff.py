@@ -159,3 +159,19 @@ def test_cli_json(tmp_path):
 def test_cli_needs_a_second_side():
     result = CliRunner().invoke(app, ["diff", str(ROOT / "policies")])
     assert result.exit_code == 2
+
+
+def test_a_changed_deadline_is_a_change_of_what_is_owed(shipped, tmp_path):
+    """Both sides list the rule, but what it imposes differs: reported with the two deadlines."""
+    edit = (
+        "ccpa/sale.policy",
+        '"stop selling and sharing the consumer\'s PI" within 15 business days',
+        '"stop selling and sharing the consumer\'s PI" within 10 business days',
+    )
+    changed = load_bundle(_copy(tmp_path, [edit]))
+    report = diff(shipped, changed, DAY, regimes=["CCPA"])
+    [cause] = report.decisive()
+    assert cause.declaration.kind == "rule"
+    [effect] = cause.effects
+    assert effect.kind == "obligation" and effect.agrees
+    assert "15 business days" in effect.message and "10 business days" in effect.message
