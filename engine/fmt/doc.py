@@ -131,7 +131,18 @@ def width(text: str) -> int:
     return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
 
 
-_Command = tuple[int, bool, Doc]  # indentation, flat, document
+class _FillFrom:
+    """The rest of a fill from part `start` on: the printer's place in it (slicing the parts
+    at each step made a 20,000-member set take a minute)."""
+
+    __slots__ = ("parts", "start")
+
+    def __init__(self, parts: tuple[Doc, ...], start: int):
+        self.parts = parts
+        self.start = start
+
+
+_Command = tuple[int, bool, "Doc | _FillFrom"]  # indentation, flat, document
 
 
 def _fits(room: int, commands: list[_Command], rest: list[_Command]) -> bool:
@@ -148,8 +159,13 @@ def _fits(room: int, commands: list[_Command], rest: list[_Command]) -> bool:
         indent, flat, doc = stack.pop()
         if isinstance(doc, str):
             room -= width(doc)
-        elif isinstance(doc, Concat | Fill):
+        elif isinstance(doc, Concat):
             stack.extend((indent, flat, p) for p in reversed(doc.parts))
+        elif isinstance(doc, Fill | _FillFrom):
+            parts, start = doc.parts, doc.start if isinstance(doc, _FillFrom) else 0
+            if start < len(parts):  # one part at a time: the check stops at the line's end
+                stack.append((indent, flat, _FillFrom(parts, start + 1)))
+                stack.append((indent, flat, parts[start]))
         elif isinstance(doc, Nest | Align):
             stack.append((indent, flat, doc.contents))
         elif isinstance(doc, Group):
@@ -213,31 +229,34 @@ def render(doc: Doc, line_width: int) -> str:
                 current.append(text)
                 newline(indent)
         elif isinstance(node, Fill):
-            _fill(node, indent, flat, stack, line_width - column)
+            _fill(node.parts, 0, indent, flat, stack, line_width - column)
+        elif isinstance(node, _FillFrom):
+            _fill(node.parts, node.start, indent, flat, stack, line_width - column)
     newline(0)
     return _align_suffixes(lines).rstrip("\n")
 
 
-def _fill(node: Fill, indent: int, flat: bool, stack: list[_Command], room: int) -> None:
-    """Push the next step of a fill: its first contents, and the separator after it flat when
-    the contents after that fit too (Prettier's algorithm)."""
-    parts = node.parts
-    if not parts:
+def _fill(
+    parts: tuple[Doc, ...], start: int, indent: int, flat: bool, stack: list[_Command], room: int
+) -> None:
+    """Push the next step of a fill: its contents at `start`, and the separator after it flat
+    when the contents after that fit too (Prettier's algorithm)."""
+    if start >= len(parts):
         return
-    content = parts[0]
+    content = parts[start]
     content_flat = flat or (not forced(content) and _fits(room, [(indent, True, content)], []))
-    if len(parts) == 1:
+    if start + 1 == len(parts):
         stack.append((indent, content_flat, content))
         return
-    separator = parts[1]
-    if len(parts) > 2:
-        pair = (content, separator, parts[2])
+    separator = parts[start + 1]
+    if start + 2 < len(parts):
+        pair = Concat((content, separator, parts[start + 2]))
         both_fit = flat or (
             not forced(content)
             and not forced(separator)
-            and _fits(room, [(indent, True, Concat(pair))], [])
+            and _fits(room, [(indent, True, pair)], [])
         )
-        stack.append((indent, flat, Fill(parts[2:])))
+        stack.append((indent, flat, _FillFrom(parts, start + 2)))
     else:
         both_fit = content_flat
     stack.append((indent, both_fit, separator))
