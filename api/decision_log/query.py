@@ -118,9 +118,13 @@ def page(
     the next page continues below (None on the last page)."""
     if not 1 <= limit <= MAX_PAGE:
         raise QueryError("limit", f"must be 1 to {MAX_PAGE}, got {limit}")
-    clauses, params = [], []
+    # The most specific term drives the query through the index's (term, seq) key, so a page
+    # reads only entries under that term (newest first), however long the log; the other terms
+    # and the time range are checked on those.
+    *others, driving = where.terms()
+    clauses, params = ["t.term = ?"], [driving]
     if before is not None:
-        clauses.append("d.seq < ?")
+        clauses.append("t.seq < ?")
         params.append(before)
     if where.since:
         clauses.append("d.time >= ?")
@@ -131,15 +135,15 @@ def page(
     if where.bundle_hash:
         clauses.append("d.bundle_hash = ?")
         params.append(where.bundle_hash)
-    for term in where.terms():
+    for term in others:
         clauses.append(
-            "EXISTS (SELECT 1 FROM decision_log_terms t WHERE t.term = ? AND t.seq = d.seq)"
+            "EXISTS (SELECT 1 FROM decision_log_terms o WHERE o.term = ? AND o.seq = d.seq)"
         )
         params.append(term)
     columns = ", ".join(f"d.{c.strip()}" for c in COLUMNS.split(","))
     text = (
-        f"SELECT {columns} FROM decision_log d WHERE {' AND '.join(clauses)} "
-        "ORDER BY d.seq DESC LIMIT ?"
+        f"SELECT {columns} FROM decision_log_terms t JOIN decision_log d ON d.seq = t.seq "
+        f"WHERE {' AND '.join(clauses)} ORDER BY t.seq DESC LIMIT ?"
     )
     rows = conn.execute(sql(text), (*params, limit + 1)).fetchall()
     entries = [entry_from_row(row) for row in rows[:limit]]

@@ -72,8 +72,11 @@ def read_records(path: str | Path) -> pa.Table:
         if suffix == ".parquet":
             return pq.read_table(path)
         if suffix == ".csv":
-            names = pacsv.read_csv(path, read_options=pacsv.ReadOptions(block_size=1 << 16))
-            text = {name: pa.string() for name in names.column_names}
+            # the header only (the first block): every column is then read as text, so a
+            # date or flag is parsed, and reported by row, the one way (below)
+            with pacsv.open_csv(path) as reader:
+                names = reader.schema.names
+            text = {name: pa.string() for name in names}
             return pacsv.read_csv(
                 path,
                 convert_options=pacsv.ConvertOptions(column_types=text, strings_can_be_null=True),
