@@ -301,6 +301,7 @@ class Formatter:
                 continue
             if parts:
                 parts.append(Nest(INDENT, LINE))
+                chunk = Nest(INDENT, chunk)  # its comments' lines are indented as it is
             parts.append(chunk)
         return Fill(tuple(parts))
 

@@ -174,8 +174,24 @@ def _fits(room: int, commands: list[_Command], rest: list[_Command]) -> bool:
             if doc.hard or not flat:
                 return True
             room -= 0 if doc.soft else 1
-        elif isinstance(doc, LeadingComments):
-            return True
+        elif isinstance(doc, LeadingComments) and not flat:
+            return True  # comment lines come first; in a flat check, what follows is measured
+    return False
+
+
+def _holds_trailing_comment(doc: Doc) -> bool:
+    """Whether a trailing comment inside ends the line there (so the next separator breaks);
+    comments on lines of their own do not decide what follows them."""
+    stack = [doc]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, LineSuffix):
+            if node.breaks:
+                return True
+        elif isinstance(node, Concat | Fill):
+            stack.extend(node.parts)
+        elif isinstance(node, Group | Nest | Align):
+            stack.append(node.contents)
     return False
 
 
@@ -252,7 +268,7 @@ def _fill(
     if start + 2 < len(parts):
         pair = Concat((content, separator, parts[start + 2]))
         both_fit = flat or (
-            not forced(content)
+            not _holds_trailing_comment(content)
             and not forced(separator)
             and _fits(room, [(indent, True, pair)], [])
         )

@@ -176,7 +176,7 @@ def _levels(f: Formatter, node: Tree[Token]) -> Doc:
     """`organisation facts a, b.*, …`: patterns fill their lines, continuing two columns in."""
     children = [c for c in node.children if c is not None]
     patterns = f.separated(children[2:])
-    body = [Nest(INDENT, p) if p is LINE else p for p in patterns]
+    body = [Nest(INDENT, p) for p in patterns]
     return concat([f.words(children[:2]), " ", Fill(tuple(body))])
 
 
