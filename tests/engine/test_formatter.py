@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from lexgate.engine import ast
+from lexgate.engine import ast, formatter
 from lexgate.engine.diagnostics import LexgateError, Span
 from lexgate.engine.formatter import format_source
 from lexgate.engine.parser import parse_module
@@ -253,8 +253,6 @@ def test_a_hash_inside_text_in_quotes_is_not_a_comment() -> None:
 
 
 def test_output_that_would_change_the_meaning_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
-    from lexgate.engine import formatter
-
     monkeypatch.setattr(formatter.Formatter, "file", lambda self: 'rule r "t"\n  when b\n')
     with pytest.raises(LexgateError) as raised:
         format_source('rule r "t"\n  when a\n', "x.policy")
@@ -272,3 +270,22 @@ def test_a_very_long_set_formats_in_linear_time() -> None:
         "\n}\n"
     )
     assert elapsed < 20, f"{elapsed:.1f} s for 12,000 members"  # was a minute: quadratic fill
+
+
+def test_every_construct_of_the_grammar_has_a_golden_file() -> None:
+    """A construct added to the grammar is formatted plainly until it has a layout; this test
+    asks for a golden input that uses it, so its layout is seen and pinned."""
+    parser = formatter._token_parser()
+    constructs = set()
+    for rule in parser.rules:
+        name = rule.alias or rule.origin.name
+        name = name if isinstance(name, str) else name.value
+        inlined = rule.options.expand1 and not rule.alias and len(rule.expansion) == 1
+        if not name.startswith("_") and not inlined:
+            constructs.add(name)
+    used = set()
+    for source in GOLDEN_INPUTS:
+        tree = parser.parse(source.read_text(encoding="utf-8"))
+        used |= {str(subtree.data) for subtree in tree.iter_subtrees()}
+    missing = sorted(constructs - used)
+    assert not missing, f"add a golden input (tests/engine/fmt_golden/) that uses: {missing}"
