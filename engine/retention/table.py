@@ -121,6 +121,23 @@ def _column(table: pa.Table, name: str) -> pa.Array:
 
 
 def _set_column(column: pa.Array, enum: EnumType, name: str) -> tuple[Masks, Bools]:
+    if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+        # A CRM has few distinct combinations of categories: each distinct cell is split and
+        # encoded once, and the rows take their masks by index.
+        encoded = pc.dictionary_encode(column)
+        distinct, known_distinct = _split_set(encoded.dictionary, enum, name, encoded.indices)
+        codes = np.asarray(encoded.indices.fill_null(0).to_numpy(), dtype=np.int64)
+        known = np.asarray(encoded.indices.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
+        if len(distinct) == 0:
+            return np.zeros((len(column), distinct.shape[1]), dtype=np.uint64), known
+        return distinct[codes], known & known_distinct[codes]
+    return _split_set(column, enum, name, None)
+
+
+def _split_set(
+    column: pa.Array, enum: EnumType, name: str, rows: pa.Array | None
+) -> tuple[Masks, Bools]:
+    """Bit masks of a text or list column; `rows` maps its cells to table rows (for errors)."""
     n = len(column)
     if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
         lists = pc.split_pattern_regex(pc.utf8_trim_whitespace(column), r"\s*[;,|]\s*")
@@ -136,11 +153,14 @@ def _set_column(column: pa.Array, enum: EnumType, name: str) -> tuple[Masks, Boo
     codes = pc.index_in(flat, value_set=pa.array(enum.members, pa.string()))
     if codes.null_count:
         at = int(np.flatnonzero(~np.asarray(codes.is_valid().to_numpy(zero_copy_only=False)))[0])
+        cell = int(parents[at])
+        if rows is not None:  # the first row holding that distinct cell
+            cell = int(np.flatnonzero(np.asarray(rows.fill_null(-1).to_numpy()) == cell)[0])
         raise RecordTableError(
-            f"column `{name}`, row {int(parents[at]) + 1}: `{flat[at].as_py()}` is not a member "
+            f"column `{name}`, row {cell + 1}: `{flat[at].as_py()}` is not a member "
             f"of `{enum.name}` (one of: {', '.join(enum.members)})",
             name,
-            int(parents[at]) + 1,
+            cell + 1,
         )
     index = np.asarray(codes.to_numpy(), dtype=np.int64)
     words = max(1, -(-len(enum.members) // 64))
