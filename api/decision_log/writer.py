@@ -22,7 +22,6 @@ for the next batch. The child ends when the worker closes the log, or when the w
 from __future__ import annotations
 
 import contextlib
-import signal
 import socket
 import subprocess
 import sys
@@ -36,6 +35,7 @@ from .checkpoints import Signer
 # The fields of a Pending that travel: encoded bytes and strings only (its waiters stay here).
 FIELDS = ("decision_id", "time", "bundle_hash", "operation", "decision", "head", "tail")
 STARTUP_TIMEOUT_S = 60.0
+CHILD = "lexgate.api.decision_log.writer_child"  # run by name: this module never imports it
 STOP_TIMEOUT_S = 30.0
 
 
@@ -52,44 +52,6 @@ def _private_bytes(signer: Signer | None) -> bytes | None:
     return raw
 
 
-def _signer_from(raw: bytes | None) -> Signer | None:
-    if raw is None:
-        return None
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
-    return Signer(Ed25519PrivateKey.from_private_bytes(raw))
-
-
-def run_writer(path: str, checkpoint_every: int, conn: Connection) -> None:
-    """The child process: opens the log, then writes each batch it receives and answers, per
-    entry, ("ok", seq, prev_hash, entry_hash) or ("duplicate", message); a batch that fails
-    as a whole gets ("error", message). None, or the worker gone, ends it."""
-    # Ctrl-C reaches the whole process group: the worker decides when the writer stops.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    from .sqlite import SqliteDecisionLog
-
-    signer = _signer_from(conn.recv())
-    log = SqliteDecisionLog(path, signer, checkpoint_every)
-    conn.send(("ready",))
-    try:
-        while True:
-            try:
-                rows = conn.recv()
-            except (EOFError, OSError):
-                break
-            if rows is None:
-                break
-            batch = [Pending(**dict(zip(FIELDS, row, strict=True))) for row in rows]
-            try:
-                answers = log.write_here(batch)
-            except Exception as error:
-                conn.send(("error", f"{type(error).__name__}: {error}"))
-                continue
-            conn.send(answers)
-    finally:
-        log.close()  # signs a checkpoint of the head, as a worker's log does when it closes
-
-
 class WriterProcess:
     """The worker's side: starts the child, sends it batches, turns answers into entries."""
 
@@ -103,7 +65,7 @@ class WriterProcess:
         self._start()
 
     def _start(self) -> None:
-        # A plain child (`python -m …writer FD`), not multiprocessing's spawn: spawn imports
+        # A plain child (`python -m …writer_child FD`), not multiprocessing's spawn: spawn imports
         # the parent's main module again, which an embedding script may not guard.
         mine, theirs = socket.socketpair()
         try:
@@ -111,7 +73,7 @@ class WriterProcess:
                 [
                     sys.executable,
                     "-m",
-                    __name__,
+                    CHILD,
                     str(theirs.fileno()),
                     self.path,
                     str(self.checkpoint_every),
@@ -207,7 +169,3 @@ def _reap(process: Any, timeout: float) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
-
-
-if __name__ == "__main__":  # the child: python -m lexgate.api.decision_log.writer FD PATH EVERY
-    run_writer(sys.argv[2], int(sys.argv[3]), Connection(int(sys.argv[1])))
