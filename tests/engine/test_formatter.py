@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from lexgate.engine import ast, formatter
 from lexgate.engine.diagnostics import LexgateError, Span
 from lexgate.engine.formatter import format_source
-from lexgate.engine.parser import parse_module
+from lexgate.engine.parser import comments_of, parse_module
 
 ROOT = Path(__file__).resolve().parents[2]
 PACK_FILES = sorted((ROOT / "policies").rglob("*.policy"))
@@ -289,3 +289,35 @@ def test_every_construct_of_the_grammar_has_a_golden_file() -> None:
         used |= {str(subtree.data) for subtree in tree.iter_subtrees()}
     missing = sorted(constructs - used)
     assert not missing, f"add a golden input (tests/engine/fmt_golden/) that uses: {missing}"
+
+
+def _without_comments(text: str) -> str:
+    lines = text.split("\n")
+    for comment in reversed(comments_of(text, "f")):
+        line = lines[comment.span.line - 1]
+        lines[comment.span.line - 1] = line[: comment.span.col - 1].rstrip()
+    # a line that held only a comment goes (a blank line left in its place would be kept)
+    return "\n".join(
+        line for line, original in zip(lines, text.split("\n"), strict=True) if line or not original
+    )
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(PACK_FILES), st.lists(st.booleans(), min_size=1, max_size=16))
+def test_the_layout_does_not_depend_on_where_the_author_broke_lines(
+    path: Path, joins: list[bool]
+) -> None:
+    """Newlines inside a declaration carry no meaning: joining any of its lines to the one
+    before (or breaking a line) gives the same formatted file."""
+    text = _without_comments(path.read_text(encoding="utf-8"))
+    lines = text.split("\n")
+    reflowed = [lines[0]]
+    for index, line in enumerate(lines[1:]):
+        if line.startswith(" ") and reflowed[-1].strip() and joins[index % len(joins)]:
+            reflowed[-1] += " " + line.strip()  # join
+        elif line.startswith(" ") and not line.strip().startswith('"') and " " in line.strip():
+            word, rest = line.strip().split(" ", 1)  # break after the first word
+            reflowed.append(f"  {word}\n      {rest}" if '"' not in word else line)
+        else:
+            reflowed.append(line)
+    assert format_source("\n".join(reflowed)) == format_source(text)
