@@ -76,6 +76,7 @@ def generate(n: int, seed: int = 15) -> pa.Table:
             "purposes": _sets(rng, PURPOSES, n),
             "collected": _dates(rng, n),
             "last_interaction": _dates(rng, n),
+            "contract_ended": _flags(rng, n, 0.3),
             "contract_end": _dates(rng, n),
             "consent_withdrawn": _flags(rng, n, 0.1),
             "consent_withdrawn_on": _dates(rng, n),

@@ -44,6 +44,7 @@ class CustomerRecord(BaseModel):
     purposes: list[Member] | None = Field(None, max_length=64)
     collected: dt.date | None = None
     last_interaction: dt.date | None = None
+    contract_ended: bool | None = None
     contract_end: dt.date | None = None
     consent_withdrawn: bool | None = None
     consent_withdrawn_on: dt.date | None = None

@@ -58,6 +58,7 @@ records = st.fixed_dictionaries(
         "purposes": st.none() | st.frozensets(st.sampled_from(PURPOSES), max_size=3),
         "collected": st.none() | dates,
         "last_interaction": st.none() | dates,
+        "contract_ended": st.none() | st.booleans(),
         "contract_end": st.none() | dates,
         "consent_withdrawn": st.none() | st.booleans(),
         "consent_withdrawn_on": st.none() | dates,
@@ -141,6 +142,7 @@ def test_the_generated_cases_reach_every_status() -> None:
         {
             "categories": frozenset({"commercial"}),
             "purposes": frozenset({"service_delivery"}),
+            "contract_ended": True,
             "contract_end": dt.date(2012, 1, 1),
             "legal_hold": False,
         },

@@ -19,7 +19,7 @@ RECORDS = [
     {"id": "a", "categories": ["contact"], "purposes": ["marketing"],
      "last_interaction": "2023-05-31", "legal_hold": False},
     {"id": "b", "categories": ["commercial"], "purposes": ["service_delivery"],
-     "contract_end": "2016-02-29"},
+     "contract_ended": True, "contract_end": "2016-02-29"},
     {"id": "c", "categories": ["inferences"], "purposes": ["profiling"],
      "consent_withdrawn": True, "consent_withdrawn_on": "2026-11-01", "legal_hold": True},
     {"id": "d", "categories": [], "purposes": ["marketing"]},

@@ -14,16 +14,16 @@ from lexgate.engine.diagnostics import PolicyError
 from typer.testing import CliRunner
 
 ROOT = Path(__file__).resolve().parents[2]
-HEADER = "id,categories,purposes,last_interaction,contract_end,consent_withdrawn,"
+HEADER = "id,categories,purposes,last_interaction,contract_ended,contract_end,consent_withdrawn,"
 RECORDS = (
     HEADER
     + """consent_withdrawn_on,legal_hold
-a1,contact;online_identifiers,marketing,2022-01-10,,no,,no
-a2,contact,marketing,2025-06-01,,yes,2026-10-01,no
-a3,contact,marketing,,,no,,no
-a4,commercial,service_delivery,,2015-01-31,,,yes
-a5,commercial,service_delivery,2020-01-01,2015-01-31,,,
-a6,none,marketing,2020-01-01,,,,no
+a1,contact;online_identifiers,marketing,2022-01-10,no,,no,,no
+a2,contact,marketing,2025-06-01,no,,yes,2026-10-01,no
+a3,contact,marketing,,no,,no,,no
+a4,commercial,service_delivery,,yes,2015-01-31,,,yes
+a5,commercial,service_delivery,2020-01-01,yes,2015-01-31,,,
+a6,none,marketing,2020-01-01,no,,,,no
 """
 )
 
