@@ -8,8 +8,12 @@ parse is reported with its located errors and left alone (exit 1); the others ar
 
 from __future__ import annotations
 
+import contextlib
 import difflib
+import os
+import stat
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
@@ -40,6 +44,22 @@ def _read(path: Path) -> str:
         return path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
         fail(EXIT_USAGE, f"cannot read `{path}`: {error}")
+
+
+def _replace(path: Path, text: str) -> None:
+    """Write the file atomically (a temporary file beside it, then renamed over it, its mode
+    kept): an interrupted `lexgate fmt` never leaves a policy file half written."""
+    mode = path.stat().st_mode
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".fmt")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="") as file:
+            file.write(text)
+        os.chmod(temporary, stat.S_IMODE(mode))
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
 
 
 def fmt(
@@ -91,7 +111,7 @@ def fmt(
         elif check:
             out.print(f"would reformat {path}")
         else:
-            path.write_text(formatted, encoding="utf-8")
+            _replace(path, formatted)
             out.print(f"reformatted {path}")
     if broken:
         err.print(f"[bold red]{broken} file(s) could not be parsed[/] and were left as they are")
