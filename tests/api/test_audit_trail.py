@@ -317,3 +317,26 @@ def test_terms_of_a_real_decision_as_the_api_logs_it() -> None:
     assert {"decision", "status=denied", "regime=GDPR", "regime=GDPR:status=denied"} <= found
     assert {"rule=lawful_basis", "rule=GDPR:lawful_basis"} <= found
     assert terms_of({"kind": "profile", "id": "acme", "version": 1}) == ()  # profile entries
+
+
+@pytest.mark.parametrize(
+    ("args", "text"),
+    [
+        (["--status", "maybe"], "--status"),
+        (["--regime", "gdpr"], "--regime"),
+        (["--since", "2026-02-01", "--until", "2026-01-01"], "--until"),
+        (["--since", "yesterday"], "--since"),
+        (["-o", "out.xlsx"], "--output"),
+    ],
+)
+def test_export_refuses_bad_filters(tmp_path: Path, args: list[str], text: str) -> None:
+    url = f"sqlite:///{tmp_path / 'log.db'}"
+    open_decision_log(url).close()
+    result = CliRunner().invoke(cli, ["log", "export", "--log", url, *args])
+    assert result.exit_code == 2
+    assert text in result.output
+
+
+def test_export_of_a_missing_log_is_a_usage_error(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["log", "export", "--log", str(tmp_path / "none.db")])
+    assert result.exit_code == 2 and "no decision log" in result.output
