@@ -22,6 +22,7 @@ opens on the line of its `=`, one indent deeper, and closes on a line of its own
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -171,13 +172,13 @@ def _last_token(node: Tree[Token] | Token) -> Token | None:
     return None
 
 
+@dataclass(frozen=True, slots=True)
 class _Comment:
-    __slots__ = ("blank_before", "line", "text")
+    """A comment on a line of its own: its text, its line, and whether a blank line is above."""
 
-    def __init__(self, text: str, line: int, blank_before: bool):
-        self.text = text
-        self.line = line
-        self.blank_before = blank_before
+    text: str
+    line: int
+    blank_before: bool
 
 
 # ---- the formatter ------------------------------------------------------------------------------
@@ -304,21 +305,6 @@ class Formatter:
                 chunk = Nest(INDENT, chunk)  # its comments' lines are indented as it is
             parts.append(chunk)
         return Fill(tuple(parts))
-
-    def split(self, node: Tree[Token]) -> tuple[list[Any], dict[str, Any]]:
-        """The node's leading words (up to its first sub-rule or `=`) and its sub-rules by name."""
-        words: list[Any] = []
-        named: dict[str, Any] = {}
-        for child in node.children:
-            if child is None:
-                continue
-            if isinstance(child, Tree) and child.data in ("cite", "payer", "deadline", "in_force"):
-                named[str(child.data)] = child
-            elif not named and not isinstance(child, Tree):
-                words.append(child)
-            else:
-                named.setdefault("rest", []).append(child)
-        return words, named
 
     # -- the file
 
