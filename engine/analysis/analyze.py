@@ -19,7 +19,7 @@ import z3
 from .. import ir
 from ..bundle import Bundle
 from . import LIST_BOUND
-from .conflicts import contradictory_examples, contradictory_obligations
+from .conflicts import contradictory_across, contradictory_examples, contradictory_obligations
 from .findings import Finding, FindingKind, Report
 from .outcomes import RegimeFormulas, RuleFormulas, base_rules
 from .problem import FAR_PAST, codes_of, intervals, rule_nodes
@@ -128,7 +128,11 @@ def statutory(bundle: ir.CheckedBundle) -> tuple[list[ir.CheckedRegime], list[st
     return chosen, skipped
 
 
-def analyze(bundle: Bundle, regimes: Iterable[str] | None = None) -> Report:
+def analyze(
+    bundle: Bundle, regimes: Iterable[str] | None = None, as_of: dt.date | None = None
+) -> Report:
+    """Every finding for the bundle's statutory regimes (or `regimes`). Rules of different
+    regimes are paired on `as_of` (default: today), rules of one regime on every day."""
     started = time.perf_counter()
     checked = bundle.checked
     stretches = Stretches(bundle, codes_of([checked]))
@@ -153,6 +157,7 @@ def analyze(bundle: Bundle, regimes: Iterable[str] | None = None) -> Report:
             (alive.add(rule.name) if lives else dead.append(rule))
         findings += _provisions(regime, alive, dead)
         findings += contradictory_obligations(bundle, stretches, regime)
+    findings += contradictory_across(bundle, chosen, as_of or dt.date.today())
     findings += contradictory_examples(checked, [r.name for r in chosen])
     return Report(
         findings=tuple(findings),

@@ -18,8 +18,10 @@ exposure.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import z3
@@ -28,8 +30,10 @@ from .. import ir
 from ..ast import ExpectKind
 from ..reads import facts_read
 from .findings import Finding, FindingKind
-from .outcomes import base_rules, rule_kind
-from .symbolic import Untranslatable, stem
+from .outcomes import RegimeFormulas, RuleFormulas, base_rules, rule_kind
+from .problem import codes_of
+from .symbolic import SymbolicOperation, Untranslatable, stem
+from .translate import Translator
 from .witness import SOLVE_MS, decided, regime_view
 
 if TYPE_CHECKING:
@@ -46,9 +50,26 @@ def _compliance_reads(regime: ir.CheckedRegime, rule: ir.CheckedRule) -> set[str
     return set(facts_read(nodes, table))
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Side:
+    regime: str
+    rule: ir.CheckedRule
+    formulas: RuleFormulas
+
+
+@dataclass(frozen=True, slots=True)
+class _Setting:
+    """A shared symbolic operation and its day (a solver variable, or a fixed date)."""
+
+    op: SymbolicOperation
+    as_of: Any
+    extra: tuple[Any, ...]
+
+
 def contradictory_obligations(
     bundle: Bundle, stretches: Stretches, regime: ir.CheckedRegime
 ) -> list[Finding]:
+    """Pairs of rules of one regime, on the latest stretch of law with both in force."""
     controllable = bundle.checked.vocabulary.controllable
     rules = [r for r in base_rules(regime) if rule_kind(r) == "violation"]
     reads = {r.name: _compliance_reads(regime, r) & controllable for r in rules}
@@ -61,7 +82,12 @@ def contradictory_obligations(
             if stretch is None:
                 continue
             try:
-                found = _pair(bundle, stretch, regime, a, b, controllable)
+                setting = _Setting(stretch.op, stretch.as_of, stretch.extra)
+                sides = (
+                    _Side(regime=regime.name, rule=a, formulas=stretch.formulas.rule(a.name)),
+                    _Side(regime=regime.name, rule=b, formulas=stretch.formulas.rule(b.name)),
+                )
+                found = _pair(bundle, setting, sides, controllable)
             except Untranslatable:
                 continue  # reported for the rule itself
             if found is not None:
@@ -69,35 +95,77 @@ def contradictory_obligations(
     return findings
 
 
+def contradictory_across(
+    bundle: Bundle, regimes: list[ir.CheckedRegime], day: dt.date
+) -> list[Finding]:
+    """Pairs of rules of two regimes that both apply to one operation, on `day` (an operation
+    in scope of both: a Chinese export by a company established in the Union…)."""
+    controllable = bundle.checked.vocabulary.controllable
+    codes = codes_of([bundle.checked])
+    rules = [
+        (regime, rule, _compliance_reads(regime, rule) & controllable)
+        for regime in regimes
+        for rule in base_rules(regime)
+        if rule_kind(rule) == "violation" and rule.in_force(day)
+    ]
+    findings: list[Finding] = []
+    for i, (ra, a, reads_a) in enumerate(rules):
+        for rb, b, reads_b in rules[i + 1 :]:
+            if ra.name == rb.name or not reads_a & reads_b:
+                continue
+            op = SymbolicOperation(bundle.checked.vocabulary, codes)
+            try:
+                fa = _formulas(bundle, op, ra, day).rule(a.name)
+                fb = _formulas(bundle, op, rb, day).rule(b.name)
+                setting = _Setting(op, z3.IntVal(day.toordinal()), ())
+                sides = (
+                    _Side(regime=ra.name, rule=a, formulas=fa),
+                    _Side(regime=rb.name, rule=b, formulas=fb),
+                )
+                found = _pair(bundle, setting, sides, controllable)
+            except Untranslatable:
+                continue
+            if found is not None:
+                findings.append(found)
+    return findings
+
+
+def _formulas(
+    bundle: Bundle, op: SymbolicOperation, regime: ir.CheckedRegime, day: dt.date
+) -> RegimeFormulas:
+    translator = Translator(op, bundle.checked, regime, day, bundle.rates)
+    return RegimeFormulas(translator, regime, day)
+
+
 def _pair(
     bundle: Bundle,
-    stretch: Any,
-    regime: ir.CheckedRegime,
-    a: ir.CheckedRule,
-    b: ir.CheckedRule,
+    setting: _Setting,
+    sides: tuple[_Side, _Side],
     controllable: frozenset[str],
 ) -> Finding | None:
-    fa, fb = stretch.formulas.rule(a.name), stretch.formulas.rule(b.name)
-    op = stretch.op
+    """The exists-forall question for one pair, by counterexample-guided search."""
+    fa, fb = sides[0].formulas, sides[1].formulas
+    op = setting.op
     controls = [v for p, vs in op.variables.items() if stem(p) in controllable for v in vs]
     situation = [v for p, vs in op.variables.items() if stem(p) not in controllable for v in vs]
-    situation.append(stretch.as_of)
+    if not z3.is_int_value(setting.as_of):
+        situation.append(setting.as_of)
     outer = z3.Solver()
     outer.set(timeout=SOLVE_MS)
-    outer.add(fa.triggered, fb.triggered, *op.constraints, *stretch.extra)
+    outer.add(fa.triggered, fb.triggered, *op.constraints, *setting.extra)
     both = z3.And(fa.quiet, fb.quiet)
     for _ in range(ROUNDS):
         if outer.check() != z3.sat:
             return None
         model = outer.model()
         fixed = [v == model.eval(v, model_completion=True) for v in situation]
-        base = [*op.constraints, *stretch.extra, *fixed]
+        base = [*op.constraints, *setting.extra, *fixed]
         inner = _solve(both, *base)
         if inner is None:
             return None  # undecided: no claim
         if inner is False:
             if _solve(fa.quiet, *base) and _solve(fb.quiet, *base):
-                return _finding(bundle, stretch, regime, a, b, base, fa, fb)
+                return _finding(bundle, setting, sides, base)
             outer.add(z3.Not(z3.And(*fixed)))
             continue
         pairs = [(c, inner.eval(c, model_completion=True)) for c in controls]
@@ -117,32 +185,33 @@ def _solve(*goals: Any) -> Any:
 
 
 def _finding(
-    bundle: Bundle,
-    stretch: Any,
-    regime: ir.CheckedRegime,
-    a: ir.CheckedRule,
-    b: ir.CheckedRule,
-    base: list[Any],
-    fa: Any,
-    fb: Any,
+    bundle: Bundle, setting: _Setting, sides: tuple[_Side, _Side], base: list[Any]
 ) -> Finding:
-    import datetime as dt
-
-    model = _solve(z3.Or(fa.fires, fb.fires), *base)
+    a, b = sides
+    model = _solve(z3.Or(a.formulas.fires, b.formulas.fires), *base)
+    certain = bool(model)
+    if not certain:
+        # no choice makes either rule certainly violated here: some leave it undetermined,
+        # none complies with both for certain; the example shows one such choice
+        model = _solve(*base)
     example = view = agrees = None
     if model:
-        day = dt.date.fromordinal(model.eval(stretch.as_of, model_completion=True).as_long())
-        example = stretch.op.operation(model, day)
-        view = regime_view(decided(bundle, example), regime.name)
-        agrees = a.name in view["violations"] or b.name in view["violations"]
+        day = dt.date.fromordinal(model.eval(setting.as_of, model_completion=True).as_long())
+        example = setting.op.operation(model, day)
+        decision = decided(bundle, example)
+        views = {s.regime: regime_view(decision, s.regime) for s in sides}
+        view = views[b.regime] if a.regime == b.regime else views
+        listed = any(s.rule.name in views[s.regime]["violations"] for s in sides)
+        agrees = listed if certain else None
+    where = "" if a.regime == b.regime else f" ({a.regime} and {b.regime})"
     return Finding(
         kind=FindingKind.CONTRADICTORY_OBLIGATIONS,
-        regime=regime.name,
-        rule=b.name,
-        message=f"rules `{a.name}` and `{b.name}` contradict each other: in the example's "
-        "situation no choice of what the organisation controls complies with both",
-        span=b.span,
-        related=(a.span,),
+        regime=b.regime,
+        rule=b.rule.name,
+        message=f"rules `{a.rule.name}` and `{b.rule.name}`{where} contradict each other: in "
+        "the example's situation no choice of what the organisation controls complies with both",
+        span=b.rule.span,
+        related=(a.rule.span,),
         example=example,
         decision=view,
         agrees=agrees,
