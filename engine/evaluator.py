@@ -283,8 +283,11 @@ class CompiledRegime:
         exception_unknown: bool,
     ) -> Verdict:
         rule = compiled.rule
-        depends_on = tuple(sorted(p for p in ctx.missing if p not in compiled.confirmations))
         duties_certain = triggered is True and not exception_unknown
+        # what the owed-if-so obligations wait for; most rules here are duties owed outright
+        depends_on: tuple[str, ...] = ()
+        if maybe or not duties_certain:
+            depends_on = tuple(sorted(p for p in ctx.missing if p not in compiled.confirmations))
         imposed = list(certain)
         imposed += [owed(rule.name, o, ctx, depends_on) for o in maybe]
         duty_if = () if duties_certain else depends_on
