@@ -38,19 +38,21 @@ def _errors(policy: str) -> list[tuple[str, int, int]]:
     return [(d.code, d.span.line, d.span.col) for d in raised.value.diagnostics]
 
 
+THREE_MISTAKES = HEADER + (
+    'rule lawful "t" cite "Art. 6"\n'  # 7
+    "  violation when legal_basis is is none\n"  # 8: the syntax error
+    "  fine upper\n"
+    "\n"
+    'rule late "t" cite "Art. 33"\n'  # 11
+    "  violation when breach.hours > EUR 5\n"  # 12: hours compared with money
+    "  fine upper\n"
+    "\n"
+    'define mixed: money = EUR 1 + USD 2 cite "x"\n'  # 15: EUR added to USD
+)
+
+
 def test_one_syntax_error_and_two_type_errors_are_all_reported() -> None:
-    policy = HEADER + (
-        'rule lawful "t" cite "Art. 6"\n'  # 7
-        "  violation when legal_basis is is none\n"  # 8: the syntax error
-        "  fine upper\n"
-        "\n"
-        'rule late "t" cite "Art. 33"\n'  # 11
-        "  violation when breach.hours > EUR 5\n"  # 12: hours compared with money
-        "  fine upper\n"
-        "\n"
-        'define mixed: money = EUR 1 + USD 2 cite "x"\n'  # 15: EUR added to USD
-    )
-    assert _errors(policy) == [("E0001", 8, 36), ("E0202", 12, 18), ("E0202", 15, 23)]
+    assert _errors(THREE_MISTAKES) == [("E0001", 8, 36), ("E0202", 12, 18), ("E0202", 15, 23)]
 
 
 def test_a_broken_declaration_is_left_out_without_follow_on_errors() -> None:
@@ -175,3 +177,22 @@ def test_a_broken_enum_record_or_regime_header_brings_no_follow_on_errors() -> N
         ("E0001", "common/vocabulary.policy", 4),
         ("E0001", "gdpr/regime.policy", 2),
     ]
+
+
+def test_lexgate_check_reports_the_syntax_error_and_both_type_errors(tmp_path: Path) -> None:
+    (tmp_path / "common").mkdir()
+    (tmp_path / "gdpr").mkdir()
+    (tmp_path / "common" / "vocabulary.policy").write_text(VOCABULARY, encoding="utf-8")
+    (tmp_path / "gdpr" / "regime.policy").write_text(THREE_MISTAKES, encoding="utf-8")
+    run = subprocess.run(
+        [sys.executable, "-m", "lexgate.engine", "check", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert run.returncode == 1
+    where = tmp_path / "gdpr" / "regime.policy"
+    for line, col, code in ((8, 36, "E0001"), (12, 18, "E0202"), (15, 23, "E0202")):
+        assert f"error[{code}]" in run.stderr
+        assert f"{where}:{line}:{col}" in run.stderr
+    assert "3 error(s)" in run.stderr
