@@ -15,13 +15,17 @@ import typer
 
 from ..bundle import find_policy_root
 from ..diagnostics import render
-from .common import EXIT_POLICY, OutputFormat, err, load, out
+from .common import EXIT_POLICY, OutputFormat, err, load, out, parse_as_of
 
 
 def analyze(
     path: Annotated[Path, typer.Argument(help="Policy directory.")] = Path("policies"),
     regime: Annotated[
         list[str] | None, typer.Option("--regime", "-r", help="Only these regimes.")
+    ] = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option("--as-of", help="Day rules of different regimes are paired on (today)."),
     ] = None,
     output: Annotated[OutputFormat, typer.Option("--format")] = OutputFormat.text,
 ) -> None:
@@ -30,7 +34,7 @@ def analyze(
 
     root, _ = find_policy_root(path)
     bundle = load(root)
-    report = run(bundle, regime or None)
+    report = run(bundle, regime or None, parse_as_of(as_of))
     blocking = [f for f in report.findings if f.kind not in ("not_analysed", "undecided")]
     if output == OutputFormat.json:
         print(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
