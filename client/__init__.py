@@ -9,8 +9,9 @@
 See client/README.md; a worked CRM integration is client/examples/crm_export_hook.py.
 """
 
+from .calls import RetryPolicy
 from .errors import LexgateApiError, LexgateError, LexgateUnavailable
-from .http import LexgateClient, RetryPolicy
+from .http import AsyncLexgateClient, LexgateClient
 from .models import (
     Decision,
     DecisionPage,
@@ -25,6 +26,7 @@ from .models import (
 )
 
 __all__ = [
+    "AsyncLexgateClient",
     "Decision",
     "DecisionPage",
     "DecisionResponse",

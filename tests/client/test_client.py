@@ -179,3 +179,42 @@ def test_the_client_imports_neither_engine_nor_service() -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_async_client_follows_the_same_policy(service: tuple[TestClient, str]) -> None:
+    import asyncio
+
+    from lexgate.client import AsyncLexgateClient
+
+    http, key = service
+    calls: list[str] = []
+    waits: list[float] = []
+
+    async def handle(request: httpx.Request) -> httpx.Response:
+        calls.append(request.method)
+        if len(calls) == 1:
+            raise httpx.ConnectError("refused")
+        # the rest go to the real service (in-process), answered as a server would
+        forwarded = http.request(
+            request.method, str(request.url), headers=dict(request.headers), content=request.content
+        )
+        return httpx.Response(forwarded.status_code, content=forwarded.content,
+                              headers=forwarded.headers)  # fmt: skip
+
+    async def sleep(seconds: float) -> None:
+        waits.append(seconds)
+
+    async def scenario() -> tuple[str, list[str], str]:
+        async with AsyncLexgateClient(
+            "http://testserver", key, http=httpx.AsyncClient(transport=httpx.MockTransport(handle)),
+            sleep=sleep,
+        ) as client:  # fmt: skip
+            answer = await client.decide(DENIED)
+            found = [d.decision_id async for d in client.iter_decisions(status="denied", limit=2)]
+            with pytest.raises(LexgateApiError):
+                await client.get_decision("no-such-decision")
+            return answer.decision_id, found, answer.status
+
+    decision_id, found, status = asyncio.run(scenario())
+    assert status == "denied" and decision_id in found
+    assert calls[:2] == ["POST", "POST"] and len(waits) == 1  # refused once, then answered
