@@ -21,7 +21,7 @@ from typer.testing import CliRunner
 
 ROOT = Path(__file__).resolve().parents[2]
 
-PLANTED = """part of GDPR
+PLANTED = """part of EPRIVACY
 
 # a rule that can never fire: no count is both above 10 and below 5
 rule planted_dead "Never fires" cite "Planted Art. 1"
@@ -69,12 +69,12 @@ def _line(text: str, start: str) -> int:
 def planted(tmp_path_factory):
     target = tmp_path_factory.mktemp("analyze") / "policies"
     shutil.copytree(ROOT / "policies", target)
-    (target / "gdpr" / "planted.policy").write_text(PLANTED, encoding="utf-8")
+    (target / "eprivacy" / "planted.policy").write_text(PLANTED, encoding="utf-8")
     return target
 
 
 def test_planted_defects_found_at_their_location(planted):
-    report = analyze(load_bundle(planted), ["GDPR"])
+    report = analyze(load_bundle(planted), ["EPRIVACY"])
     found = {(f.kind, f.rule): f for f in report.findings}
     where = lambda f: (Path(f.span.file).name, f.span.line, f.span.col)  # noqa: E731
 
@@ -108,7 +108,7 @@ def test_planted_defects_found_at_their_location(planted):
 
     # the dead rule's provision is cited by nothing that can fire
     assert (FindingKind.PROVISION_WITHOUT_RULE, "planted_dead") in found
-    # nothing else in GDPR: every other finding involves a planted rule (the shipped rule that
+    # nothing else in EPRIVACY: every other finding involves a planted rule (the shipped rule that
     # requires a notice contradicts the planted one forbidding it, rightly)
     others = [f for f in report.findings if "planted" not in f.message.lower()]
     assert not others, [f.message for f in others]
@@ -140,7 +140,7 @@ def test_shipped_packs_take_under_a_minute_and_find_the_single_mechanism_conflic
 
 def test_cli_json_diagnostics_as_data(planted):
     result = CliRunner().invoke(
-        app, ["analyze", str(planted), "--regime", "GDPR", "--format", "json"]
+        app, ["analyze", str(planted), "--regime", "EPRIVACY", "--format", "json"]
     )
     assert result.exit_code == 1, result.output  # findings: a failing lint
     data = json.loads(result.output)
@@ -153,7 +153,7 @@ def test_cli_json_diagnostics_as_data(planted):
 
 
 def test_cli_text_renders_the_source_line(planted):
-    result = CliRunner().invoke(app, ["analyze", str(planted), "--regime", "GDPR"])
+    result = CliRunner().invoke(app, ["analyze", str(planted), "--regime", "EPRIVACY"])
     assert result.exit_code == 1
     assert "rule planted_dead" in result.output and "can never fire" in result.output
 
