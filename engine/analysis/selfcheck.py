@@ -15,7 +15,7 @@ import z3
 from ..bundle import Bundle
 from .analyze import Stretches
 from .outcomes import base_rules
-from .problem import codes_of
+from .problem import change_days, codes_of, intervals
 from .translate import is_true
 from .witness import check, decided, regime_view
 
@@ -33,6 +33,24 @@ class Agreement:
 def agreements(bundle: Bundle, regime_name: str) -> Iterator[Agreement]:
     regime = bundle.checked.regimes[regime_name]
     stretches = Stretches(bundle, codes_of([bundle.checked]))
+    # the scope, on the latest stretch of law: in scope, and certainly out of it
+    start, end = intervals(change_days(bundle.checked, regime))[-1]
+    latest = stretches.get(regime, start, end)
+    for claim, goal, applicable in (
+        ("applies", latest.formulas.applies(), True),
+        ("out of scope", latest.formulas.out_of_scope(), False),
+    ):
+        answer = check(latest.op, goal, latest.as_of, extra=latest.extra)
+        if answer.operation is not None:
+            view = regime_view(decided(bundle, answer.operation), regime_name)
+            yield Agreement(
+                regime=regime_name,
+                rule="",
+                claim=claim,
+                example=answer.operation,
+                decision=view,
+                agrees=(view["status"] != "not_applicable") is applicable,
+            )
     for rule in base_rules(regime):
         for stretch in stretches.of_rule(regime, rule):
             formulas = stretch.formulas.rule(rule.name)

@@ -106,6 +106,7 @@ class SymbolicOperation:
         self.raw: dict[str, tuple[Type, Any, str | None]] = {}  # path -> (type, variable, extra)
         self.lists: dict[str, ListVal] = {}
         self.variables: dict[str, list[Any]] = {}  # path -> its solver variables
+        self._offsets: dict[str, int] = {}
         self._fresh_pool = [p for p in sorted(PLACES) if p not in self.code_index]
 
     # ---- reading facts ------------------------------------------------------------------------
@@ -208,6 +209,13 @@ class SymbolicOperation:
 
     def money_currency(self, path: str) -> str:
         return str(self.raw[path][2])
+
+    def fresh_offset(self, name: str) -> int:
+        """Where the loop values of a set's unnamed codes start: past the country facts' range
+        (the universe and two fresh codes), and apart for each set."""
+        if name not in self._offsets:
+            self._offsets[name] = len(self.codes) + 2 + MAX_FRESH * len(self._offsets)
+        return self._offsets[name]
 
     def code_value(self, code: str) -> Any:
         index = self.code_index.get(code)

@@ -28,7 +28,7 @@ from ..fold import constant_value
 from ..ir import OpCode
 from ..types import BOOL, CODE, COUNT, DATE, DurationType, EnumType, MoneyType, SetType, Type
 from ..values import Duration, ExchangeRates, MissingRate, Money, Percent
-from .symbolic import ListVal, SetVal, Sym, SymbolicOperation, Untranslatable, real
+from .symbolic import MAX_FRESH, ListVal, SetVal, Sym, SymbolicOperation, Untranslatable, real
 
 TRUE = z3.BoolVal(True)
 FALSE = z3.BoolVal(False)
@@ -363,9 +363,11 @@ class Translator:
             for key, present in s.members.items():
                 items.append((present, Sym(self.element(key, s.element), TRUE)))
             if s.element == CODE:
-                n = len(self.op.codes)
-                for j in range(2):  # fresh codes: distinct, and no rule names them
-                    items.append((s.fresh > j, Sym(z3.IntVal(n + j), TRUE)))
+                # codes no rule names: each set's own (its JSON draws them from a pool of its
+                # own), so they equal no other set's and no country fact's
+                first = self.op.fresh_offset(str(s.fresh))
+                for j in range(MAX_FRESH):
+                    items.append((s.fresh > j, Sym(z3.IntVal(first + j), TRUE)))
         else:
             raise Untranslatable("a loop over a value that is not a list or a set")
         zero: Any = z3.IntVal(0) if node.type == COUNT else z3.RealVal(0)
