@@ -19,11 +19,13 @@ import json
 import sys
 from collections import Counter
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Annotated, Any
 
 import typer
 
+from .decision_log.chain import canonical_json
 from .decision_log.query import LogFilter, QueryError, log_time, scan
 from .decision_log.terms import summary_of
 
@@ -101,7 +103,7 @@ def _row(entry: Any, raw: Any) -> dict[str, Any]:
         "decision_id": entry.decision_id,
         "time": entry.time,
         "bundle_hash": entry.bundle_hash,
-        "status": summary_of(raw[5] if isinstance(raw[5], bytes) else bytes(raw[5]))["status"],
+        "status": entry.decision.get("status"),
         "prev_hash": entry.prev_hash,
         "entry_hash": entry.entry_hash,
         "operation": operation,
@@ -109,15 +111,22 @@ def _row(entry: Any, raw: Any) -> dict[str, Any]:
     }
 
 
-def _extend(seen: list[int], seq: int) -> None:
-    """Keep [first seq, last seq] of what was exported (entries come in log order)."""
-    seen[len(seen) > 0 :] = [seq]
+@dataclass(slots=True)
+class Covered:
+    """The first and last seq of what an export or report covers (entries come in log order)."""
+
+    first: int | None = None
+    last: int | None = None
+
+    def add(self, seq: int) -> None:
+        self.first = seq if self.first is None else self.first
+        self.last = seq
 
 
-def _batches(found: Iterator[tuple[Any, Any]], seen: list[int]) -> Iterator[list[dict[str, Any]]]:
+def _batches(found: Iterator[tuple[Any, Any]], seen: Covered) -> Iterator[list[dict[str, Any]]]:
     batch: list[dict[str, Any]] = []
     for entry, raw in found:
-        _extend(seen, entry.seq)
+        seen.add(entry.seq)
         batch.append(_row(entry, raw))
         if len(batch) >= BATCH:
             yield batch
@@ -130,7 +139,7 @@ def write_export(
     snapshot: Any, result: Any, where: LogFilter, output: Path | None
 ) -> dict[str, Any]:
     """Write the entries `where` selects; returns the export's header (filters, verification)."""
-    seen: list[int] = []  # [first seq, last seq]
+    seen = Covered()
     suffix = ".jsonl" if output is None else output.suffix.lower()
     batches = _batches(scan(snapshot, where), seen)
     count = 0
@@ -138,14 +147,14 @@ def write_export(
         stream: IO[str] = sys.stdout if output is None else output.open("w", encoding="utf-8")
         try:
             for batch in batches:
-                for row in batch:
+                for row in batch:  # the canonical form GET /v1/decisions/{id} has
                     entry = {
                         **row,
                         "operation": json.loads(row["operation"]),
                         "decision": json.loads(row["decision"]),
                     }
                     del entry["status"]
-                    stream.write(json.dumps(entry, ensure_ascii=False, sort_keys=True) + "\n")
+                    stream.write(canonical_json(entry) + "\n")
                 count += len(batch)
             header = _header(where, result, seen, count)
             stream.write(json.dumps({"verification": header}, sort_keys=True) + "\n")
@@ -183,9 +192,8 @@ def write_export(
     return header
 
 
-def _header(where: LogFilter, result: Any, seen: list[int], count: int) -> dict[str, Any]:
-    first = seen[0] if seen else None
-    last = seen[-1] if seen else None
+def _header(where: LogFilter, result: Any, seen: Covered, count: int) -> dict[str, Any]:
+    first, last = seen.first, seen.last
     filters = {name: getattr(where, name) for name in where.__slots__ if getattr(where, name)}
     return {"entries": count, "filters": filters, **segment(result, first, last)}
 
@@ -317,12 +325,12 @@ def log_report(
     where = log_filter(since, until, None, regime, None, None, None)
     context, snapshot, result = _verified_snapshot(log, public_key, signing_key)
     try:
-        seen: list[int] = []
+        seen = Covered()
         per_day: Counter[tuple[str, str]] = Counter()
         per_regime: Counter[tuple[str, str]] = Counter()
         rules: Counter[str] = Counter()
         for entry, raw in scan(snapshot, where):
-            _extend(seen, entry.seq)
+            seen.add(entry.seq)
             summary = summary_of(bytes(raw[5]))
             per_day[(entry.time[:10], str(summary["status"]))] += 1
             for name, status in summary["regimes"].items():
