@@ -1,13 +1,21 @@
-"""Simulation benchmark (issue 7). Prints, in one run:
+"""Simulation benchmark (issues 7 and 16). Prints, in one run:
 
-1. 1,000,000 scenarios of the full bundle through the vectorised kernel (DataFrame in, results
-   out): time and scenarios/s;
-2. the same scenarios through the scalar evaluator in a loop, on a sample, scaled to 1,000,000;
-3. gdpr-mini: the vectorised back end against hand-written NumPy on the same column
+1. scale-out: the full bundle's scenarios (200,000 and 1,000,000) generated, evaluated and
+   summarised in 1 process and on a local Dask cluster of 1 and 2 workers (the same pipeline,
+   the same partitions), with the ratios, the per-task time breakdown (generation, transfer,
+   compile, kernel, summary) and the undetermined share;
+2. the cost of the per-row rule columns (REGIME.violated / REGIME.undetermined): the kernel with
+   and without them on the same frame;
+3. 1,000,000 scenarios of the full bundle through the vectorised kernel (DataFrame in, results
+   out): time and scenarios/s; the same scenarios through the scalar evaluator in a loop, on a
+   sample, scaled to 1,000,000;
+4. gdpr-mini: the vectorised back end against hand-written NumPy on the same column
    representation (int64 cents, enum codes, country bitsets), and the ratio.
 
-Figures are medians of repeats measured here; nothing is asserted. Run:
+Figures are measured here, in one run, so ratios compare like with like; the load average is
+printed (a shared machine makes absolute times noisy). Nothing is asserted. Run:
     .venv/bin/python bench/simulate_bench.py [--policies DIR] [--rows N] [--repeats R]
+        [--scale-out 200000,1000000] [--workers 1,2] [--skip-kernel]
 """
 
 from __future__ import annotations
@@ -15,6 +23,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import statistics
 import time
 from collections.abc import Callable
@@ -22,10 +31,17 @@ from pathlib import Path
 
 import numpy as np
 from lexgate.engine import load_bundle
+from lexgate.engine.simulation import partitions
+from lexgate.engine.simulation.cluster import Outcome, execute, local_cluster
 from lexgate.engine.simulation.kernel import Kernel
 from lexgate.engine.simulation.operation_rows import iter_rows, row_to_operation
 from lexgate.engine.simulation.operation_table import Columns
-from lexgate.engine.simulation.scenarios import parse_distribution, parse_sweep, scenarios
+from lexgate.engine.simulation.scenarios import (
+    ScenarioSpec,
+    parse_distribution,
+    parse_sweep,
+    scenarios,
+)
 from lexgate.engine.simulation.vector_values import Env, round_half_even
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -81,9 +97,9 @@ def _merged(base: dict, extra: dict) -> dict:
     return result
 
 
-def frame_for(bundle, rows: int, distributions: list[str]):
+def spec_args(bundle, rows: int, distributions: list[str]) -> tuple:
     sweeps = [parse_sweep("controller.worldwide_turnover=1e6..1e11:log:100")]
-    return scenarios(
+    return (
         BASE,
         sweeps,
         [parse_distribution(d) for d in distributions],
@@ -94,15 +110,153 @@ def frame_for(bundle, rows: int, distributions: list[str]):
     )
 
 
-def full_bundle(policies: Path, rows: int, repeats: int, sample: int) -> None:
-    bundle = load_bundle(policies)
-    kernel = Kernel(bundle)
-    distributions = [
+def frame_for(bundle, rows: int, distributions: list[str]):
+    return scenarios(*spec_args(bundle, rows, distributions))
+
+
+def full_distributions(bundle) -> list[str]:
+    return [
         d
         for d in FULL_DISTRIBUTIONS
         if d.split("~")[0].split("[")[0] in bundle.checked.vocabulary.facts
     ]
-    frame = frame_for(bundle, rows, distributions)
+
+
+def load() -> str:
+    one, five, _ = os.getloadavg()
+    return f"load average {one:.1f} (1 min), {five:.1f} (5 min) on {os.cpu_count()} cores"
+
+
+SCALE_PARTITION = 50_000  # rows per task in the scale-out runs: 4 tasks at 200k, 20 at 1M
+
+
+def _breakdown(outcome: Outcome, stream: list[dict] | None) -> str:
+    stages = dict(outcome.timings)
+    if stream is not None:
+        moved = sum(
+            s["stop"] - s["start"]
+            for task in stream
+            for s in task.get("startstops", ())
+            if s["action"] in ("transfer", "deserialize")
+        )
+        stages["transfer"] = moved
+    order = ("load", "transfer", "compile", "kernel", "summary", "write")
+    total = sum(stages.values()) or 1.0
+    return ", ".join(
+        f"{'generation' if k == 'load' else k} {stages[k]:.2f} s ({stages[k] / total:.0%})"
+        for k in order
+        if k in stages
+    )
+
+
+def scale_out(bundle, sizes: list[int], worker_counts: list[int], repeats: int) -> None:
+    """The same pipeline in one process and on Dask: rows generated, evaluated and summarised
+    where they are; nothing per row comes back to the driver. The configurations take turns,
+    `repeats` rounds, so a burst of load on the shared machine hits them alike; the fastest
+    round of each is reported (and the median)."""
+    from distributed import Client, get_task_stream
+
+    print(f"scale-out (full bundle; rows generated on the workers; {load()})")
+    args = spec_args(bundle, 1, full_distributions(bundle))
+    clusters = {}
+    try:
+        for workers in worker_counts:
+            started = time.perf_counter()
+            cluster = local_cluster(workers)
+            client = Client(cluster)
+            start_seconds = time.perf_counter() - started
+            # the first tasks on each worker compile the bundle (kept, keyed by bundle hash)
+            spec = ScenarioSpec.build(*args[:3], 20, *args[4:])
+            start = time.perf_counter()
+            first = execute(
+                [bundle],
+                partitions.generated(spec, 1_000)[: workers * 2],
+                as_of=AS_OF,
+                address=cluster.scheduler_address,
+            )
+            print(
+                f"  Dask, {workers} worker(s): cluster start {start_seconds:.1f} s; first tasks "
+                f"{time.perf_counter() - start:.1f} s (compile on the workers "
+                f"{first.timings.get('compile', 0.0):.2f} s summed)"
+            )
+            clusters[workers] = (cluster, client)
+        for size in sizes:
+            spec = ScenarioSpec.build(*args[:3], max(size // 100, 1), *args[4:])
+            pieces = partitions.generated(spec, SCALE_PARTITION)
+            runs: dict[int, list[tuple[float, Outcome, list | None]]] = {0: []}
+            runs.update({w: [] for w in clusters})
+            for _ in range(repeats):
+                start = time.perf_counter()
+                outcome = execute([bundle], pieces, as_of=AS_OF)
+                runs[0].append((time.perf_counter() - start, outcome, None))
+                for workers, (cluster, client) in clusters.items():
+                    with get_task_stream(client) as stream:
+                        start = time.perf_counter()
+                        outcome = execute(
+                            [bundle], pieces, as_of=AS_OF, address=cluster.scheduler_address
+                        )
+                        seconds = time.perf_counter() - start
+                    runs[workers].append((seconds, outcome, stream.data))
+            single = min(r[0] for r in runs[0])
+            reference = runs[0][0][1].summaries
+            print(f"  {spec.size:,} scenarios ({len(pieces)} partitions of {SCALE_PARTITION:,}):")
+            for workers, rounds in runs.items():
+                best = min(rounds, key=lambda r: r[0])
+                median = statistics.median(r[0] for r in rounds)
+                label = "1 process" if workers == 0 else f"Dask, {workers} worker(s)"
+                same = all(r[1].summaries == reference for r in rounds)
+                print(
+                    f"    {label:<20} {best[0]:6.2f} s (median {median:.2f} s; "
+                    f"{spec.size / best[0]:,.0f}/s), x{single / best[0]:.2f} the 1-process run"
+                    + ("" if workers == 0 else f"; summary identical: {same}")
+                )
+                print(f"      per task, summed: {_breakdown(best[1], best[2])}")
+            summary = reference[0]
+            regimes = ", ".join(
+                f"{name} {stats['undetermined_share']:.1%}"
+                for name, stats in summary["regimes"].items()
+            )
+            print(
+                f"    undetermined share: {summary['undetermined_share']:.1%} of scenarios "
+                f"(per regime: {regimes})"
+            )
+    finally:
+        for cluster, client in clusters.values():
+            client.close()
+            cluster.close()
+    print(f"  after the runs: {load()}")
+
+
+def rule_columns_cost(bundle, rows: int, repeats: int) -> None:
+    """What the per-row rule columns cost: the kernel with and without them on the same frame,
+    taking turns; the fastest run of each (the median too)."""
+    frame = frame_for(bundle, rows, full_distributions(bundle))
+    with_columns, without = Kernel(bundle), Kernel(bundle, rule_columns=False)
+    result = with_columns.run(frame, AS_OF)
+    without.run(frame, AS_OF)
+    times: dict[bool, list[float]] = {True: [], False: []}
+    for _ in range(max(repeats, 3)):
+        for flag, kernel in ((True, with_columns), (False, without)):
+            start = time.perf_counter()
+            kernel.run(frame, AS_OF)
+            times[flag].append(time.perf_counter() - start)
+    best = {flag: min(values) for flag, values in times.items()}
+    median = {flag: statistics.median(values) for flag, values in times.items()}
+    rule_columns = [c for c in result.columns if c.endswith(("violated", "undetermined"))]
+    size = sum(result[c].to_numpy().nbytes for c in rule_columns) / len(frame)
+    print(
+        f"per-row rule columns ({len(rule_columns)} columns, {size:.0f} bytes a row; "
+        f"{len(frame):,} scenarios): kernel {best[True]:.2f} s with, {best[False]:.2f} s "
+        f"without (fastest of {len(times[True])}); cost {best[True] / best[False] - 1:+.1%} "
+        f"(medians {median[True]:.2f} s / {median[False]:.2f} s: "
+        f"{median[True] / median[False] - 1:+.1%})"
+    )
+
+
+def full_bundle(policies: Path, rows: int, repeats: int, sample: int) -> None:
+    bundle = load_bundle(policies)
+    kernel = Kernel(bundle)
+    frame = frame_for(bundle, rows, full_distributions(bundle))
     result = kernel.run(frame, AS_OF)
     seconds = median_time(lambda: kernel.run(frame, AS_OF), repeats)
     print(f"full bundle ({', '.join(bundle.regimes)}; {len(frame):,} scenarios)")
@@ -249,6 +403,14 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--sample", type=int, default=2000)
     parser.add_argument(
+        "--scale-out", default="200000,1000000", help="scenario counts of the scale-out runs"
+    )
+    parser.add_argument("--workers", default="1,2", help="Dask worker counts to compare")
+    parser.add_argument("--scale-repeats", type=int, default=2, help="rounds of the scale-out")
+    parser.add_argument(
+        "--skip-kernel", action="store_true", help="only the scale-out and rule-column figures"
+    )
+    parser.add_argument(
         "--profile",
         type=Path,
         help="organisation facts (a profile, e.g. "
@@ -259,8 +421,16 @@ def main() -> None:
         global BASE
         BASE = _merged(BASE, json.loads(args.profile.read_text()))
         print(f"base operation with the organisation facts of {args.profile}")
-    full_bundle(args.policies, args.rows, args.repeats, args.sample)
-    gdpr_mini(args.rows, args.repeats)
+    print(load())
+    bundle = load_bundle(args.policies)
+    sizes = [int(s) for s in args.scale_out.split(",") if s]
+    if sizes:
+        workers = [int(w) for w in args.workers.split(",") if w]
+        scale_out(bundle, sizes, workers, args.scale_repeats)
+    rule_columns_cost(bundle, min(args.rows, 200_000), args.repeats)
+    if not args.skip_kernel:
+        full_bundle(args.policies, args.rows, args.repeats, args.sample)
+        gdpr_mini(args.rows, args.repeats)
 
 
 if __name__ == "__main__":
