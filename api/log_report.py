@@ -4,6 +4,7 @@ violated rules, and the verification of the chain segment the report covers."""
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 from collections import Counter
 from typing import Any
@@ -22,6 +23,26 @@ WIDTH = 640
 
 def _rank(status: str) -> int:
     return ORDER.index(status) if status in ORDER else len(ORDER)
+
+
+def bucketed(per_day: Counter[tuple[str, str]]) -> tuple[str, Counter[tuple[str, str]]]:
+    """Days up to two months, ISO weeks up to 62 weeks, then months: at most 62 bars for
+    ranges of up to five years."""
+    days = sorted({day for day, _ in per_day})
+    if not days or (dt.date.fromisoformat(days[-1]) - dt.date.fromisoformat(days[0])).days <= 62:
+        return "day", per_day
+    weekly = (dt.date.fromisoformat(days[-1]) - dt.date.fromisoformat(days[0])).days <= 62 * 7
+
+    def bucket(day: str) -> str:
+        if not weekly:
+            return day[:7]
+        year, week, _ = dt.date.fromisoformat(day).isocalendar()
+        return f"{year}-W{week:02d}"
+
+    grouped: Counter[tuple[str, str]] = Counter()
+    for (day, status), count in per_day.items():
+        grouped[(bucket(day), status)] += count
+    return ("week" if weekly else "month"), grouped
 
 
 def _bars(per_day: Counter[tuple[str, str]]) -> str:
@@ -87,6 +108,7 @@ def render_report(
         f'<span style="color:{colour}">&#9632;</span> {html.escape(status)}'
         for status, colour in STATUS_COLOURS.items()
     )
+    unit, per_bucket = bucketed(per_day)
     overall: Counter[tuple[str, str]] = Counter()
     for (_, status), count in per_day.items():
         overall[("all decisions", status)] += count
@@ -108,9 +130,9 @@ th:first-child {{ text-align: left; }}
 <p>{header["entries"]} decisions (entries {header["first_seq"]} to {header["last_seq"]});
 filters: {html.escape(filters)}.</p>
 {_verification(header)}
-<h2>Decisions per day and status</h2>
+<h2>Decisions per {unit} and status</h2>
 <p>{legend}</p>
-{_bars(per_day)}
+{_bars(per_bucket)}
 {_table("Overall status", overall)}
 {_table("Per regime", per_regime)}
 <h2>Most violated rules</h2>

@@ -385,3 +385,21 @@ def test_the_index_and_the_scan_select_the_same_entries(trail: tuple[Store, Test
         assert listed == list(reversed(scanned))
 
     check()
+
+
+@pytest.mark.parametrize(
+    ("span", "unit", "label"),
+    [(30, "day", "2026-01-31"), (430, "week", "2026-W01"), (1800, "month", "2026-01")],
+)
+def test_the_report_chart_keeps_a_few_dozen_bars(span: int, unit: str, label: str) -> None:
+    from collections import Counter
+
+    from lexgate.api.log_report import bucketed
+
+    per_day: Counter[tuple[str, str]] = Counter()
+    for day in range(span + 1):
+        per_day[((dt.date(2026, 1, 1) + dt.timedelta(days=day)).isoformat(), "denied")] += 2
+    found_unit, grouped = bucketed(per_day)
+    assert found_unit == unit
+    assert sum(grouped.values()) == sum(per_day.values())
+    assert len(grouped) <= 62 and (label, "denied") in grouped
