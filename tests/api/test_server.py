@@ -87,6 +87,8 @@ def test_every_route_enforces_its_scope(running: Running) -> None:
         ("POST", "/v1/decisions", {"operation": OPERATION}, "decide"),
         ("POST", "/v1/decisions:batch", {"operations": [OPERATION]}, "decide"),
         ("GET", f"/v1/decisions/{decision_id}", None, "read_log"),
+        ("GET", "/v1/decisions?status=denied&limit=5", None, "read_log"),
+        ("POST", "/v1/retention:check", {"records": [{"id": "r1"}]}, "decide"),
         ("GET", "/v1/policies", None, None),  # any valid key
         ("GET", "/v1/schema/operation", None, None),
         ("POST", "/v1/policies:reload", None, "admin"),
