@@ -341,3 +341,5 @@ def log_report(
     header = _header(where, result, seen, sum(per_day.values()))
     output.write_text(render_report(header, per_day, per_regime, rules), encoding="utf-8")
     out.print(f"wrote {output}: {header['entries']} decisions")
+    if not header["chain_intact_through_last"]:  # the report says so too; a script must see it
+        raise typer.Exit(1)
