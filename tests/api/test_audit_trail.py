@@ -403,3 +403,16 @@ def test_the_report_chart_keeps_a_few_dozen_bars(span: int, unit: str, label: st
     assert found_unit == unit
     assert sum(grouped.values()) == sum(per_day.values())
     assert len(grouped) <= 62 and (label, "denied") in grouped
+
+
+def test_report_of_a_tampered_log_says_so(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'log.db'}"
+    log = open_decision_log(url)
+    for i in range(5):
+        log.append(DecisionRecord(f"t{i}", BUNDLES[0], {"n": i}, synthetic(i)))
+    log.close()
+    Store("sqlite", url).execute("UPDATE decision_log SET time = ? WHERE seq = 2", ("2020-01-01",))
+    out = tmp_path / "report.html"
+    result = CliRunner().invoke(cli, ["log", "report", "--log", url, "-o", str(out)])
+    assert result.exit_code == 1
+    assert "NOT intact" in out.read_text()
