@@ -416,3 +416,23 @@ def test_report_of_a_tampered_log_says_so(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["log", "report", "--log", url, "-o", str(out)])
     assert result.exit_code == 1
     assert "NOT intact" in out.read_text()
+
+
+def test_an_entry_that_reaches_the_writer_without_its_terms_is_indexed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A writer process (api/decision_log/writer.py) rebuilds each Pending from a few fields:
+    the terms are found again from the decision's bytes when the entry is written."""
+    from lexgate.api.decision_log import chain
+    from lexgate.api.decision_log.query import LogFilter
+
+    monkeypatch.setattr(chain, "terms_of", lambda decision: ())  # as a rebuilt Pending
+    log = open_decision_log(f"sqlite:///{tmp_path / 'log.db'}")
+    try:
+        for i in range(8):
+            log.append(DecisionRecord(f"w{i}", BUNDLES[0], {"n": i}, synthetic(i)))
+        entries, _ = log.page(LogFilter(status="denied"), None, 50)  # type: ignore[attr-defined]
+    finally:
+        log.close()
+    expected = [f"w{i}" for i in reversed(range(8)) if synthetic(i)["status"] == "denied"]
+    assert [e.decision_id for e in entries] == expected
