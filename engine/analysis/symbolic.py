@@ -24,6 +24,7 @@ Text facts are not translated: a rule reading one is reported as not analysed.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
@@ -289,9 +290,80 @@ class SymbolicOperation:
             return _decimal(Fraction(number(var), 100))
         raise Untranslatable(f"no JSON for {t}")  # pragma: no cover - refused when read
 
+    def pin(self, facts: Mapping[str, Any]) -> list[Any] | None:
+        """Constraints fixing every variable made so far to a concrete operation's typed facts
+        (`OperationSchema.validate`); None when a value has no exact encoding here (a list
+        longer than the bound, an amount finer than the encoding, money in another currency,
+        more unnamed codes than the encoding keeps)."""
+        pins: list[Any] = []
+        fresh: dict[str, int] = {}
+        for path, known in self.known.items():
+            value = _lookup(facts, path)
+            if value is None:
+                pins.append(z3.Not(known))
+                continue
+            pins.append(known)
+            encoded = self._encode(path, value, fresh)
+            if encoded is None:
+                return None
+            pins += encoded
+        return pins
+
+    def _encode(self, path: str, value: Any, fresh: dict[str, int]) -> list[Any] | None:
+        t, var, currency = self.raw[path]
+        if isinstance(var, ListVal):
+            return [var.length == len(value)] if len(value) <= self.bound else None
+        if isinstance(var, SetVal):
+            extra = [v for v in value if v not in var.members]
+            if len(extra) > MAX_FRESH or (extra and var.element != CODE):
+                return None
+            pins = [b == (k in value) for k, b in var.members.items()]
+            return [*pins, var.fresh == len(extra)] if var.element == CODE else pins
+        if t == BOOL:
+            return [var == bool(value)]
+        if isinstance(t, EnumType):
+            return [var == t.members.index(value)]
+        if t == CODE:
+            index = self.code_index.get(value)
+            if index is None:
+                index = fresh.setdefault(value, len(self.codes) + len(fresh))
+                if index >= len(self.codes) + 2:
+                    return None
+            return [var == index]
+        if t == DATE:
+            return [var == value.toordinal()]
+        if t == COUNT:
+            return [var == int(value)]
+        if isinstance(t, MoneyType):
+            if value.currency != currency:
+                return None
+            scaled = Fraction(value.amount) * 10 ** MINOR_UNITS.get(currency or "EUR", 2)
+        elif t == PERCENT:
+            scaled = Fraction(value.fraction) * PERCENT_SCALE
+        elif t == NUMBER:
+            scaled = Fraction(value) * NUMBER_SCALE
+        elif isinstance(t, DurationType):
+            factor = UNITS[self.unit_of(path) or t.dimension][1]
+            scaled = Fraction(value.amount) * 100 / factor
+        else:
+            return None
+        return [var == scaled.numerator] if scaled.denominator == 1 else None
+
     def soft_unstated(self) -> list[Any]:
         """One soft constraint per fact: leave it unstated (fewest facts)."""
         return [z3.Not(k) for k in self.known.values()]
+
+
+def _lookup(facts: Mapping[str, Any], path: str) -> Any:
+    """A typed fact by its path, list fields too (`transfers[0].mechanism`)."""
+    if "[" not in path:
+        return facts.get(path)
+    head, _, rest = path.partition("[")
+    index_text, _, field = rest.partition("].")
+    entries = facts.get(head)
+    if not isinstance(entries, list) or int(index_text) >= len(entries):
+        return None
+    return entries[int(index_text)].get(field)
 
 
 def _variables_of(var: Any) -> list[Any]:

@@ -26,7 +26,18 @@ from .. import ir
 from ..ast import LoopKind
 from ..fold import constant_value
 from ..ir import OpCode
-from ..types import BOOL, CODE, COUNT, DATE, DurationType, EnumType, MoneyType, SetType, Type
+from ..types import (
+    BOOL,
+    CODE,
+    COUNT,
+    DATE,
+    DurationType,
+    EnumType,
+    MapType,
+    MoneyType,
+    SetType,
+    Type,
+)
 from ..values import Duration, ExchangeRates, MissingRate, Money, Percent
 from .symbolic import MAX_FRESH, ListVal, SetVal, Sym, SymbolicOperation, Untranslatable, real
 
@@ -148,7 +159,7 @@ class Translator:
         from ..values import UNKNOWN
 
         if value is UNKNOWN:
-            return Sym(z3.IntVal(0), FALSE)
+            return self.unknown(t)
         if isinstance(value, bool):
             return const_bool(value)
         if isinstance(value, int):
@@ -176,6 +187,17 @@ class Translator:
         if isinstance(value, dict):
             return Sym(value, TRUE)
         raise Untranslatable(f"the constant {value!r} ({type(value).__name__})")
+
+    def unknown(self, t: Type) -> Sym:
+        """An unknown value of type `t`, shaped like a known one (sets stay sets)."""
+        if isinstance(t, SetType):
+            keys = self.op.element_keys(t.element)
+            return Sym(SetVal({k: FALSE for k in keys}, z3.IntVal(0), t.element), FALSE)
+        if isinstance(t, MapType):
+            return Sym({}, FALSE)
+        if t == BOOL:
+            return Sym(FALSE, FALSE)
+        return Sym(z3.IntVal(0), FALSE)
 
     def element(self, value: str, t: Type) -> Any:
         if isinstance(t, EnumType):
@@ -205,8 +227,8 @@ class Translator:
                 return self.convert(value, self.op.money_currency(path), node.currency)
             return value
         if isinstance(node, ir.Param):
-            if node.name not in self.params:
-                return Sym(z3.IntVal(0), FALSE)
+            if node.name not in self.params:  # no value on the day: unknown
+                return self.unknown(node.type)
             return self.constant(self.params[node.name], node.type)
         if isinstance(node, ir.Define):
             found = self._defined.get(node.name)
