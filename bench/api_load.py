@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import re
@@ -62,6 +63,7 @@ class Result:
     p50_ms: float
     p99_ms: float
     errors: int
+    server_cpu_us: float | None = None  # the server's processes' CPU time per request
 
     @property
     def rate(self) -> float:
@@ -128,6 +130,25 @@ def run_python(url: str, key: str, seconds: float, connections: int, label: str)
     return Result(label, len(latencies), elapsed, cuts[49] * 1000, cuts[98] * 1000, errors)
 
 
+def _tree_cpu(pid: int) -> float | None:
+    """CPU seconds (user + system) of a process and its descendants now (workers and their log
+    writers); None without psutil. Less disturbed by other work on the machine than wall time."""
+    try:
+        import psutil
+    except ImportError:
+        return None
+    try:
+        root = psutil.Process(pid)
+        total = 0.0
+        for process in [root, *root.children(recursive=True)]:
+            with contextlib.suppress(psutil.Error):
+                times = process.cpu_times()
+                total += times.user + times.system
+        return total
+    except psutil.Error:
+        return None
+
+
 def measure(label: str, log_url: str, args: argparse.Namespace, workdir: Path) -> Result:
     runner = run_wrk if shutil.which("wrk") and not args.python_client else run_python
     extra = ("--workers", str(args.workers)) if args.workers > 1 else ()
@@ -136,7 +157,13 @@ def measure(label: str, log_url: str, args: argparse.Namespace, workdir: Path) -
     ) as server:
         assert server.admin_key
         runner(server.url, server.admin_key, 2, args.connections, "warm-up")
-        return runner(server.url, server.admin_key, args.seconds, args.connections, label)
+        assert server.process is not None
+        before = _tree_cpu(server.process.pid)
+        result = runner(server.url, server.admin_key, args.seconds, args.connections, label)
+        after = _tree_cpu(server.process.pid)
+        if before is not None and after is not None and result.requests:
+            result.server_cpu_us = (after - before) / result.requests * 1e6
+        return result
 
 
 def main() -> None:
@@ -166,15 +193,24 @@ def main() -> None:
         f"(1-minute load average at the end: {load:.2f}; other work on the machine lowers "
         "the figures)"
     )
-    print(f"{'':8} {'decisions/s':>12} {'p50 ms':>8} {'p99 ms':>8} {'non-200':>8}")
+    print(
+        f"{'':8} {'decisions/s':>12} {'p50 ms':>8} {'p99 ms':>8} {'non-200':>8} "
+        f"{'server CPU µs/request':>22}"
+    )
     for result in results:
+        cpu = f"{result.server_cpu_us:22.0f}" if result.server_cpu_us is not None else " " * 22
         print(
             f"{result.label:8} {result.rate:12.0f} {result.p50_ms:8.2f} {result.p99_ms:8.2f} "
-            f"{result.errors:8d}"
+            f"{result.errors:8d} {cpu}"
         )
     on, off = results
     ratio, p99_ratio = on.rate / off.rate, on.p99_ms / off.p99_ms
     print(f"log on / log off throughput: {ratio:.2f}  p99: {p99_ratio:.2f}x")
+    if on.server_cpu_us and off.server_cpu_us:
+        # on a machine whose cores the server has to itself, throughput follows CPU per request
+        print(
+            f"server CPU per request, log on / log off: {on.server_cpu_us / off.server_cpu_us:.2f}x"
+        )
     writer = "a writer process per worker" if args.workers > 1 else "a writer thread"
     print(
         f"goal (same run, log committed by {writer}): throughput >= {GOAL_RATIO:g} of log-off "

@@ -13,7 +13,6 @@ import asyncio
 import contextlib
 import queue
 import threading
-import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future
 from typing import IO, Any, Self
@@ -159,23 +158,10 @@ class SqlDecisionLog(DecisionLog):
         return text
 
     # Writing.
-    # How long a commit may wait for more entries while they are arriving faster than that
-    # (0: never). A commit has a fixed cost (SQLite: ~250 µs of CPU and an fsync, against
-    # ~60 µs per entry) and a busy server decides one request at a time, so without a window
-    # each commit carried one or two entries and the log cost its server a third of its
-    # throughput (issue 16; bench/api_load.py prints CPU per request). Idle, nobody waits.
-    commit_window_s = 0.0
-    _arrival_interval = 1.0  # moving average of the time between appends, seconds
-    _last_arrival = 0.0
-
     def _submit(self, pending: Pending) -> None:
         with self._close_lock:
             if self._closed:
                 raise RuntimeError("decision log is closed")
-            now = time.monotonic()
-            gap = min(now - self._last_arrival, 1.0)
-            self._last_arrival = now
-            self._arrival_interval += (gap - self._arrival_interval) / 8
             self._queue.put(pending)
 
     def append(self, record: DecisionRecord) -> LogEntry:
@@ -198,18 +184,12 @@ class SqlDecisionLog(DecisionLog):
             if item is _STOP:
                 break
             batch: list[Pending] = [item]
-            # Everything that queued up during the previous commit joins this one; while
-            # entries arrive faster than the commit window, the commit waits up to the window
-            # for more (one fixed cost for several of them).
-            window = self.commit_window_s
-            deadline = time.monotonic() + window if 0 < self._arrival_interval < window else 0.0
+            # Everything that queued up during the previous commit joins this one. (Waiting a
+            # little for more was measured: fewer commits, but in a closed loop of clients the
+            # added latency cost more throughput than the commits saved; issue 16.)
             while len(batch) < MAX_BATCH:
                 try:
-                    remaining = deadline - time.monotonic()
-                    if remaining > 0:
-                        item = self._queue.get(timeout=remaining)
-                    else:
-                        item = self._queue.get_nowait()
+                    item = self._queue.get_nowait()
                 except queue.Empty:
                     break
                 if item is _STOP:

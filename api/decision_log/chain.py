@@ -266,6 +266,24 @@ def encode_object(value: object, name: str) -> bytes:
     return canonical_bytes(value)
 
 
+def hashed_head(bundle_hash: str, decision: bytes, decision_id: str, operation: bytes) -> bytes:
+    """The canonical encoding of an entry's hashed fields up to `prev_hash` (`Pending.head`);
+    a log's writer process rebuilds it rather than receive the decision's bytes twice."""
+    return b"".join(
+        (
+            b'{"bundle_hash":',
+            canonical_bytes(bundle_hash),
+            b',"decision":',
+            decision,
+            b',"decision_id":',
+            canonical_bytes(decision_id),
+            b',"operation":',
+            operation,
+            b',"prev_hash":',
+        )
+    )
+
+
 def prepare(record: DecisionRecord) -> Pending:
     # Encoding here rather than in the writer makes bad input fail its own request only.
     for name in ("decision_id", "bundle_hash", "time"):
@@ -275,19 +293,7 @@ def prepare(record: DecisionRecord) -> Pending:
     operation = encode_object(record.operation, "operation")
     decision = encode_object(record.decision, "decision")
     time = record.time or utc_now()
-    head = b"".join(
-        (
-            b'{"bundle_hash":',
-            canonical_bytes(record.bundle_hash),
-            b',"decision":',
-            decision,
-            b',"decision_id":',
-            canonical_bytes(record.decision_id),
-            b',"operation":',
-            operation,
-            b',"prev_hash":',
-        )
-    )
+    head = hashed_head(record.bundle_hash, decision, record.decision_id, operation)
     return Pending(
         decision_id=record.decision_id,
         time=time,

@@ -32,8 +32,9 @@ from typing import Any
 from .chain import DuplicateDecisionError, LogEntry, Pending
 from .checkpoints import Signer
 
-# The fields of a Pending that travel: encoded bytes and strings only (its waiters stay here).
-FIELDS = ("decision_id", "time", "bundle_hash", "operation", "decision", "head", "tail")
+# The fields of a Pending that travel: encoded bytes and strings only (its waiters stay here;
+# its `head` holds the decision's bytes again, and the child rebuilds it: chain.hashed_head).
+FIELDS = ("decision_id", "time", "bundle_hash", "operation", "decision", "tail")
 STARTUP_TIMEOUT_S = 60.0
 CHILD = "lexgate.api.decision_log.writer_child"  # run by name: this module never imports it
 STOP_TIMEOUT_S = 30.0

@@ -8,7 +8,7 @@ import signal
 import sys
 from multiprocessing.connection import Connection
 
-from .chain import Pending
+from .chain import Pending, hashed_head
 from .checkpoints import Signer
 from .sqlite import SqliteDecisionLog
 from .writer import FIELDS
@@ -39,7 +39,16 @@ def run_writer(path: str, checkpoint_every: int, conn: Connection) -> None:
                 break
             if rows is None:
                 break
-            batch = [Pending(**dict(zip(FIELDS, row, strict=True))) for row in rows]
+            batch = []
+            for row in rows:
+                fields = dict(zip(FIELDS, row, strict=True))
+                head = hashed_head(
+                    fields["bundle_hash"],
+                    fields["decision"],
+                    fields["decision_id"],
+                    fields["operation"],
+                )
+                batch.append(Pending(**fields, head=head))
             try:
                 answers = log.write_here(batch)
             except Exception as error:
