@@ -190,6 +190,8 @@ def plot_distribution(
 
 def _table(stats: dict[str, Any], label: str) -> str:
     exposure = stats.get("exposure_max", {})
+    if "share_denied" not in stats:  # another payer of a regime's fines: figures only
+        stats = {**stats, "share_denied": float("nan"), "undetermined_share": float("nan")}
     cells = "".join(
         f"<td>{exposure.get(k, float('nan')):,.2f}</td>"
         for k in ("mean", "median", "p90", "p95", "p99", "max")
@@ -199,6 +201,26 @@ def _table(stats: dict[str, Any], label: str) -> str:
         f"<td>{stats['share_denied']:.1%}</td>"
         f"<td>{stats.get('undetermined_share', 0.0):.1%}</td>{cells}"
         f"<td>{stats['exposure_unknown_share']:.1%}</td></tr>"
+    )
+
+
+def _rules(data: dict[str, Any], top: int = 10) -> str:
+    """Per regime, the rules most often violated and most often left undetermined."""
+    rows = []
+    for name, stats in data["regimes"].items():
+        for which in ("violated", "undetermined"):
+            shares = list(stats.get(f"rules_{which}", {}).items())[:top]
+            if shares:
+                cells = "; ".join(f"{html.escape(rule)} {share:.1%}" for rule, share in shares)
+                rows.append(
+                    f"<tr><th>{html.escape(name)}</th><td>{which}</td>"
+                    f"<td style='text-align:left'>{cells}</td></tr>"
+                )
+    if not rows:
+        return ""
+    return (
+        "<p>Rules by share of scenarios (the per-row columns REGIME.violated and "
+        "REGIME.undetermined; rules.json decodes them):</p><table>" + "".join(rows) + "</table>"
     )
 
 
@@ -224,14 +246,16 @@ def write_html(
     )
     for run, data in runs.items():
         rows = _table(data["total"], "all regimes") + "".join(
-            _table(s, name) for name, s in data["regimes"].items()
+            _table(s, name)
+            + "".join(_table(p, f"{name}: {payer}") for payer, p in s.get("payers", {}).items())
+            for name, s in data["regimes"].items()
         )
         heading = f"<h2>{html.escape(run)}</h2>" if run else ""
         sections.append(
             f"{heading}<p>{data['scenarios']:,} scenarios; "
             f"{data['scalar_fallback_share']:.2%} evaluated by the scalar back end; "
             f"{data.get('undetermined_share', 0.0):.1%} undetermined (a missing fact decides)"
-            f"</p><table>{head}{rows}</table>"
+            f"</p><table>{head}{rows}</table>{_rules(data)}"
         )
     recorded = "".join(
         f"<tr><th>{html.escape(str(k))}</th><td style='text-align:left'>"

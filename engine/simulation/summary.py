@@ -28,6 +28,7 @@ GRAIN = 32  # buckets per doubling: a bucket spans about 2.2% of its values
 BASELINE, REFORM = "", "reform."
 EXPOSURE = "exposure_max_minor"
 RULE_COLUMNS = ("violated", "undetermined")
+PAYER_STATS = ("currency", "exposure_unknown_share", "exposure_max")
 Codes = Mapping[str, list[dict[str, Any]]]  # Kernel.codes(): regime -> rule per bit
 
 
@@ -119,9 +120,17 @@ def partial(
         part.fallback[run] = int(result[f"{run}scalar_fallback"].sum())
     if "status_changed" in result.columns:
         part.changed = int(result["status_changed"].sum())
+    summary_keys = list(prefixes)
     for prefix in prefixes:
-        values = _known(result, f"{prefix}{EXPOSURE}")
-        status = result[f"{prefix}status"].astype(str).value_counts()
+        if prefix.endswith("."):  # a regime: its other payers too (the EDPB estimate, ...)
+            start = f"{prefix}{EXPOSURE}["
+            summary_keys += [
+                f"{prefix}[{c[len(start) :]}" for c in result.columns if c.startswith(start)
+            ]
+    for prefix in summary_keys:
+        status_column, exposure_column = _columns_of(prefix)
+        values = _known(result, exposure_column)
+        status = result[status_column].astype(str).value_counts()
         part.columns[prefix] = ColumnPart(
             status=Counter({str(k): int(v) for k, v in status.items()}),
             known=len(values),
@@ -131,7 +140,7 @@ def partial(
             buckets=_count(bucket_keys(values)),
         )
         for which in RULE_COLUMNS:
-            if prefix and f"{prefix}{which}" in result.columns:
+            if prefix.endswith(".") and f"{prefix}{which}" in result.columns:
                 part.rules[(prefix, which)] = _rule_counts(result, f"{prefix}{which}")
     if sweep is not None:
         x, series = sweep
@@ -144,6 +153,15 @@ def partial(
                 points.setdefault(float(at), Counter())[int(key)] = int(count)
             part.sweep[label] = points
     return part
+
+
+def _columns_of(key: str) -> tuple[str, str]:
+    """The status and exposure columns of a summary key: "" (the total), "GDPR." (a regime,
+    its organisation's exposure), "GDPR.[payer]" (another payer of the regime's fines)."""
+    if key.endswith("]"):
+        prefix, _, payer = key.partition("[")
+        return f"{prefix}status", f"{prefix}{EXPOSURE}[{payer}"
+    return f"{key}status", f"{key}{EXPOSURE}"
 
 
 def _rule_counts(result: pd.DataFrame, column: str) -> Counter[int]:
@@ -211,7 +229,7 @@ def values_in(result: pd.DataFrame, buckets: Mapping[str, set[int]]) -> Values:
     """One partition's distinct values (with counts) in the given buckets: the second pass."""
     out: Values = {}
     for prefix, keys in buckets.items():
-        values = _known(result, f"{prefix}{EXPOSURE}")
+        values = _known(result, _columns_of(prefix)[1])
         key_of = bucket_keys(values)
         for key in keys:
             unique, counts = np.unique(values[key_of == key], return_counts=True)
@@ -286,6 +304,18 @@ def finish(
         },
     }
     for name, stats in summary["regimes"].items():
+        start = f"{run}{name}.["
+        payers = {
+            key[len(start) : -1]: _stats(column, values.get(key, {}), currencies[name])
+            for key, column in merged.columns.items()
+            if key.startswith(start)
+        }
+        if payers:
+            # other payers' exposure (e.g. GDPR's EDPB estimate), the figures only
+            stats["payers"] = {
+                payer: {k: v for k, v in s.items() if k in PAYER_STATS}
+                for payer, s in payers.items()
+            }
         for which in RULE_COLUMNS:
             counts = merged.rules.get((f"{run}{name}.", which))
             if counts is not None and codes is not None and name in codes:

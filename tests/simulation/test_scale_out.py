@@ -130,3 +130,35 @@ def test_parquet_inputs_are_read_by_the_workers_row_group_by_row_group(
     assert local.result is not None and remote.result is not None
     pd.testing.assert_frame_equal(remote.result, local.result)
     assert remote.summaries == local.summaries
+
+
+def test_other_payers_such_as_the_edpb_estimate_are_summarised_exactly(tmp_path: Path) -> None:
+    bundle = load_bundle(Path(__file__).resolve().parents[2] / "policies")
+    spec = ScenarioSpec.build(
+        {
+            "controller": {"establishments": ["DE"]},
+            "legal_basis": "none",
+            "data_categories": ["contact"],
+            "conduct": {"intentional": False},
+        },
+        [parse_sweep("controller.worldwide_turnover=1e6..1e11:log:20")],
+        [
+            parse_distribution("processing.large_scale~choice(true:0.5,false:0.5)"),
+            parse_distribution("conduct.seriousness~choice(low:0.3,medium:0.3,high:0.4)"),
+        ],
+        50,
+        5,
+        bundle.checked.vocabulary,
+        "EUR",
+    )
+    outcome = _run(bundle, partitions.generated(spec, 400), 0, tmp_path / "out")
+    assert outcome.result is not None
+    payers = outcome.summaries[0]["regimes"]["GDPR"]["payers"]
+    (payer,) = [p for p in payers if p.startswith("estimate")]  # the EDPB Guidelines' estimate
+    column = outcome.result[f"GDPR.exposure_max_minor[{payer}]"].dropna()
+    assert (column > 0).any()
+    figures = payers[payer]["exposure_max"]
+    expected = column.to_numpy(np.float64) / 100
+    assert figures["p90"] == pytest.approx(float(np.quantile(expected, 0.9)), rel=1e-12)
+    assert figures["max"] == pytest.approx(float(expected.max()))
+    assert not outcome.result["scalar_fallback"].any()  # the estimate lines are vectorised
