@@ -76,6 +76,17 @@ POLICY_CODES: dict[str, str] = {
     "E0401": "an operation that does not fit the vocabulary",
     "E0501": "a policy example that fails",
     "W0401": "a rule skipped when a fact is missing",
+    # lexgate analyze (engine/analysis): what the solver finds
+    "W0601": "a rule that can never fire",
+    "W0602": "an exception that applies whenever its rule would fire",
+    "W0603": "exceptions that together leave their rule dead",
+    "W0604": "an exception that never applies when its rule would fire",
+    "W0605": "two rules no one can comply with at once",
+    "W0606": "two examples of the same operation with different expectations",
+    "W0607": "a provision cited only by rules that can never fire",
+    "W0608": "a rule the solver translation does not cover",
+    "W0609": "a question the solver could not decide in its time limit",
+    "W0610": "the evaluator decided a solver example otherwise",
 }
 
 # The service's answer codes, `{"error": {"code": …, "message": …}}`.

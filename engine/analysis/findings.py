@@ -24,6 +24,21 @@ class FindingKind(StrEnum):
     DISAGREEMENT = "disagreement"  # the evaluator decided an example otherwise (a bug)
 
 
+# the registry's codes (engine/error_codes.py): warnings, the bundle still loads
+CODES: dict[FindingKind, str] = {
+    FindingKind.DEAD_RULE: "W0601",
+    FindingKind.SWALLOWING_EXCEPTION: "W0602",
+    FindingKind.EXCEPTIONS_COVER_RULE: "W0603",
+    FindingKind.DEAD_EXCEPTION: "W0604",
+    FindingKind.CONTRADICTORY_OBLIGATIONS: "W0605",
+    FindingKind.CONTRADICTORY_EXAMPLES: "W0606",
+    FindingKind.PROVISION_WITHOUT_RULE: "W0607",
+    FindingKind.NOT_ANALYSED: "W0608",
+    FindingKind.UNDECIDED: "W0609",
+    FindingKind.DISAGREEMENT: "W0610",
+}
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Finding:
     kind: FindingKind
@@ -38,6 +53,7 @@ class Finding:
 
     def to_dict(self) -> dict[str, Any]:
         return {
+            "code": CODES[self.kind],
             "kind": str(self.kind),
             "regime": self.regime,
             "rule": self.rule,
@@ -54,7 +70,7 @@ class Finding:
         """The finding as a warning diagnostic (the form editors already show)."""
         notes = tuple(f"see also {s}" for s in self.related)
         return Diagnostic(
-            f"analysis.{self.kind}",
+            CODES[self.kind],
             self.message,
             self.span,
             severity=Severity.WARNING,

@@ -51,6 +51,25 @@ rule planted_months "Six months after the breach" cite "Planted Art. 5"
   when breach.aware_date + 6 months < as_of
   violation when notice.provided = false
 
+# an exception that never applies when its rule would fire
+rule planted_guarded "Guarded by a dead exception" cite "Planted Art. 6"
+  when subjects.count > 1000
+  violation when notice.provided = false
+
+exception planted_never to planted_guarded "Never" cite "Planted Art. 6(2)"
+  when subjects.count < 10
+
+# two exceptions that together cover their rule, neither alone
+rule planted_covered "Covered by two exceptions" cite "Planted Art. 7"
+  when subjects.count > 0
+  violation when notice.provided = false
+
+exception planted_small to planted_covered "Small" cite "Planted Art. 7(2)"
+  when subjects.count <= 10
+
+exception planted_large to planted_covered "Large" cite "Planted Art. 7(3)"
+  when subjects.count > 10
+
 example "no notice with consent: allowed"
   given consent.given = true, notice.provided = false, controller.establishments = {DE}
   expect allowed
@@ -106,8 +125,30 @@ def test_planted_defects_found_at_their_location(planted):
     skipped = found[(FindingKind.NOT_ANALYSED, "planted_months")]
     assert "months" in skipped.message and "no result is claimed" in skipped.message
 
+    never = found[(FindingKind.DEAD_EXCEPTION, "planted_never")]
+    assert where(never) == ("planted.policy", _line(PLANTED, "exception planted_never"), 1)
+    covered = found[(FindingKind.EXCEPTIONS_COVER_RULE, "planted_covered")]
+    assert where(covered) == ("planted.policy", _line(PLANTED, "rule planted_covered"), 1)
+    assert (FindingKind.SWALLOWING_EXCEPTION, "planted_small") not in found
+
     # the dead rule's provision is cited by nothing that can fire
     assert (FindingKind.PROVISION_WITHOUT_RULE, "planted_dead") in found
+
+    # each kind is a registered warning code (engine/error_codes.py), shown as a diagnostic
+    codes = {
+        "W0601": dead,
+        "W0602": swallow,
+        "W0603": covered,
+        "W0604": never,
+        "W0605": clash,
+        "W0606": examples,
+        "W0607": found[(FindingKind.PROVISION_WITHOUT_RULE, "planted_dead")],
+        "W0608": skipped,
+    }
+    for code, finding in codes.items():
+        diagnostic = finding.diagnostic()
+        assert diagnostic.code == code and str(diagnostic.severity) == "warning"
+        assert diagnostic.span == finding.span
     # nothing else in EPRIVACY: every other finding involves a planted rule (the shipped rule that
     # requires a notice contradicts the planted one forbidding it, rightly)
     others = [f for f in report.findings if "planted" not in f.message.lower()]
@@ -156,6 +197,19 @@ def test_cli_text_renders_the_source_line(planted):
     result = CliRunner().invoke(app, ["analyze", str(planted), "--regime", "EPRIVACY"])
     assert result.exit_code == 1
     assert "rule planted_dead" in result.output and "can never fire" in result.output
+
+
+def test_findings_carry_registered_codes():
+    """The two kinds no planted policy gives (a time limit, a bug) have codes too."""
+    from lexgate.engine.analysis.findings import CODES, Finding
+    from lexgate.engine.diagnostics import NO_SPAN
+    from lexgate.engine.error_codes import POLICY_CODES
+
+    assert set(CODES) == set(FindingKind)
+    assert set(CODES.values()) <= set(POLICY_CODES)
+    for kind, code in ((FindingKind.UNDECIDED, "W0609"), (FindingKind.DISAGREEMENT, "W0610")):
+        finding = Finding(kind=kind, regime="GDPR", rule="r", message="m", span=NO_SPAN)
+        assert finding.diagnostic().code == code == finding.to_dict()["code"]
 
 
 def test_importing_the_engine_does_not_load_z3():
