@@ -159,6 +159,21 @@ def analyze(
         findings += contradictory_obligations(bundle, stretches, regime)
     findings += contradictory_across(bundle, chosen, as_of or dt.date.today())
     findings += contradictory_examples(checked, [r.name for r in chosen])
+    findings += [
+        Finding(
+            kind=FindingKind.DISAGREEMENT,
+            regime=f.regime,
+            rule=f.rule,
+            message=f"the evaluator decided the example of this finding otherwise than the "
+            f"solver claimed ({f.kind}): a bug in the translation, please report it",
+            span=f.span,
+            example=f.example,
+            decision=f.decision,
+            agrees=False,
+        )
+        for f in list(findings)
+        if f.agrees is False
+    ]
     return Report(
         findings=tuple(findings),
         bound=LIST_BOUND,
