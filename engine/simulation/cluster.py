@@ -43,7 +43,7 @@ if TYPE_CHECKING:  # Bundle.simulate imports the simulation
 Progress = Callable[[int], None]
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Outcome:
     """A run's answer: one summary per bundle, the merged partial summary (the plots' data),
     the per-row results when collected, and where the time went."""

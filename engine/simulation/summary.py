@@ -48,9 +48,10 @@ def bucket_value(key: int) -> float:
     return float(np.sign(key) * 2 ** ((abs(key) - 0.5) / GRAIN))
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, kw_only=True)
 class ColumnPart:
-    """One status column and its exposure column over a partition."""
+    """One status column and its exposure column over a partition (mutable: partitions are
+    merged into one accumulator, which is cheaper than a new record per merge)."""
 
     status: Counter[str] = field(default_factory=Counter)
     known: int = 0
@@ -69,7 +70,7 @@ class ColumnPart:
         self.buckets.update(other.buckets)
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, kw_only=True)
 class Part:
     """A partition's (or, merged, the run's) summary before quantiles."""
 
