@@ -15,6 +15,7 @@ does not cover is reported as not analysed, never as unchanged.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import itertools
 from collections.abc import Iterable
@@ -209,7 +210,10 @@ def _causes(a: _Side, b: _Side, name: str, found: list[Change]) -> list[Cause]:
 
 def _regime(a: _Side, b: _Side, name: str, codes: frozenset[str]) -> list[Change]:
     old_regime, new_regime = a.bundle.checked.regimes[name], b.bundle.checked.regimes[name]
-    op = SymbolicOperation(b.bundle.checked.vocabulary, codes)
+    # facts either side knows: a fact only the new vocabulary has is read by the new side only
+    old_facts, new_facts = a.bundle.checked.vocabulary.facts, b.bundle.checked.vocabulary.facts
+    vocabulary = dataclasses.replace(b.bundle.checked.vocabulary, facts={**old_facts, **new_facts})
+    op = SymbolicOperation(vocabulary, codes)
     try:
         fa = RegimeFormulas(_translator(op, a, old_regime), old_regime, a.day)
         fb = RegimeFormulas(_translator(op, b, new_regime), new_regime, b.day)
@@ -320,8 +324,8 @@ def _witness(
     example = dict(answer.operation)
     if a.day == b.day:
         example["as_of"] = a.day.isoformat()  # self-contained: decided as shown
-    old_decision = a.bundle.decide(example, as_of=a.day, explain=True)
-    new_decision = b.bundle.decide(example, as_of=b.day, explain=True)
+    old_decision = a.bundle.decide(_known_to(a.bundle, example), as_of=a.day, explain=True)
+    new_decision = b.bundle.decide(_known_to(b.bundle, example), as_of=b.day, explain=True)
     old = regime_view(old_decision, regime)
     new = regime_view(new_decision, regime)
     if kind == "fine":
@@ -340,6 +344,26 @@ def _witness(
             agrees=bool(claim(old, new)),
         )
     ]
+
+
+def _known_to(bundle: Bundle, operation: dict[str, Any]) -> dict[str, Any]:
+    """The example without the facts this side's vocabulary does not declare: its law never
+    reads them (its translation has no variable for them), and its schema would refuse them."""
+    facts = bundle.checked.vocabulary.facts
+
+    def keep(node: dict[str, Any], prefix: str) -> dict[str, Any]:
+        kept: dict[str, Any] = {}
+        for key, value in node.items():
+            path = prefix + key
+            if path in facts or (not prefix and key == "as_of"):
+                kept[key] = value
+            elif isinstance(value, dict) and any(p.startswith(path + ".") for p in facts):
+                inner = keep(value, path + ".")
+                if inner:
+                    kept[key] = inner
+        return kept
+
+    return keep(operation, "")
 
 
 def _describe(subject: str, kind: str, old: dict[str, Any], new: dict[str, Any]) -> str:

@@ -10,6 +10,7 @@ from typing import Any
 
 from .. import ir
 from ..fold import constant_value
+from ..geography_codes import PLACES
 from ..types import CODE, EnumType, SetType, Type
 
 FAR_PAST = dt.date(1990, 1, 1)
@@ -69,7 +70,7 @@ def codes_of(bundles: Iterable[ir.CheckedBundle]) -> frozenset[str]:
                     or (isinstance(node.type, SetType) and node.type.element == CODE)
                 ):
                     found.update(_codes_in(node.value, node.type))
-    return frozenset(found)
+    return frozenset(found) & PLACES  # never a currency or a word taken for a country
 
 
 def change_days(bundle: ir.CheckedBundle, regime: ir.CheckedRegime) -> list[dt.date]:

@@ -451,4 +451,4 @@ def _size(value: Any) -> Any:
     raise Untranslatable("the size of a value that is not a list or a set")
 
 
-__all__ = ["BOOL", "Translator", "and3", "is_false", "is_true", "not3", "or3"]
+__all__ = ["Translator", "and3", "is_false", "is_true", "not3", "or3"]

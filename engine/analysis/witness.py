@@ -10,7 +10,7 @@ caller compares the evaluator's decision with what the solver claimed (`agrees`)
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -95,6 +95,3 @@ def regime_view(decision: Any, regime: str) -> dict[str, Any]:
 def lists_rule(decision: Any, regime: str, rule: str, kind: str) -> bool:
     view = regime_view(decision, regime)
     return rule in (view["violations"] if kind == "violation" else view["obligations"])
-
-
-Claim = Callable[[Any], bool]

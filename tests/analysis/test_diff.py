@@ -169,3 +169,25 @@ def test_a_changed_deadline_is_a_change_of_what_is_owed(shipped, tmp_path):
     [effect] = cause.effects
     assert effect.kind == "obligation" and effect.agrees
     assert "15 business days" in effect.message and "10 business days" in effect.message
+
+
+def test_a_new_fact_and_a_rule_reading_it(shipped, tmp_path):
+    """The new side's vocabulary has a fact the old one lacks: the example states it, and the
+    old side is decided on the example without it (its law never reads it)."""
+    target = _copy(tmp_path, [])
+    (target / "common" / "planted.policy").write_text(
+        'fact planted.flag: bool "A fact only the new vocabulary has"\n', encoding="utf-8"
+    )
+    (target / "gdpr" / "planted.policy").write_text(
+        "part of GDPR\n\n"
+        'rule planted_new "A new rule" cite "Planted Art. 1"\n'
+        "  when planted.flag\n"
+        "  violation when notice.provided = false\n",
+        encoding="utf-8",
+    )
+    report = diff(shipped, load_bundle(target), DAY, regimes=["GDPR"])
+    [cause] = report.decisive()
+    assert (cause.declaration.kind, cause.declaration.name) == ("rule", "planted_new")
+    [effect] = cause.effects
+    assert effect.example["planted"]["flag"] is True
+    assert "planted_new" in effect.new["violations"] and effect.agrees
