@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from .kernel import Kernel, codes_of, currencies_of
+from .kernel import codes_of, currencies_of
 from .partitions import InMemory, Piece
 from .summary import BASELINE, REFORM, Part, finish, merge, merge_values, wanted
 from .tasks import (
@@ -91,7 +91,7 @@ def execute(
     driver: dict[str, float] = {}
     start = time.perf_counter()
     for bundle in bundles:
-        remember(Kernel(bundle, currency))
+        remember(bundle, currency)
     driver["compile"] = time.perf_counter() - start
     evaluated = []
     for index, piece in enumerate(pieces):

@@ -30,6 +30,7 @@ Build = Callable[[Mapping[str, str]], "Bundle"]  # Bundle.from_sources, pickled 
 Sources = tuple[tuple[str, str], ...]
 
 _KERNELS: dict[tuple[str, str], Kernel] = {}  # (bundle hash, currency) -> kernel, per process
+KEPT = 4  # kernels a process keeps (a baseline and a reform, twice over); the oldest goes first
 
 
 def kernel_for(build: Build, bundle_hash: str, sources: Sources, currency: str) -> Kernel:
@@ -37,13 +38,21 @@ def kernel_for(build: Build, bundle_hash: str, sources: Sources, currency: str) 
     if kernel is None:
         bundle = build(dict(sources))
         assert bundle.hash == bundle_hash, "a worker compiled different policies"
-        kernel = _KERNELS[(bundle_hash, currency)] = Kernel(bundle, currency)
+        kernel = Kernel(bundle, currency)
+        _keep(kernel)
     return kernel
 
 
-def remember(kernel: Kernel) -> None:
-    """A kernel this process already has (the driver's, for a run without workers)."""
-    _KERNELS.setdefault((kernel.bundle.hash, kernel.currency), kernel)
+def remember(bundle: Bundle, currency: str) -> None:
+    """Compile `bundle` here unless this process has its kernel (a run without workers)."""
+    if (bundle.hash, currency) not in _KERNELS:
+        _keep(Kernel(bundle, currency))
+
+
+def _keep(kernel: Kernel) -> None:
+    while len(_KERNELS) >= KEPT:
+        del _KERNELS[next(iter(_KERNELS))]
+    _KERNELS[(kernel.bundle.hash, kernel.currency)] = kernel
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -57,7 +66,6 @@ class Settings:
     output: str | None = None  # a directory: this partition's file goes there
     result_format: str = "parquet"
     sweep_column: str | None = None  # the swept fact, for the sweep plot's data
-    keep: bool = True  # keep the results on the worker for the second pass and collection
 
 
 @dataclass(slots=True)
@@ -103,8 +111,7 @@ def evaluate(settings: Settings, index: int, piece: Piece, *sources: Sources) ->
         sweep = (x, _sweep_series(currencies, len(kernels) > 1))
     part = partial(result, prefixes(currencies, runs), runs, sweep)
     lap("summary")
-    keep = result if settings.keep else result.iloc[:0]
-    return Evaluated(index, keep, part, timings)
+    return Evaluated(index, result, part, timings)
 
 
 def _sweep_series(currencies: Mapping[str, str], reform: bool) -> dict[str, str]:
