@@ -13,10 +13,10 @@ orders the workers, BEGIN IMMEDIATE, the hashes, the signed checkpoints) on the 
 the worker reads through its own connection as before. The pipe between the two is a private
 socket pair; the checkpoint signing key crosses it once, at start, and is never written.
 
-A child that dies fails the batch it held (the API answers 503 log_unavailable; an entry of
-that batch may or may not have been committed, under its own decision id) and is started again
-for the next batch. The child ends when the worker closes the log, or when the worker is gone
-(its end of the socket pair closes).
+A child that dies while idle is replaced before the next batch; one that dies holding a batch
+fails that batch (the API answers 503 log_unavailable; an entry of it may or may not have been
+committed, under its own decision id) and is replaced for the next. The child ends when the
+worker closes the log, or when the worker is gone (its end of the socket pair closes).
 """
 
 from __future__ import annotations
@@ -105,19 +105,29 @@ class WriterProcess:
     def write(
         self, batch: list[Pending]
     ) -> tuple[list[tuple[Pending, LogEntry]], list[tuple[Pending, Exception]]]:
+        rows = [tuple(getattr(p, name) for name in FIELDS) for p in batch]
         with self._lock:
-            if self._process is not None and self._process.poll() is not None:
+            if self._conn is not None and not self._idle_and_alive():
                 self._discard()  # died while idle: a new one takes this batch
-            if self._conn is None:
-                self._start()
-            conn = self._conn
-            assert conn is not None
-            try:
-                conn.send([tuple(getattr(p, name) for name in FIELDS) for p in batch])
-                answers = conn.recv()
-            except (EOFError, OSError) as error:
-                self._discard()
-                raise RuntimeError("the decision log's writer process exited") from error
+            for attempt in (1, 2):
+                if self._conn is None:
+                    self._start()
+                conn = self._conn
+                assert conn is not None
+                try:
+                    conn.send(rows)
+                    answers = conn.recv()
+                    break
+                except (BrokenPipeError, ConnectionResetError) as error:
+                    # The writer was gone before it read the whole batch (a reset means our
+                    # bytes were left unread), so none of it was written: a new writer takes
+                    # it, once.
+                    self._discard()
+                    if attempt == 2:
+                        raise RuntimeError("the decision log's writer process exited") from error
+                except (EOFError, OSError) as error:  # it may have written the batch: no retry
+                    self._discard()
+                    raise RuntimeError("the decision log's writer process exited") from error
         if isinstance(answers, tuple):  # ("error", message): nothing of the batch written
             raise RuntimeError(f"the decision log could not write: {answers[1]}")
         written: list[tuple[Pending, LogEntry]] = []
@@ -139,6 +149,15 @@ class WriterProcess:
             else:
                 rejected.append((pending, DuplicateDecisionError(answer[1])))
         return written, rejected
+
+    def _idle_and_alive(self) -> bool:
+        """An idle writer has nothing to say: anything readable is its end closing (it died)."""
+        if self._process is None or self._process.poll() is not None or self._conn is None:
+            return False
+        try:
+            return not self._conn.poll(0)
+        except (EOFError, OSError):
+            return False
 
     def _discard(self) -> None:
         conn, process, self._conn, self._process = self._conn, self._process, None, None
