@@ -36,6 +36,8 @@ from .symbolic import SymbolicOperation, Untranslatable
 from .translate import Translator, is_false, is_true
 from .witness import check, regime_view
 
+NO_CLAIM = ("not_analysed", "undecided")
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Change:
@@ -106,6 +108,10 @@ class DiffReport:
         touched = {c.regime for c in self.changes}
         return [r for r in self.regimes if r not in touched]
 
+    def unanalysed(self) -> list[Change]:
+        """What no claim is made about: not translated, or undecided in the time limit."""
+        return [c for c in self.changes if c.kind in NO_CLAIM]
+
     def decisive(self) -> list[Cause]:
         """The differing declarations that change some operation's decision."""
         return [c for c in self.causes if c.effects]
@@ -122,6 +128,7 @@ class DiffReport:
             "unchanged": self.unchanged(),
             "changes": [c.to_dict() for c in self.decisive()],
             "without_effect": [c.to_dict() for c in self.causes if not c.effects],
+            "no_claim": [c.to_dict() for c in self.unanalysed()],
         }
 
 
@@ -193,10 +200,11 @@ def _causes(a: _Side, b: _Side, name: str, found: list[Change]) -> list[Cause]:
     old_regime = a.bundle.checked.regimes[name]
     explained: set[int] = set()
     causes = []
+    found = [c for c in found if c.kind not in NO_CLAIM]  # listed apart: `unanalysed()`
     for declaration in declarations:
         effects = []
         for index, change in enumerate(found):
-            kind = "rule" if change.kind in ("not_analysed", "undecided") else change.kind
+            kind = change.kind
             read = reads(new_regime, change.subject, kind) | reads(old_regime, change.subject, kind)
             if declaration.key in read:
                 effects.append(change)

@@ -53,10 +53,13 @@ def diff(
     decisive = report.decisive()
     for name in report.regimes:
         causes = [c for c in decisive if c.regime == name]
-        if not causes:
+        no_claim = [c for c in report.unanalysed() if c.regime == name]
+        if not causes and not no_claim:
             out.print(f"[green]{name}[/]: every operation decided the same way")
             continue
         out.print(f"[bold]{name}[/]: {len(causes)} change(s)")
+        for item in no_claim:
+            out.print(f"  [yellow]no claim[/]: {item.message}")
         for cause in causes:
             d = cause.declaration
             if d is None:
