@@ -191,3 +191,19 @@ def test_a_new_fact_and_a_rule_reading_it(shipped, tmp_path):
     [effect] = cause.effects
     assert effect.example["planted"]["flag"] is True
     assert "planted_new" in effect.new["violations"] and effect.agrees
+
+
+def test_a_rule_not_translated_is_no_claim(shipped, tmp_path):
+    target = _copy(tmp_path, [])
+    (target / "gdpr" / "planted.policy").write_text(
+        "part of GDPR\n\n"
+        'rule planted_months "Six months after the breach" cite "Planted Art. 5"\n'
+        "  when breach.aware_date + 6 months < as_of\n"
+        "  violation when notice.provided = false\n",
+        encoding="utf-8",
+    )
+    report = diff(shipped, load_bundle(target), DAY, regimes=["GDPR"])
+    assert report.decisive() == []
+    [item] = report.unanalysed()
+    assert item.subject == "planted_months" and "months" in item.message
+    assert "GDPR" not in report.unchanged()  # never "decided the same way" for it
