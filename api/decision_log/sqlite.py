@@ -178,11 +178,13 @@ class SqliteDecisionLog(SqlDecisionLog):
             raise
         self.commits += 1
         self._count_for_checkpoint(len(written) + len(rejected))
-        answers: dict[str, tuple[Any, ...]] = {
-            p.decision_id: ("ok", e.seq, e.prev_hash, e.entry_hash) for p, e in written
+        # by the Pending itself: two appends of one decision id may share a batch (the second
+        # is the duplicate)
+        answers: dict[int, tuple[Any, ...]] = {
+            id(p): ("ok", e.seq, e.prev_hash, e.entry_hash) for p, e in written
         }
-        answers.update({p.decision_id: ("duplicate", str(error)) for p, error in rejected})
-        return [answers[p.decision_id] for p in batch]
+        answers.update({id(p): ("duplicate", str(error)) for p, error in rejected})
+        return [answers[id(p)] for p in batch]
 
     def close(self) -> None:
         super().close()  # the writer thread hands its last batches over first

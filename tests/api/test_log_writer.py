@@ -163,3 +163,16 @@ def test_a_memory_log_has_no_writer_process() -> None:
         assert log.append(record(1)).seq == 1
     finally:
         log.close()
+
+
+def test_one_decision_id_twice_in_one_batch_is_written_once(tmp_path: Path) -> None:
+    """Both appends reach the writer together: the first is written, the second refused."""
+    with open_decision_log(f"sqlite:///{tmp_path / 'log.db'}", writer_process=True) as log:
+        assert isinstance(log, SqliteDecisionLog) and log._remote is not None
+        from lexgate.api.decision_log.chain import prepare
+
+        first, second = prepare(record(7)), prepare(record(7))
+        written, rejected = log._remote.write([first, second])
+        assert [(p, e.seq) for p, e in written] == [(first, 1)]
+        assert [p for p, _ in rejected] == [second]
+        assert isinstance(rejected[0][1], DuplicateDecisionError)
