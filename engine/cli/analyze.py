@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -44,7 +44,7 @@ def analyze(
             sys.stdout.write(render(finding.diagnostic(), sources) + "\n")
             if finding.example is not None:
                 sys.stdout.write(f"  = example: {json.dumps(finding.example)}\n")
-                sys.stdout.write(f"  = decided: {json.dumps(finding.decision)}\n")
+                sys.stdout.write(f"  = decided: {_summary(finding.decision)}\n")
             sys.stdout.write("\n")
         skipped = (
             f"; not analysed: {', '.join(report.skipped)} (internal)" if report.skipped else ""
@@ -58,3 +58,15 @@ def analyze(
         (err if blocking else out).print(summary)
     if blocking:
         raise typer.Exit(EXIT_POLICY)
+
+
+def _summary(decision: dict[str, Any] | None) -> str:
+    """One regime's decision (or several, by regime) in a line: status and violations."""
+    if not decision:
+        return "-"
+    views = {"": decision} if "status" in decision else decision
+    parts = []
+    for regime, view in views.items():
+        violated = ", ".join(view.get("violations", ())) or "none"
+        parts.append(f"{regime} {view['status']} (violations: {violated})".strip())
+    return "; ".join(parts)
