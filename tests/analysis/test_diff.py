@@ -207,3 +207,12 @@ def test_a_rule_not_translated_is_no_claim(shipped, tmp_path):
     [item] = report.unanalysed()
     assert item.subject == "planted_months" and "months" in item.message
     assert "GDPR" not in report.unchanged()  # never "decided the same way" for it
+
+
+def test_a_regime_only_one_side_has(shipped, tmp_path):
+    target = _copy(tmp_path, [])
+    shutil.rmtree(target / "ca_breach")
+    report = diff(shipped, load_bundle(target), DAY)
+    [removed] = [c for c in report.changes if c.kind == "regime_removed"]
+    assert removed.regime == "CA_BREACH"
+    assert "CA_BREACH" not in report.regimes
