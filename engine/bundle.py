@@ -18,6 +18,7 @@ from . import ir
 from .ast import RegimeKind
 from .cache import (
     bundle_key,
+    cache_dir,
     load_checked,
     load_module,
     module_key,
@@ -71,8 +72,9 @@ def _display_path(path: Path) -> str:
 def load_sources(sources: Mapping[str, str]) -> Bundle:
     """Parse, check and compile policy texts given as {file name: text}. The checked form is
     cached (engine/cache.py) under the hash of the texts and of the engine."""
-    key = bundle_key(sources)
-    cached = load_checked(key)
+    caching = cache_dir() is not None  # LEXGATE_NO_CACHE: not even the keys are hashed
+    key = bundle_key(sources) if caching else ""
+    cached = load_checked(key) if caching else None
     if cached is not None:
         return Bundle(cached)
     from .checker import check_modules
@@ -82,14 +84,14 @@ def load_sources(sources: Mapping[str, str]) -> Bundle:
     for file, text in sorted(sources.items()):
         # a file parsed before (same engine, name and text) is not parsed again: after an
         # edit, only the edited file is
-        file_key = module_key(file, text)
-        module = load_module(file_key)
+        file_key = module_key(file, text) if caching else ""
+        module = load_module(file_key) if caching else None
         if module is None:
             from .parser import parse_module
 
             module, found = parse_module(text, file)
             diagnostics.extend(found)
-            if not found:
+            if caching and not found:
                 store_module(file_key, module)
         modules.append(module)
     if diagnostics:  # the declarations that did parse are checked too (one run, every error)
@@ -97,7 +99,8 @@ def load_sources(sources: Mapping[str, str]) -> Bundle:
 
         raise PolicyError(check_despite_syntax_errors(modules, dict(sources), diagnostics))
     checked = dataclasses.replace(check_modules(modules, dict(sources)), hash=content_hash(sources))
-    store_checked(key, checked)
+    if caching:
+        store_checked(key, checked)
     return Bundle(checked)
 
 

@@ -172,3 +172,16 @@ def test_a_corrupt_parsed_file_is_parsed_again(cache_dir: Path) -> None:
     for entry in cache_dir.glob("*.pickle"):
         entry.write_bytes(engine_cache.dumps(("forged",)))
     assert load_sources(SOURCES).decide({"a": True}).regimes["X"].status == "denied"
+
+
+def test_with_the_cache_off_nothing_is_hashed_or_written(
+    cache_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LEXGATE_NO_CACHE", "1")
+
+    def refuse() -> str:
+        raise AssertionError("the engine's files were hashed with the cache off")
+
+    monkeypatch.setattr(engine_cache, "engine_fingerprint", refuse)
+    assert load_sources(SOURCES).decide({"a": True}).regimes["X"].status == "denied"
+    assert not cache_dir.exists() or not list(cache_dir.iterdir())
