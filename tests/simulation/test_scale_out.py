@@ -6,6 +6,10 @@ per-row results and the same summary in this process and on 1, 2 and 3 workers."
 from __future__ import annotations
 
 import datetime as dt
+import json
+import socket
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -162,3 +166,86 @@ def test_other_payers_such_as_the_edpb_estimate_are_summarised_exactly(tmp_path:
     assert figures["p90"] == pytest.approx(float(np.quantile(expected, 0.9)), rel=1e-12)
     assert figures["max"] == pytest.approx(float(expected.max()))
     assert not outcome.result["scalar_fallback"].any()  # the estimate lines are vectorised
+
+
+QUIET = ["--no-dashboard"]
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_cli_on_a_scheduler_started_by_hand(tmp_path: Path) -> None:
+    """`dask scheduler` and `dask worker` started as an operator would; `lexgate simulate
+    --cluster tcp://…` writes the same rows as a run without workers."""
+    from distributed import Client
+
+    dask = str(Path(sys.executable).with_name("dask"))
+    port = str(_free_port())
+    address = f"tcp://127.0.0.1:{port}"
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    started = [
+        subprocess.Popen(
+            [dask, "scheduler", "--host", "127.0.0.1", "--port", port, "--no-dashboard"],
+            stdout=(logs / "scheduler").open("w"),
+            stderr=subprocess.STDOUT,
+        )
+    ]
+    try:
+        with Client(address, timeout=60) as client:  # retries until the scheduler listens
+            started.append(
+                subprocess.Popen(
+                    [dask, "worker", address, "--nthreads", "1", "--nworkers", "2", *QUIET],
+                    stdout=(logs / "worker").open("w"),
+                    stderr=subprocess.STDOUT,
+                )
+            )
+            client.wait_for_workers(2, timeout=120)
+        runs = {}
+        for name, extra in (("here", []), ("cluster", ["--cluster", address])):
+            command = [
+                sys.executable,
+                "-m",
+                "lexgate.engine",
+                "simulate",
+                "-p",
+                str(GDPR_MINI),
+                "--base",
+                str(_base(tmp_path)),
+                "--vary",
+                "controller.worldwide_turnover=1e6..1e10:log:8",
+                "--sample",
+                "40",
+                "--dist",
+                "legal_basis~choice(none:0.5,contract:0.5)",
+                "--seed",
+                "9",
+                "--as-of",
+                "2025-06-01",
+                "--no-plots",
+                "-o",
+                str(tmp_path / name),
+                *extra,
+            ]
+            done = subprocess.run(command, capture_output=True, text=True, timeout=300)
+            assert done.returncode == 0, done.stderr
+            runs[name] = pd.read_parquet(tmp_path / name / "results.parquet")
+        assert len(runs["here"]) == 320
+        pd.testing.assert_frame_equal(runs["cluster"], runs["here"])
+        summaries = [json.loads((tmp_path / name / "summary.json").read_text()) for name in runs]
+        for summary in summaries:
+            summary["inputs"].pop("workers")
+        assert summaries[0] == summaries[1]
+    finally:
+        for process in reversed(started):
+            process.terminate()
+            process.wait(timeout=60)
+
+
+def _base(folder: Path) -> Path:
+    path = folder / "base.json"
+    path.write_text(json.dumps({**BASE, "data_categories": ["contact"]}))
+    return path
