@@ -86,6 +86,7 @@ def simulate(
     from ..simulation.report import (
         compare_summary,
         plot_distribution,
+        plot_status,
         plot_sweep,
         write_html,
     )
@@ -217,6 +218,21 @@ def simulate(
                     sweeps[0].log,
                     currencies,
                     output / "exposure_vs_fact.png",
+                )
+            )
+        images.append(
+            plot_status(
+                outcome.summaries[0],
+                output / "status_by_regime.png",
+                "Status by regime" + (" (baseline)" if reform else ""),
+            )
+        )
+        if reform is not None:
+            images.append(
+                plot_status(
+                    outcome.summaries[1],
+                    output / "status_by_regime_reform.png",
+                    "Status by regime (reform)",
                 )
             )
         runs = [("", "Total exposure" + (" (baseline)" if reform else ""), "")]

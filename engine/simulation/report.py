@@ -185,21 +185,69 @@ def plot_distribution(
     return path
 
 
+STATUS_COLOURS = {
+    "denied": "#b03a2e",
+    "undetermined": "#e0a526",
+    "allowed_with_obligations": "#5d8aa8",
+    "allowed": "#3a8f4f",
+    "not_applicable": "#b9b9b9",
+}
+
+
+def plot_status(summary: dict[str, Any], path: Path, title: str = "Status by regime") -> Path:
+    """The share of scenarios in each status, per regime and over all regimes: how much of the
+    population a regime denies, and how much it cannot decide for want of a fact."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = [("all regimes", summary["total"]), *summary["regimes"].items()]
+    figure, axis = plt.subplots(figsize=(11, 0.6 * len(rows) + 1.6), dpi=110)
+    labels = [name for name, _ in rows][::-1]
+    left = np.zeros(len(rows))
+    for status, colour in STATUS_COLOURS.items():
+        shares = np.array([stats["status_share"].get(status, 0.0) for _, stats in rows][::-1])
+        axis.barh(labels, shares, left=left, color=colour, label=status.replace("_", " "))
+        for y, (start, share) in enumerate(zip(left, shares, strict=True)):
+            if share >= 0.06:
+                axis.text(
+                    start + share / 2,
+                    y,
+                    f"{share:.0%}",
+                    ha="center",
+                    va="center",
+                    fontsize=8,
+                    color="white",
+                )
+        left += shares
+    axis.set_xlim(0, 1)
+    axis.set_xlabel("share of scenarios")
+    axis.set_title(f"{title} — {summary['scenarios']:,} scenarios")
+    axis.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5))
+    figure.tight_layout()
+    figure.savefig(path)
+    plt.close(figure)
+    return path
+
+
 # ---- HTML ------------------------------------------------------------------------------------
 
 
 def _table(stats: dict[str, Any], label: str) -> str:
     exposure = stats.get("exposure_max", {})
-    if "share_denied" not in stats:  # another payer of a regime's fines: figures only
-        stats = {**stats, "share_denied": float("nan"), "undetermined_share": float("nan")}
+    shares = (
+        f"<td>{stats['share_denied']:.1%}</td><td>{stats.get('undetermined_share', 0.0):.1%}</td>"
+        if "share_denied" in stats
+        else "<td>—</td><td>—</td>"  # another payer of a regime's fines: figures only
+    )
     cells = "".join(
         f"<td>{exposure.get(k, float('nan')):,.2f}</td>"
         for k in ("mean", "median", "p90", "p95", "p99", "max")
     )
     return (
         f"<tr><th>{html.escape(label)}</th><td>{stats['currency']}</td>"
-        f"<td>{stats['share_denied']:.1%}</td>"
-        f"<td>{stats.get('undetermined_share', 0.0):.1%}</td>{cells}"
+        f"{shares}{cells}"
         f"<td>{stats['exposure_unknown_share']:.1%}</td></tr>"
     )
 

@@ -128,7 +128,7 @@ def test_cli_sweep_writes_results_summary_plots_and_report(tmp_path: Path) -> No
     assert summary["scenarios"] == 1000
     assert set(summary["total"]["exposure_max"]) == {"mean", "median", "p90", "p95", "p99", "max"}
     assert summary["total"]["exposure_max"]["max"] == 400_000_000
-    for name in ("exposure_vs_fact.png", "exposure_distribution.png"):
+    for name in ("exposure_vs_fact.png", "exposure_distribution.png", "status_by_regime.png"):
         assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     report = (out / "report.html").read_text()
     assert "data:image/png;base64" in report
