@@ -23,10 +23,12 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import multiprocessing
 import os
 import statistics
 import time
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -42,6 +44,7 @@ from lexgate.engine.simulation.scenarios import (
     parse_sweep,
     scenarios,
 )
+from lexgate.engine.simulation.tasks import Settings, evaluate
 from lexgate.engine.simulation.vector_values import Env, round_half_even
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -159,6 +162,12 @@ def scale_out(bundle, sizes: list[int], worker_counts: list[int], repeats: int) 
     print(f"scale-out (full bundle; rows generated on the workers; {load()})")
     args = spec_args(bundle, 1, full_distributions(bundle))
     clusters = {}
+    control = max(worker_counts, default=0)
+    pool = None
+    if control > 1:
+        pool = ProcessPoolExecutor(control, mp_context=multiprocessing.get_context("spawn"))
+        warm = ScenarioSpec.build(*args[:3], 20, *args[4:])
+        _plain(pool, bundle, partitions.generated(warm, 1_000)[: control * 2])
     try:
         for workers in worker_counts:
             started = time.perf_counter()
@@ -185,7 +194,10 @@ def scale_out(bundle, sizes: list[int], worker_counts: list[int], repeats: int) 
             pieces = partitions.generated(spec, SCALE_PARTITION)
             runs: dict[int, list[tuple[float, Outcome, list | None]]] = {0: []}
             runs.update({w: [] for w in clusters})
+            plain: list[tuple[float, dict[str, float]]] = []
             for _ in range(repeats):
+                if pool is not None:
+                    plain.append(_plain(pool, bundle, pieces))
                 start = time.perf_counter()
                 outcome = execute([bundle], pieces, as_of=AS_OF)
                 runs[0].append((time.perf_counter() - start, outcome, None))
@@ -211,6 +223,17 @@ def scale_out(bundle, sizes: list[int], worker_counts: list[int], repeats: int) 
                     + ("" if workers == 0 else f"; summary identical: {same}")
                 )
                 print(f"      per task, summed: {_breakdown(best[1], best[2])}")
+            if plain:
+                seconds, stages = min(plain, key=lambda r: r[0])
+                print(
+                    f"    {f'{control} processes, no Dask':<20} {seconds:6.2f} s "
+                    f"(x{single / seconds:.2f}; the same tasks in a process pool: can this "
+                    "machine run two kernels at once?)"
+                )
+                print(
+                    "      per task, summed: "
+                    + ", ".join(f"{k} {v:.2f} s" for k, v in stages.items())
+                )
             summary = reference[0]
             regimes = ", ".join(
                 f"{name} {stats['undetermined_share']:.1%}"
@@ -224,7 +247,30 @@ def scale_out(bundle, sizes: list[int], worker_counts: list[int], repeats: int) 
         for cluster, client in clusters.values():
             client.close()
             cluster.close()
+        if pool is not None:
+            pool.shutdown()
     print(f"  after the runs: {load()}")
+
+
+def _plain_task(settings: Settings, index: int, piece, sources) -> dict[str, float]:
+    return evaluate(settings, index, piece, sources).timings
+
+
+def _plain(pool: ProcessPoolExecutor, bundle, pieces) -> tuple[float, dict[str, float]]:
+    """The scale-out's tasks in a plain process pool (no Dask): wall time, stages summed."""
+    settings = Settings(
+        build=type(bundle).from_sources, hashes=(bundle.hash,), currency="EUR", as_of=AS_OF
+    )
+    sources = tuple(sorted(bundle.checked.sources.items()))
+    start = time.perf_counter()
+    futures = [
+        pool.submit(_plain_task, settings, i, piece, sources) for i, piece in enumerate(pieces)
+    ]
+    stages: dict[str, float] = {}
+    for future in futures:
+        for stage, seconds in future.result().items():
+            stages[stage] = stages.get(stage, 0.0) + seconds
+    return time.perf_counter() - start, stages
 
 
 def rule_columns_cost(bundle, rows: int, repeats: int) -> None:
