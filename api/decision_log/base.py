@@ -164,14 +164,17 @@ class SqlDecisionLog(DecisionLog):
                 raise RuntimeError("decision log is closed")
             self._queue.put(pending)
 
+    def _prepare(self, record: DecisionRecord) -> Pending:
+        return prepare(record)
+
     def append(self, record: DecisionRecord) -> LogEntry:
-        pending = prepare(record)
+        pending = self._prepare(record)
         future = pending.future = Future()
         self._submit(pending)
         return future.result()
 
     async def append_async(self, record: DecisionRecord) -> LogEntry:
-        pending = prepare(record)
+        pending = self._prepare(record)
         pending.loop = asyncio.get_running_loop()
         waiter = pending.waiter = pending.loop.create_future()
         self._submit(pending)

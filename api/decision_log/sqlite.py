@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from .base import SqlDecisionLog
-from .chain import GENESIS_HASH, LogEntry, Pending
+from .chain import GENESIS_HASH, DecisionRecord, LogEntry, Pending, prepare
 from .checkpoints import CHECKPOINTS_SQLITE, Signer
 
 if TYPE_CHECKING:
@@ -165,6 +165,10 @@ class SqliteDecisionLog(SqlDecisionLog):
             return super()._write(conn, batch)
         finally:
             fcntl.flock(self._turn, fcntl.LOCK_UN)
+
+    def _prepare(self, record: DecisionRecord) -> Pending:
+        # the writer process indexes the entry from its bytes (terms.py): not parsed here too
+        return prepare(record, with_terms=self._remote is None)
 
     def write_here(self, batch: list[Pending]) -> list[tuple[Any, ...]]:
         """Write `batch` now, in this thread (the writer process's loop): per entry

@@ -176,3 +176,24 @@ def test_one_decision_id_twice_in_one_batch_is_written_once(tmp_path: Path) -> N
         assert [(p, e.seq) for p, e in written] == [(first, 1)]
         assert [p for p, _ in rejected] == [second]
         assert isinstance(rejected[0][1], DuplicateDecisionError)
+
+
+def test_entries_written_by_a_writer_process_are_indexed_for_search(tmp_path: Path) -> None:
+    """The worker leaves the search terms to the writer, which reads them from the bytes."""
+    import sqlite3
+
+    from lexgate.api.decision_log import Canonical, canonical_bytes
+
+    path = tmp_path / "log.db"
+    decision = {"status": "denied", "regimes": {"GDPR": {"status": "denied", "violations": []}}}
+    with open_decision_log(f"sqlite:///{path}", writer_process=True) as log:
+
+        async def one() -> object:
+            return await log.append_async(
+                DecisionRecord("d-1", "b" * 64, {"k": 1}, Canonical(canonical_bytes(decision)))
+            )
+
+        asyncio.run(one())
+    with sqlite3.connect(path) as conn:
+        terms = {row[0] for row in conn.execute("SELECT term FROM decision_log_terms")}
+    assert {"decision", "status=denied"} <= terms
