@@ -125,8 +125,8 @@ def _outcome(
             timings[stage] = timings.get(stage, 0.0) + seconds
     return Outcome(
         summaries=[
-            finish(merged, values, currencies, run, code)
-            for run, code in zip(runs, codes, strict=True)
+            finish(merged, values, currencies_of(bundle, currency), run, code)
+            for bundle, run, code in zip(bundles, runs, codes, strict=True)
         ],
         merged=merged,
         result=result,

@@ -109,7 +109,11 @@ def evaluate(settings: Settings, index: int, piece: Piece, *sources: Sources) ->
     if settings.sweep_column is not None and settings.sweep_column in frame.columns:
         x = pd.to_numeric(frame[settings.sweep_column], errors="coerce")
         sweep = (x, _sweep_series(currencies, len(kernels) > 1))
-    part = partial(result, prefixes(currencies, runs), runs, sweep)
+    # each bundle's own regimes (a reform may add or drop one)
+    keys = [
+        key for run, k in zip(runs, kernels, strict=True) for key in prefixes(k.currencies(), [run])
+    ]
+    part = partial(result, keys, runs, sweep)
     lap("summary")
     return Evaluated(index, result, part, timings)
 

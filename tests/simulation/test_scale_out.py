@@ -21,6 +21,7 @@ from lexgate.engine.simulation import partitions
 from lexgate.engine.simulation.cluster import Outcome, execute
 from lexgate.engine.simulation.scenarios import ScenarioSpec, parse_distribution, parse_sweep
 from lexgate.engine.simulation.summary import summarise
+from lexgate.engine.simulation.tasks import compare
 
 GDPR_MINI = Path(__file__).resolve().parents[2] / "bench" / "gdpr_mini"
 AS_OF = dt.date(2025, 6, 1)
@@ -249,3 +250,29 @@ def _base(folder: Path) -> Path:
     path = folder / "base.json"
     path.write_text(json.dumps({**BASE, "data_categories": ["contact"]}))
     return path
+
+
+def test_a_reform_runs_in_the_same_tasks_and_matches_two_separate_runs(
+    mini: Bundle, tmp_path: Path
+) -> None:
+    reform_dir = tmp_path / "reform"
+    for file in GDPR_MINI.rglob("*.policy"):
+        target = reform_dir / file.relative_to(GDPR_MINI)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(
+            file.read_text()
+            .replace("4% of", "6% of")
+            .replace("expect denied, exposure max = EUR 40 million", "expect denied")
+        )
+    reform = load_bundle(reform_dir)
+    pieces = partitions.generated(_spec(mini), 700)
+    both = execute([mini, reform], pieces, as_of=AS_OF, collect=True, workers=2)
+    alone = [execute([b], pieces, as_of=AS_OF, collect=True) for b in (mini, reform)]
+    assert both.result is not None and alone[0].result is not None and alone[1].result is not None
+    pd.testing.assert_frame_equal(both.result, compare(alone[0].result, alone[1].result))
+    assert both.summaries[0] == alone[0].summaries[0]
+    reform_summary = dict(both.summaries[1])
+    assert reform_summary == alone[1].summaries[0]
+    base, changed = both.summaries[0]["total"], both.summaries[1]["total"]
+    assert changed["exposure_max"]["max"] > base["exposure_max"]["max"]
+    assert both.merged.changed == int(both.result["status_changed"].sum())
