@@ -74,6 +74,8 @@ def execute(
 ) -> Outcome:
     """Evaluate every piece with each bundle (a baseline and optionally a reform)."""
     advance = progress or (lambda _: None)
+    if not pieces:  # nothing to evaluate: one empty partition gives the columns and a summary
+        pieces = [InMemory(pd.DataFrame())]
     settings = Settings(
         build=type(bundles[0]).from_sources,
         hashes=tuple(b.hash for b in bundles),

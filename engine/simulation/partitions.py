@@ -72,6 +72,8 @@ def generated(spec: ScenarioSpec, size: int = PARTITION) -> list[Piece]:
 
 
 def in_memory(frame: pd.DataFrame, size: int = PARTITION) -> list[Piece]:
+    if not len(frame):  # one empty partition: the result has the columns, the summary 0 rows
+        return [InMemory(frame)]
     return [InMemory(frame.iloc[start : start + size]) for start in range(0, len(frame), size)]
 
 

@@ -276,3 +276,15 @@ def test_a_reform_runs_in_the_same_tasks_and_matches_two_separate_runs(
     base, changed = both.summaries[0]["total"], both.summaries[1]["total"]
     assert changed["exposure_max"]["max"] > base["exposure_max"]["max"]
     assert both.merged.changed == int(both.result["status_changed"].sum())
+
+
+def test_an_empty_table_gives_an_empty_result_and_a_summary_of_nothing(
+    mini: Bundle, tmp_path: Path
+) -> None:
+    empty = pd.DataFrame({"legal_basis": pd.Series([], dtype=object)})
+    outcome = _run(mini, partitions.in_memory(empty), 0, tmp_path / "out")
+    assert outcome.result is not None and len(outcome.result) == 0
+    assert "GDPR.violated" in outcome.result.columns
+    assert outcome.summaries[0]["scenarios"] == 0
+    assert "exposure_max" not in outcome.summaries[0]["total"]
+    assert "legal_basis" in pd.read_parquet(tmp_path / "out").columns
