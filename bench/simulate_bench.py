@@ -305,7 +305,7 @@ def full_bundle(policies: Path, rows: int, repeats: int, sample: int) -> None:
     frame = frame_for(bundle, rows, full_distributions(bundle))
     result = kernel.run(frame, AS_OF)
     seconds = median_time(lambda: kernel.run(frame, AS_OF), repeats)
-    print(f"full bundle ({', '.join(bundle.regimes)}; {len(frame):,} scenarios)")
+    print(f"full bundle ({', '.join(kernel.regimes)}; {len(frame):,} scenarios)")
     print(
         f"  vectorised: {seconds:.2f} s  ({len(frame) / seconds:,.0f} scenarios/s), "
         f"{result['scalar_fallback'].mean():.2%} of rows via the scalar fallback"
@@ -318,7 +318,7 @@ def full_bundle(policies: Path, rows: int, repeats: int, sample: int) -> None:
         f"(per regime: "
         + ", ".join(
             f"{name} {(result[f'{name}.status'].astype(str) == 'undetermined').mean():.1%}"
-            for name in bundle.regimes
+            for name in kernel.regimes
         )
         + ")"
     )
