@@ -124,6 +124,7 @@ class SqliteDecisionLog(SqlDecisionLog):
 
             # the child checkpoints the WAL itself, in a thread of its own
             self._remote = WriterProcess(path, signer, checkpoint_every)
+            self._remote.on_commit = self._count_commit
         elif self._turn is not None:
             self._checkpointer = threading.Thread(
                 target=self._run_checkpointer, name="decision-log-checkpoint", daemon=True
@@ -165,6 +166,18 @@ class SqliteDecisionLog(SqlDecisionLog):
             return super()._write(conn, batch)
         finally:
             fcntl.flock(self._turn, fcntl.LOCK_UN)
+
+    async def append_async(self, record: DecisionRecord) -> LogEntry:
+        """With a writer process, straight from the event loop to it (writer.py)."""
+        if self._remote is None or self._closed:
+            return await super().append_async(record)
+        entry = await self._remote.append(self._prepare(record))
+        if entry is None:  # called from another event loop than the one linked to the writer
+            return await super().append_async(record)
+        return entry
+
+    def _count_commit(self) -> None:
+        self.commits += 1  # in the event loop's thread: one answer per commit of the writer
 
     def _prepare(self, record: DecisionRecord) -> Pending:
         # the writer process indexes the entry from its bytes (terms.py): not parsed here too
