@@ -10,8 +10,10 @@ the GIL; the worker's writer thread sends the batch and waits for the answer, tw
 
 Nothing about the chain changes: the child runs `SqliteDecisionLog._write` (the file lock that
 orders the workers, BEGIN IMMEDIATE, the hashes, the signed checkpoints) on the same file, and
-the worker reads through its own connection as before. The pipe between the two is a private
-socket pair; the checkpoint signing key crosses it once, at start, and is never written.
+the worker reads through its own connection as before. Two private socket pairs join them: one
+for the log thread's batches (`append`, the CLI), one for the event loop, which sends each entry
+itself and reads the answers with `add_reader`, so that no thread of the worker competes with
+the loop for the GIL. The checkpoint signing key crosses once, at start, and is never written.
 
 A child that dies while idle is replaced before the next batch; one that dies holding a batch
 fails that batch (the API answers 503 log_unavailable; an entry of it may or may not have been
