@@ -200,10 +200,13 @@ def simulate(
     (output / "summary.json").write_text(
         json.dumps(summary, indent=2, default=str) + "\n", encoding="utf-8"
     )
-    # the lookup table of the per-row rule columns (REGIME.violated, REGIME.undetermined)
+    # the lookup tables of the per-row code columns: rules (REGIME.violated, .undetermined) and
+    # facts (REGIME.missing)
     codes = {"baseline": outcome.codes[0]} | ({"reform": outcome.codes[1]} if reform else {})
     (output / "rules.json").write_text(json.dumps(codes, indent=2) + "\n", encoding="utf-8")
-    written = [dataset, output / "summary.json", output / "rules.json"]
+    facts = {"baseline": outcome.facts[0]} | ({"reform": outcome.facts[1]} if reform else {})
+    (output / "facts.json").write_text(json.dumps(facts, indent=2) + "\n", encoding="utf-8")
+    written = [dataset, output / "summary.json", output / "rules.json", output / "facts.json"]
     if plots and total:
         images = []
         if x_column is not None:

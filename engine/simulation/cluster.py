@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from .kernel import codes_of, currencies_of
+from .lookup import codes_of, currencies_of, facts_of
 from .partitions import InMemory, Piece
 from .summary import BASELINE, REFORM, Part, finish, merge, merge_values, wanted
 from .tasks import (
@@ -53,6 +53,7 @@ class Outcome:
     result: pd.DataFrame | None
     currencies: dict[str, str]
     codes: list[dict[str, list[dict[str, Any]]]]  # per bundle: the rule columns' lookup table
+    facts: list[dict[str, list[str]]]  # per bundle: the fact of each bit of REGIME.missing
     timings: dict[str, float] = field(default_factory=dict)  # per stage, summed over tasks
     driver: dict[str, float] = field(default_factory=dict)  # wall time of each pass
     tasks: int = 0
@@ -127,13 +128,14 @@ def _outcome(
             timings[stage] = timings.get(stage, 0.0) + seconds
     return Outcome(
         summaries=[
-            finish(merged, values, currencies_of(bundle, currency), run, code)
+            finish(merged, values, currencies_of(bundle, currency), run, code, facts_of(bundle))
             for bundle, run, code in zip(bundles, runs, codes, strict=True)
         ],
         merged=merged,
         result=result,
         currencies=currencies,
         codes=codes,
+        facts=[facts_of(bundle) for bundle in bundles],
         timings=timings,
         driver=driver,
         tasks=len(parts),

@@ -16,7 +16,7 @@ back end). No violation is exposure 0; null is "could not be computed" (a fact o
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -26,18 +26,22 @@ import pandas as pd
 
 from .. import ir
 from ..ast import RegimeKind
-from ..decision import STATUS_ORDER, Decision
+from ..decision import STATUS_ORDER, Decision, RegimeDecision
 from ..fold import constant_value
 from ..types import CODE, SetType
 from ..values import MINOR_UNITS, MissingRate, Money
 from .derivations import VectorDerivations
+from .lookup import codes_of, currencies_of
 from .operation_rows import iter_rows, row_to_operation
 from .operation_table import Columns, is_null
 from .regimes import (
     NOT_APPLICABLE,
     RegimeColumns,
     VectorRegime,
+    question_bits,
     rule_bits,
+    rule_reads,
+    words_for_questions,
     words_for_rules,
 )
 from .vector_values import (
@@ -167,13 +171,16 @@ class Kernel:
         fallback |= columns.fallback
         scalar_rows = np.flatnonzero(fallback)
         for row, values in zip(scalar_rows, iter_rows(frame, scalar_rows), strict=True):
-            out.fill_scalar(int(row), self._decide(values, days[row]))
+            out.fill_scalar(int(row), *self._decide(values, days[row]))
         return out.frame(frame.index, fallback)
 
-    def _decide(self, row: dict[str, Any], day: dt.date) -> Decision:
+    def _decide(self, row: dict[str, Any], day: dt.date) -> tuple[Decision, Mapping[str, Any]]:
+        """The scalar decision of a row, and its facts with the derived ones filled in (what
+        `REGIME.missing` counts as missing)."""
         operation = row_to_operation(row, self.bundle.checked.vocabulary, self.currency)
         facts, _ = self.bundle.schema.validate(operation)
-        return self.bundle.decide_facts(facts, day, self.currency)
+        derived, _ = self.bundle.derivations.apply(facts, day)
+        return self.bundle.decide_facts(facts, day, self.currency), derived
 
     def result_columns(self) -> list[str]:
         names = ["status", "exposure_min_minor", "exposure_max_minor"]
@@ -192,35 +199,6 @@ class Kernel:
 
     def codes(self) -> dict[str, list[dict[str, Any]]]:
         return codes_of(self.bundle)
-
-
-def currencies_of(bundle: Bundle, currency: str) -> dict[str, str]:
-    """The reporting currency (`total`) and each simulated regime's own (as `Kernel` leaves
-    internal regimes out), without compiling a kernel."""
-    regimes = {
-        name: bundle.checked.regimes[name].currency
-        for name, compiled in bundle.regimes.items()
-        if compiled.regime.kind != RegimeKind.INTERNAL
-    }
-    return {"total": currency, **regimes}
-
-
-def codes_of(bundle: Bundle) -> dict[str, list[dict[str, Any]]]:
-    """The lookup table of the rule columns: per simulated regime, bit i of `REGIME.violated`
-    and `REGIME.undetermined` (bit 64k + i: the column `…[k]`) is entry i."""
-    table = {}
-    for name in list(currencies_of(bundle, ""))[1:]:  # the simulated regimes
-        regime = bundle.checked.regimes[name]
-        table[name] = [
-            {
-                "bit": bit,
-                "rule": rule,
-                "title": regime.rules[rule].title,
-                "cite": regime.rules[rule].cite,
-            }
-            for rule, bit in rule_bits(regime).items()
-        ]
-    return table
 
 
 class _Outputs:
@@ -243,6 +221,12 @@ class _Outputs:
                 for name in kernel.regimes
                 for which in ("violated", "undetermined")
             }
+            | {
+                (name, "missing"): np.zeros(
+                    (n, words_for_questions(kernel.bundle.checked.regimes[name])), dtype=np.uint64
+                )
+                for name in kernel.regimes
+            }
             if kernel.rule_columns
             else {}
         )
@@ -254,6 +238,8 @@ class _Outputs:
             if self.rules and result.violated is not None and result.undetermined is not None:
                 self.rules[(name, "violated")][rows] = result.violated
                 self.rules[(name, "undetermined")][rows] = result.undetermined
+            if self.rules and result.missing is not None:
+                self.rules[(name, "missing")][rows] = result.missing
             minor = MINOR_UNITS.get(kernel.bundle.checked.regimes[name].currency, 2)
             for payer, exposure in result.payers.items():
                 for end, col in (("min", exposure.low), ("max", exposure.high)):
@@ -410,7 +396,7 @@ class _Outputs:
                 cache[key] = total
             _store(target, int(row), cache[key])
 
-    def fill_scalar(self, row: int, decision: Decision) -> None:
+    def fill_scalar(self, row: int, decision: Decision, facts: Mapping[str, Any]) -> None:
         for name, regime in decision.regimes.items():
             if name not in self.status:
                 continue
@@ -425,6 +411,7 @@ class _Outputs:
                     words[row] = 0
                     for rule in names:
                         words[row, bits[rule] // 64] |= np.uint64(1) << np.uint64(bits[rule] % 64)
+                self._fill_missing(row, name, regime, facts)
             for payer in self.kernel.payers[name]:
                 amount = regime.exposure.get(payer)
                 for end in ("min", "max"):
@@ -435,6 +422,25 @@ class _Outputs:
                         _store(target, row, amount.min if end == "min" else amount.max)
         _store(self.total["min"], row, decision.exposure.reporting_min)
         _store(self.total["max"], row, decision.exposure.reporting_max)
+
+    def _fill_missing(
+        self, row: int, name: str, regime: RegimeDecision, facts: Mapping[str, Any]
+    ) -> None:
+        """`REGIME.missing` of a row the scalar back end decided, by the vectorised definition:
+        the missing facts an undetermined rule reads, and the scope's when it is unknown."""
+        checked = self.kernel.bundle.checked.regimes[name]
+        questions = question_bits(checked)
+        asked: set[str] = set()
+        for undetermined in regime.undetermined_rules:
+            asked.update(rule_reads(checked.rules[undetermined.rule], checked))
+        if regime.scope_missing:  # the scope is unknown
+            asked.update(p for a in checked.applies for p in a.facts_read)
+        words = self.rules[(name, "missing")]
+        words[row] = 0
+        for path in asked:
+            if path in questions and facts.get(path) is None:
+                bit = questions[path]
+                words[row, bit // 64] |= np.uint64(1) << np.uint64(bit % 64)
 
     def frame(self, index: pd.Index, fallback: np.ndarray) -> pd.DataFrame:
         statuses = (

@@ -77,6 +77,9 @@ class RegimeColumns:
     # per row, which rules (bits in `rule_bits` order, 64 to a word) are violated / undetermined
     violated: np.ndarray | None = None  # uint64, shape (rows, words)
     undetermined: np.ndarray | None = None
+    # which facts (bits in `question_bits` order) are missing and read by an undetermined rule
+    # or by a scope that is unknown: what to ask for
+    missing: np.ndarray | None = None
 
 
 def rule_bits(regime: ir.CheckedRegime) -> dict[str, int]:
@@ -88,6 +91,30 @@ def rule_bits(regime: ir.CheckedRegime) -> dict[str, int]:
 
 def words_for_rules(regime: ir.CheckedRegime) -> int:
     return max(1, (len(rule_bits(regime)) + 63) // 64)
+
+
+def rule_reads(rule: ir.CheckedRule, regime: ir.CheckedRegime) -> tuple[str, ...]:
+    """The facts a rule and its exceptions read (a completion fills in both)."""
+    found = set(rule.facts_read)
+    pending = list(rule.exceptions)
+    while pending:
+        exception = regime.rules[pending.pop()]
+        found.update(exception.facts_read)
+        pending.extend(exception.exceptions)
+    return tuple(sorted(found))
+
+
+def question_bits(regime: ir.CheckedRegime) -> dict[str, int]:
+    """The bit of each fact in `REGIME.missing`: every fact the regime's scope and top-level
+    rules read (a field of a list entry aside), in name order."""
+    paths = {p for a in regime.applies for p in a.facts_read}
+    for name in rule_bits(regime):
+        paths.update(rule_reads(regime.rules[name], regime))
+    return {path: bit for bit, path in enumerate(sorted(p for p in paths if "[" not in p))}
+
+
+def words_for_questions(regime: ir.CheckedRegime) -> int:
+    return max(1, (len(question_bits(regime)) + 63) // 64)
 
 
 def set_bit(words: np.ndarray, rows: np.ndarray, bit: int) -> None:
@@ -138,6 +165,25 @@ class VectorRegime:
         self.regime = regime
         self.rule_columns = rule_columns  # the per-row violated / undetermined rule columns
         self.bits = rule_bits(regime)
+        self.questions = question_bits(regime)
+        self.question_reads = {
+            name: tuple(
+                self.questions[p]
+                for p in rule_reads(regime.rules[name], regime)
+                if p in self.questions
+            )
+            for name in self.bits
+        }
+        self.scope_reads = tuple(
+            sorted(
+                {
+                    self.questions[p]
+                    for a in regime.applies
+                    for p in a.facts_read
+                    if p in self.questions
+                }
+            )
+        )
         compiler = VectorCompiler(
             regime.defines, {**common_parameters, **regime.parameters}, rate_scale
         )
@@ -177,14 +223,7 @@ class VectorRegime:
 
     @staticmethod
     def _reads(rule: ir.CheckedRule, regime: ir.CheckedRegime) -> tuple[str, ...]:
-        """The facts a rule and its exceptions read (a completion fills in both)."""
-        found = set(rule.facts_read)
-        pending = list(rule.exceptions)
-        while pending:
-            exception = regime.rules[pending.pop()]
-            found.update(exception.facts_read)
-            pending.extend(exception.exceptions)
-        return tuple(sorted(found))
+        return rule_reads(rule, regime)
 
     def params_on(self, day: dt.date) -> dict[str, object]:
         return self.scalar.parameters_on(day)
@@ -199,6 +238,7 @@ class VectorRegime:
                 {},
                 self._words(n) if self.rule_columns else None,
                 self._words(n) if self.rule_columns else None,
+                self._question_words(n) if self.rule_columns else None,
             )
         applies = BoolCol(ZERO, ONE)  # false, then `or` over the clauses
         for clause in self.applies:
@@ -217,6 +257,7 @@ class VectorRegime:
         violations: list[tuple[ir.CheckedRule, np.ndarray]] = []
         rule_violated = self._words(n) if self.rule_columns else None
         rule_undetermined = self._words(n) if self.rule_columns else None
+        asked: dict[int, np.ndarray] = {}  # fact bit -> rows where an open question reads it
         for compiled in self.rules.values():
             rule = compiled.rule
             if rule.exception_to is not None or not rule.in_force(env.as_of):
@@ -238,6 +279,10 @@ class VectorRegime:
                 # out of scope: no verdict at all, as the scalar evaluator stops at the scope
                 set_bit(rule_violated, violated & ~applies_false, self.bits[rule.name])
                 set_bit(rule_undetermined, undetermined & ~applies_false, self.bits[rule.name])
+                open_rows = undetermined & ~applies_false
+                if open_rows.any():
+                    for bit in self.question_reads[rule.name]:
+                        asked[bit] = asked.get(bit, np.zeros(n, dtype=bool)) | open_rows
 
         status = np.select(
             [applies_false, applies_unknown, violated_any, undetermined_any, obliged_any],
@@ -245,7 +290,23 @@ class VectorRegime:
             ALLOWED,
         ).astype(np.int8)
         payers = self._exposure(violations, env, ~applies_false)
-        return RegimeColumns(status, payers, rule_violated, rule_undetermined)
+        missing = None
+        if self.rule_columns:
+            if applies_unknown.any():
+                for bit in self.scope_reads:
+                    asked[bit] = asked.get(bit, np.zeros(n, dtype=bool)) | applies_unknown
+            missing = self._question_words(n)
+            paths = list(self.questions)
+            for bit, rows in asked.items():
+                col = env.facts(paths[bit])
+                absent = (
+                    np.ones(n, dtype=bool) if col is None else ~broadcast_known(n, known_of(col))
+                )
+                set_bit(missing, rows & absent, bit)
+        return RegimeColumns(status, payers, rule_violated, rule_undetermined, missing)
+
+    def _question_words(self, n: int) -> np.ndarray:
+        return np.zeros((n, max(1, (len(self.questions) + 63) // 64)), dtype=np.uint64)
 
     def _words(self, n: int) -> np.ndarray:
         return np.zeros((n, words_for_rules(self.regime)), dtype=np.uint64)

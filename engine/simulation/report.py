@@ -256,8 +256,12 @@ def _rules(data: dict[str, Any], top: int = 10) -> str:
     """Per regime, the rules most often violated and most often left undetermined."""
     rows = []
     for name, stats in data["regimes"].items():
-        for which in ("violated", "undetermined"):
-            shares = list(stats.get(f"rules_{which}", {}).items())[:top]
+        for which, key in (
+            ("violated", "rules_violated"),
+            ("undetermined", "rules_undetermined"),
+            ("missing facts to ask", "facts_missing"),
+        ):
+            shares = list(stats.get(key, {}).items())[:top]
             if shares:
                 cells = "; ".join(f"{html.escape(rule)} {share:.1%}" for rule, share in shares)
                 rows.append(
@@ -267,8 +271,9 @@ def _rules(data: dict[str, Any], top: int = 10) -> str:
     if not rows:
         return ""
     return (
-        "<p>Rules by share of scenarios (the per-row columns REGIME.violated and "
-        "REGIME.undetermined; rules.json decodes them):</p><table>" + "".join(rows) + "</table>"
+        "<p>Rules and facts by share of scenarios (the per-row columns REGIME.violated, "
+        "REGIME.undetermined and REGIME.missing; rules.json and facts.json decode them):</p>"
+        "<table>" + "".join(rows) + "</table>"
     )
 
 
@@ -336,9 +341,14 @@ def decode_rules(
 ) -> pd.Series:
     """The rule names behind a rule column, per row: `decode_rules(results, rules["baseline"],
     "GDPR", "violated")` (rules.json is the lookup table `lexgate simulate` writes)."""
-    names = [entry["rule"] for entry in codes[regime]]
+    return decode_bits(result, f"{regime}.{which}", [entry["rule"] for entry in codes[regime]])
+
+
+def decode_bits(result: pd.DataFrame, column: str, names: list[str]) -> pd.Series:
+    """The names behind a bitmask column (and its further words `column[1]`, …), per row:
+    `decode_bits(results, "GDPR.missing", facts["baseline"]["GDPR"])` with facts.json."""
     words = [
-        result[f"{regime}.{which}" + (f"[{k}]" if k else "")].to_numpy(dtype=np.uint64)
+        result[column + (f"[{k}]" if k else "")].to_numpy(dtype=np.uint64)
         for k in range((len(names) + 63) // 64 or 1)
     ]
     rows = []
@@ -346,4 +356,4 @@ def decode_rules(
         rows.append(
             [name for bit, name in enumerate(names) if (int(values[bit // 64]) >> (bit % 64)) & 1]
         )
-    return pd.Series(rows, index=result.index, name=f"{regime}.{which}")
+    return pd.Series(rows, index=result.index, name=column)

@@ -27,7 +27,7 @@ QUANTILES = {"median": 0.5, "p90": 0.9, "p95": 0.95, "p99": 0.99}
 GRAIN = 32  # buckets per doubling: a bucket spans about 2.2% of its values
 BASELINE, REFORM = "", "reform."
 EXPOSURE = "exposure_max_minor"
-RULE_COLUMNS = ("violated", "undetermined")
+RULE_COLUMNS = ("violated", "undetermined", "missing")
 PAYER_STATS = ("currency", "exposure_unknown_share", "exposure_max")
 Codes = Mapping[str, list[dict[str, Any]]]  # Kernel.codes(): regime -> rule per bit
 
@@ -288,6 +288,7 @@ def finish(
     currencies: Mapping[str, str],
     run: str = "",
     codes: Codes | None = None,
+    facts: Mapping[str, list[str]] | None = None,
 ) -> dict[str, Any]:
     """The summary of one run (a bundle's columns under `run`), as `summarise` gives it."""
     rows = merged.rows
@@ -319,10 +320,15 @@ def finish(
             }
         for which in RULE_COLUMNS:
             counts = merged.rules.get((f"{run}{name}.", which))
-            if counts is not None and codes is not None and name in codes:
-                # the share of scenarios in which each rule is violated / undetermined
-                stats[f"rules_{which}"] = {
-                    codes[name][bit]["rule"]: count / rows
+            if which == "missing":
+                names = (facts or {}).get(name)
+                key = "facts_missing"  # the share of scenarios that should be asked each fact
+            else:
+                names = [entry["rule"] for entry in (codes or {}).get(name, [])] or None
+                key = f"rules_{which}"  # the share in which each rule is violated / undetermined
+            if counts is not None and names is not None:
+                stats[key] = {
+                    names[bit]: count / rows
                     for bit, count in sorted(counts.items(), key=lambda c: (-c[1], c[0]))
                 }
     return summary
@@ -333,8 +339,12 @@ def prefixes(currencies: Mapping[str, str], runs: Iterable[str]) -> list[str]:
 
 
 def summarise(
-    result: pd.DataFrame, currencies: Mapping[str, str], run: str = "", codes: Codes | None = None
+    result: pd.DataFrame,
+    currencies: Mapping[str, str],
+    run: str = "",
+    codes: Codes | None = None,
+    facts: Mapping[str, list[str]] | None = None,
 ) -> dict[str, Any]:
     """The summary of results held in this process (the same two passes over one partition)."""
     part = partial(result, prefixes(currencies, [run]), [run])
-    return finish(part, values_in(result, wanted(part)), currencies, run, codes)
+    return finish(part, values_in(result, wanted(part)), currencies, run, codes, facts)

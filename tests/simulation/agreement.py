@@ -8,7 +8,13 @@ import pandas as pd
 from lexgate.engine import Bundle
 from lexgate.engine.simulation.kernel import ORGANISATION, Kernel
 from lexgate.engine.simulation.operation_rows import flatten_operation
-from lexgate.engine.simulation.regimes import rule_bits, words_for_rules
+from lexgate.engine.simulation.regimes import (
+    question_bits,
+    rule_bits,
+    rule_reads,
+    words_for_questions,
+    words_for_rules,
+)
 from lexgate.engine.values import MINOR_UNITS, Money
 
 
@@ -21,6 +27,8 @@ def minor(money: Money | None) -> int | None:
 def expected_row(bundle: Bundle, kernel: Kernel, operation: dict[str, Any]) -> dict[str, Any]:
     """What the scalar back end (the API's evaluator) answers, in the kernel's column names."""
     decision = bundle.decide(operation, currency=kernel.currency)
+    facts, _ = bundle.schema.validate(operation)
+    derived, _ = bundle.derivations.apply(facts, decision.as_of)
     row: dict[str, Any] = {
         "status": decision.status,
         "exposure_min_minor": minor(decision.exposure.reporting_min),
@@ -40,6 +48,19 @@ def expected_row(bundle: Bundle, kernel: Kernel, operation: dict[str, Any]) -> d
                 row[f"{name}.{which}" + (f"[{word}]" if word else "")] = sum(
                     1 << (bits[r] % 64) for r in rules if bits[r] // 64 == word
                 )
+        # the missing facts an undetermined rule (or an unknown scope) reads, after derivation
+        checked = bundle.checked.regimes[name]
+        asked = {
+            p for u in regime.undetermined_rules for p in rule_reads(checked.rules[u.rule], checked)
+        }
+        if regime.scope_missing:
+            asked |= {p for a in checked.applies for p in a.facts_read}
+        questions = question_bits(checked)
+        missing = [questions[p] for p in asked if p in questions and derived.get(p) is None]
+        for word in range(words_for_questions(checked)):
+            row[f"{name}.missing" + (f"[{word}]" if word else "")] = sum(
+                1 << (bit % 64) for bit in missing if bit // 64 == word
+            )
         for payer in kernel.payers[name]:
             suffix = "" if payer == ORGANISATION else f"[{payer}]"
             amount = regime.exposure.get(payer)

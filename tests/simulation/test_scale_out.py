@@ -103,7 +103,9 @@ def test_the_reduced_summary_is_the_summary_of_the_collected_rows(
     spec = _spec(mini)
     outcome = _run(mini, partitions.generated(spec, 700), 0, tmp_path / "out")
     assert outcome.result is not None
-    whole = summarise(outcome.result, outcome.currencies, codes=outcome.codes[0])
+    whole = summarise(
+        outcome.result, outcome.currencies, codes=outcome.codes[0], facts=outcome.facts[0]
+    )
     assert outcome.summaries[0] == whole
     exposure = outcome.result["exposure_max_minor"].dropna().to_numpy(np.float64) / 100
     figures = whole["total"]["exposure_max"]

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from lexgate.engine import Bundle, load_bundle
 from lexgate.engine.simulation import runner as sim
-from lexgate.engine.simulation.report import decode_rules
+from lexgate.engine.simulation.report import decode_bits, decode_rules
 from lexgate.engine.simulation.scenarios import parse_distribution, parse_sweep, scenarios
 
 GDPR_MINI = Path(__file__).resolve().parents[2] / "bench" / "gdpr_mini"
@@ -145,6 +145,16 @@ def test_cli_sweep_writes_results_summary_plots_and_report(tmp_path: Path) -> No
     shares = summary["regimes"]["GDPR"]["rules_violated"]
     for rule, share in shares.items():
         assert share == pytest.approx(decoded.map(lambda names, r=rule: r in names).mean())
+    # the facts to ask for: missing, and read by an undetermined rule (or an unknown scope)
+    facts = json.loads((out / "facts.json").read_text())["baseline"]["GDPR"]
+    asked = decode_bits(results, "GDPR.missing", facts)
+    open_rule = results["GDPR.undetermined"].to_numpy() != 0  # denied rows may have one too
+    undetermined = (results["GDPR.status"].astype(str) == "undetermined").to_numpy()
+    assert asked[open_rule | undetermined].map(len).gt(0).all()
+    assert asked[~(open_rule | undetermined)].map(len).eq(0).all()
+    assert "special_category_condition" in facts
+    for fact, share in summary["regimes"]["GDPR"]["facts_missing"].items():
+        assert share == pytest.approx(asked.map(lambda names, f=fact: f in names).mean())
 
 
 def test_cli_reads_jsonl_and_csv(tmp_path: Path) -> None:
