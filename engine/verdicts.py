@@ -151,6 +151,13 @@ def due_date(ctx: Context, anchor: str | None, within: Any) -> dt.date | None:
     return due if isinstance(due, dt.date) else None
 
 
+# Obligations already built, by (rule, clause, if_facts, due date): a decision imposes a dozen,
+# the same ones operation after operation, and building a frozen record costs more than finding
+# it. The clause itself is kept with its obligation, so an id is never mistaken for another's.
+_OWED: dict[tuple[str, int, tuple[str, ...], dt.date | None], tuple[object, Obligation]] = {}
+_OWED_MAX = 4096
+
+
 def owed(
     rule: str,
     source: ir.CheckedObligation | ir.CheckedDuty,
@@ -159,12 +166,21 @@ def owed(
 ) -> Obligation:
     """The obligation an `obligation` clause or an open `duty` imposes on this operation: a duty
     names the facts that would confirm it; `if_facts` marks one owed conditionally."""
-    return Obligation(
+    due = due_date(ctx, source.anchor, source.within)
+    key = (rule, id(source), if_facts, due)
+    known = _OWED.get(key)
+    if known is not None and known[0] is source:
+        return known[1]
+    obligation = Obligation(
         rule=rule,
         text=source.text,
         within=source.within,
         cite=source.cite,
         confirm=source.facts_read if isinstance(source, ir.CheckedDuty) else (),
         if_facts=if_facts,
-        due=due_date(ctx, source.anchor, source.within),
+        due=due,
     )
+    if len(_OWED) >= _OWED_MAX:
+        _OWED.clear()
+    _OWED[key] = (source, obligation)
+    return obligation
