@@ -25,6 +25,7 @@ import datetime as dt
 import json
 import multiprocessing
 import os
+import re
 import statistics
 import time
 from collections.abc import Callable
@@ -130,6 +131,7 @@ def load() -> str:
     return f"load average {one:.1f} (1 min), {five:.1f} (5 min) on {os.cpu_count()} cores"
 
 
+CODE_COLUMN = re.compile(r"\.(violated|undetermined|missing)(\[\d+\])?$")
 SCALE_PARTITION = 50_000  # rows per task in the scale-out runs: 4 tasks at 200k, 20 at 1M
 
 
@@ -274,7 +276,8 @@ def _plain(pool: ProcessPoolExecutor, bundle, pieces) -> tuple[float, dict[str, 
 
 
 def rule_columns_cost(bundle, rows: int, repeats: int) -> None:
-    """What the per-row rule columns cost: the kernel with and without them on the same frame,
+    """What the per-row code columns cost (rules violated and undetermined, facts to ask for):
+    the kernel with and without them on the same frame,
     taking turns; the fastest run of each (the median too)."""
     frame = frame_for(bundle, rows, full_distributions(bundle))
     with_columns, without = Kernel(bundle), Kernel(bundle, rule_columns=False)
@@ -288,10 +291,11 @@ def rule_columns_cost(bundle, rows: int, repeats: int) -> None:
             times[flag].append(time.perf_counter() - start)
     best = {flag: min(values) for flag, values in times.items()}
     median = {flag: statistics.median(values) for flag, values in times.items()}
-    rule_columns = [c for c in result.columns if c.endswith(("violated", "undetermined"))]
+    rule_columns = [c for c in result.columns if CODE_COLUMN.search(c)]
     size = sum(result[c].to_numpy().nbytes for c in rule_columns) / len(frame)
     print(
-        f"per-row rule columns ({len(rule_columns)} columns, {size:.0f} bytes a row; "
+        f"per-row code columns (rules violated / undetermined, facts missing: "
+        f"{len(rule_columns)} columns, {size:.0f} bytes a row; "
         f"{len(frame):,} scenarios): kernel {best[True]:.2f} s with, {best[False]:.2f} s "
         f"without (fastest of {len(times[True])}); cost {best[True] / best[False] - 1:+.1%} "
         f"(medians {median[True]:.2f} s / {median[False]:.2f} s: "
