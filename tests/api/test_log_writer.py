@@ -236,3 +236,32 @@ def test_a_cancelled_append_leaves_the_others_their_own_answers(tmp_path: Path) 
             f"dec-{n:05d}" for n in range(1, 9) if n != 4
         ]
         assert log.count() == 8  # the cancelled one had reached the writer: it is logged
+
+
+def test_serve_with_two_workers_logs_through_writer_processes(tmp_path: Path) -> None:
+    """`serve --workers 2`: decisions from both workers land in one verifiable chain, each
+    worker has its writer, and none is left once the server stops."""
+    import httpx
+    from lexgate.api.testing import ServerProcess, shipped_policies
+
+    psutil = pytest.importorskip("psutil")  # installed with dask[distributed]
+
+    operation = {"operation": {"legal_basis": "none", "controller": {"establishments": ["DE"]}}}
+    log_path = tmp_path / "var" / "lexgate.db"
+    with ServerProcess(tmp_path, policies=shipped_policies(), args=("--workers", "2")) as server:
+        assert server.process is not None
+        headers = {"Authorization": f"Bearer {server.admin_key}"}
+        ids = []
+        for _ in range(12):  # a new connection each: either worker may take it
+            answer = httpx.post(f"{server.url}/v1/decisions", json=operation, headers=headers)
+            assert answer.status_code == 200, answer.text
+            assert answer.json()["log"]["seq"] >= 1
+            ids.append(answer.json()["decision_id"])
+        found = httpx.get(f"{server.url}/v1/decisions/{ids[-1]}", headers=headers)
+        assert found.status_code == 200 and found.json()["decision_id"] == ids[-1]
+        tree = psutil.Process(server.process.pid).children(recursive=True)
+        writers = [p for p in tree if "writer_child" in " ".join(p.cmdline())]
+        assert len(writers) == 2
+    wait_until(lambda: not any(alive(p.pid) for p in writers))
+    result = open_decision_log(f"sqlite:///{log_path}").verify()
+    assert result.ok and result.entries_checked >= 12, result.reason
