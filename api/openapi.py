@@ -100,7 +100,9 @@ def build_openapi(
         operation["examples"] = [EXAMPLE_OPERATION]
         components["Operation"] = operation
         # a profile's groups are subsets of the operation's: their own names (Profile…)
-        profile = loaded.bundle.schema.profile_json_schema("#/components/schemas/Profile{model}")
+        profile = loaded.bundle.schema.profile_json_schema(
+            "#/components/schemas/Profile{model}", sorted(loaded.bundle.internal_regimes)
+        )
         components.update(
             {f"Profile{name}": body for name, body in profile.pop("$defs", {}).items()}
         )

@@ -258,10 +258,14 @@ class Bundle:
         """Validate a profile's JSON against this bundle's vocabulary (engine/profiles.py)."""
         from .profiles import load_profile
 
-        internal = frozenset(
+        return load_profile(self.schema, data, profile_id, version, self.internal_regimes)
+
+    @property
+    def internal_regimes(self) -> frozenset[str]:
+        """The regimes of `kind internal`: off unless a profile enables them."""
+        return frozenset(
             n for n, r in self.checked.regimes.items() if r.kind == RegimeKind.INTERNAL
         )
-        return load_profile(self.schema, data, profile_id, version, internal)
 
     def decide_facts(
         self,

@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Annotated, Any, Literal
@@ -349,18 +349,24 @@ class OperationSchema:
     def json_schema(self) -> dict[str, Any]:
         return self.model.model_json_schema()
 
-    def profile_json_schema(self, ref_template: str = "#/$defs/{model}") -> dict[str, Any]:
+    def profile_json_schema(
+        self, ref_template: str = "#/$defs/{model}", internal: Sequence[str] = ()
+    ) -> dict[str, Any]:
         """The JSON Schema of an organisation profile: the operation's shape with only the
-        organisation facts (policies/common/levels.policy), and no `as_of`."""
+        organisation facts (policies/common/levels.policy), and no `as_of`. `internal`: the
+        bundle's internal regimes, the only names `enable` accepts (so a client reading the
+        schema cannot send one the service refuses)."""
         organisation = self.vocabulary.organisation
         facts = [f for f in self.vocabulary.facts.values() if f.path in organisation]
         model = self._group_model("Profile", "", facts, self.record_models)
         schema = model.model_json_schema(ref_template=ref_template)
         schema.get("properties", {}).pop("as_of", None)
+        names = sorted(internal)
         schema.setdefault("properties", {})["enable"] = {
             "type": "array",
-            "items": {"type": "string", "maxLength": 64},
-            "maxItems": 16,
+            # no internal regime in the bundle: only the empty list (an empty enum is invalid)
+            "items": {"type": "string", "enum": names} if names else {"type": "string"},
+            "maxItems": 16 if names else 0,
             "description": "internal regimes (`kind internal`) to run for this organisation",
         }
         return schema
