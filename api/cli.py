@@ -8,13 +8,10 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 
+from .cli_support import err, out, settings_from, verified
 from .log_export import log_export, log_report
 from .settings import Settings, ensure_sqlite_parent
-
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 LogOption = Annotated[
     str | None,
@@ -31,14 +28,6 @@ KeysOption = Annotated[
         "--keys", help="API key store (default: the decision log's database).", show_default=False
     ),
 ]
-
-
-def _settings(**given: Any) -> Settings:
-    try:
-        return Settings(**{name: value for name, value in given.items() if value is not None})
-    except ValueError as error:
-        err.print(f"[bold red]error:[/] {error}")
-        raise typer.Exit(2) from None
 
 
 def _help(name: str, text: str | None = None) -> str:
@@ -100,7 +89,7 @@ def serve(
     from .policies import prepare
     from .server import PortInUse, claim_port
 
-    settings = _settings(
+    settings = settings_from(
         policies=policies,
         host=host,
         port=port,
@@ -258,7 +247,7 @@ keys_app = typer.Typer(help="Create, list and revoke API keys.", no_args_is_help
 def _key_store(keys: str | None, log: str | None) -> Any:
     from .keys import open_key_store
 
-    url = _settings(keys_url=keys, log_url=log).resolved_keys_url
+    url = settings_from(keys_url=keys, log_url=log).resolved_keys_url
     ensure_sqlite_parent(url)
     return open_key_store(url)
 
@@ -326,7 +315,7 @@ log_app = typer.Typer(help="Verify and export the decision log.", no_args_is_hel
 def _open_log(log: str | None) -> Any:
     from .decision_log import open_decision_log, parse_store_url
 
-    settings = _settings(log_url=log)
+    settings = settings_from(log_url=log)
     if not settings.log_enabled:
         err.print("[bold red]error:[/] --log none has no log to read")
         raise typer.Exit(2)
@@ -355,37 +344,6 @@ SigningKeyOption = Annotated[
         "var/log-signing-key for PostgreSQL; env: LEXGATE_SIGNING_KEY).",
     ),
 ]
-
-
-def _trusted_key(settings: Settings, public_key: str | None) -> str | None:
-    from .decision_log.checkpoints import KeyFileError, public_key_from
-
-    try:
-        if public_key is not None:
-            return public_key_from(public_key)
-        path = settings.resolved_signing_key
-        return public_key_from(str(path)) if path.exists() else None
-    except KeyFileError as error:
-        err.print(f"[bold red]error:[/] {error}")
-        raise typer.Exit(2) from None
-
-
-def _verified(log: str | None, public_key: str | None, signing_key: Path | None) -> Any:
-    """(snapshot context, chain result) for the log, read-only; exits 2 if there is no log."""
-    from .decision_log.verify import LogUnavailable, read_only, verify_snapshot
-
-    settings = _settings(log_url=log, signing_key=signing_key)
-    if not settings.log_enabled:
-        err.print("[bold red]error:[/] --log none has no log to read")
-        raise typer.Exit(2)
-    trusted = _trusted_key(settings, public_key)
-    try:
-        context = read_only(settings.log_url)
-        snapshot = context.__enter__()
-    except LogUnavailable as error:
-        err.print(f"[bold red]error:[/] {error}")
-        raise typer.Exit(2) from None
-    return context, snapshot, verify_snapshot(snapshot, trusted)
 
 
 def _report_fault(result: Any) -> None:
@@ -431,7 +389,7 @@ def log_verify(
     missing or reordered entry (exit 1)."""
     from .decision_log.verify import find_entry
 
-    context, snapshot, result = _verified(log, public_key, signing_key)
+    context, snapshot, result = verified(log, public_key, signing_key)
     try:
         if not result.ok:
             _report_fault(result)
@@ -464,7 +422,7 @@ def log_verify_receipt(
     the intact chain, unchanged (exit 1 if not)."""
     from .decision_log.verify import entry_hash_at
 
-    context, snapshot, result = _verified(log, public_key, signing_key)
+    context, snapshot, result = verified(log, public_key, signing_key)
     try:
         if not result.ok:
             _report_fault(result)
@@ -491,7 +449,7 @@ def log_checkpoint(log: LogOption = None, signing_key: SigningKeyOption = None) 
     from .decision_log import load_signer
     from .decision_log.checkpoints import KeyFileError
 
-    settings = _settings(log_url=log, signing_key=signing_key)
+    settings = settings_from(log_url=log, signing_key=signing_key)
     try:
         signer = load_signer(settings.resolved_signing_key)
     except KeyFileError as error:

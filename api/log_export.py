@@ -25,6 +25,7 @@ from typing import IO, Annotated, Any
 
 import typer
 
+from .cli_support import err, out, verified
 from .decision_log.chain import canonical_json
 from .decision_log.query import LogFilter, QueryError, log_time, scan
 from .decision_log.terms import summary_of
@@ -251,9 +252,7 @@ BundleOpt = Annotated[str | None, typer.Option("--bundle", help="Decisions of th
 
 
 def _verified_snapshot(log: str | None, public_key: str | None, signing_key: Path | None) -> Any:
-    from .cli import _verified  # the same read-only snapshot and trusted key as `log verify`
-
-    return _verified(log, public_key, signing_key)
+    return verified(log, public_key, signing_key)  # as `log verify` reads it
 
 
 def log_export(
@@ -282,8 +281,6 @@ def log_export(
     ] = None,
 ) -> None:
     """Export entries (filtered) with the verification of the chain segment they cover."""
-    from .cli import err
-
     where = log_filter(since, until, status, regime, rule, profile, bundle)
     target = None if str(output) == "-" else output
     if target is not None and target.suffix.lower() not in FORMATS:
@@ -319,7 +316,6 @@ def log_report(
     ] = None,
 ) -> None:
     """An HTML summary: decisions per status and regime, per day; the chain's verification."""
-    from .cli import out
     from .log_report import render_report
 
     where = log_filter(since, until, None, regime, None, None, None)
