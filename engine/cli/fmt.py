@@ -21,7 +21,6 @@ from typing import Annotated
 import typer
 
 from ..diagnostics import PolicyError
-from ..formatter import format_source
 from .common import EXIT_POLICY, EXIT_USAGE, err, fail, out, print_diagnostics
 
 MAX_FILE_BYTES = 8 * 1024 * 1024  # larger than any policy file; refuse rather than hang
@@ -75,6 +74,10 @@ def fmt(
     ] = False,
 ) -> None:
     """Format policy files in the one canonical layout, keeping every comment."""
+    # here, not at the top: the formatter brings Lark, which `lexgate eval` with a cached bundle
+    # never needs (every command's module is imported at each start; issue 16)
+    from ..formatter import format_source
+
     targets = paths or [Path("policies")]
     if targets == [Path("-")]:
         text = sys.stdin.read(MAX_FILE_BYTES + 1)

@@ -14,7 +14,6 @@ import typer
 
 from .. import ir
 from ..bundle import find_policy_root
-from ..parser import parse_module
 from .common import EXIT_POLICY, EXIT_USAGE, fail, load, print_diagnostics
 
 
@@ -33,6 +32,8 @@ def inspect(
     except OSError as error:
         fail(EXIT_USAGE, f"cannot read `{file}`: {error.strerror}")
     if stage is Stage.ast:
+        from ..parser import parse_module  # Lark: only for this stage (issue 16, cold start)
+
         module, diagnostics = parse_module(text, str(file))
         if diagnostics:
             print_diagnostics(diagnostics, {str(file): text})
