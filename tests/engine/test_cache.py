@@ -185,3 +185,19 @@ def test_with_the_cache_off_nothing_is_hashed_or_written(
     monkeypatch.setattr(engine_cache, "engine_fingerprint", refuse)
     assert load_sources(SOURCES).decide({"a": True}).regimes["X"].status == "denied"
     assert not cache_dir.exists() or not list(cache_dir.iterdir())
+
+
+def test_the_cli_starting_an_engine_command_imports_neither_lark_nor_the_service() -> None:
+    """Every `lexgate` run imports the CLI: for `lexgate eval` (a cached bundle) neither the
+    parser nor the decision service's modules are needed, and neither is imported."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys; sys.argv = ['lexgate', 'eval', '--help']\n"
+        "import lexgate.engine.cli\n"
+        "print(' '.join(m for m in ('lark', 'lexgate.api', 'numpy', 'pandas') "
+        "if m in sys.modules))"
+    )
+    run = subprocess.run([sys.executable, "-c", script], check=True, capture_output=True)
+    assert run.stdout.decode().strip() == ""
