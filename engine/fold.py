@@ -16,6 +16,7 @@ from typing import Any
 from . import ir
 from .compiler import Compiler, Context
 from .ir import OpCode
+from .types import ERROR
 from .values import UNKNOWN, ExchangeRates
 
 _NOT_FOLDED = frozenset({OpCode.AS_OF, OpCode.KNOWN, OpCode.MISSING, OpCode.CONVERT})
@@ -31,7 +32,13 @@ def fold(node: ir.Node) -> ir.Node:
     """`node` with every constant operator replaced by its value (bottom-up)."""
     if isinstance(node, ir.Op):
         args = tuple(fold(a) for a in node.args)
-        if node.op not in _NOT_FOLDED and args and all(isinstance(a, ir.Const) for a in args):
+        # A poisoned operand (an expression that already has its diagnostic, e.g. a declaration
+        # left out after a syntax error) has no value: leave the operator for the error to stop.
+        if (
+            node.op not in _NOT_FOLDED
+            and args
+            and all(isinstance(a, ir.Const) and a.type != ERROR for a in args)
+        ):
             value = constant_value(dataclasses.replace(node, args=args))
             if value is not UNKNOWN:
                 return ir.Const(node.type, node.span, value)

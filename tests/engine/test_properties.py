@@ -181,3 +181,19 @@ def test_valid_explicit_consent_never_raises_art9_exposure(
     before, after = gdpr_max(operation), gdpr_max(with_consent)
     if before is not None and after is not None:
         assert after <= before
+
+
+def test_a_constant_comparison_with_an_unknown_name_is_a_diagnostic() -> None:
+    """Found by the damaged-policies property: `0 hours <= <unknown name>` had both operands
+    constant (the unknown name a poisoned constant), and folding it crashed the checker."""
+    name = "policies/common/vocabulary_gdpr.policy"
+    broken = SOURCES[name].replace(
+        "if breach.hours_to_authority >= 0 hours", "if 0 hours <= hours_to_authorit", 1
+    )
+    assert broken != SOURCES[name]
+    try:
+        load_sources({**SOURCES, name: broken})
+    except PolicyError as error:
+        assert [d.code for d in error.diagnostics] == ["E0101"]
+    else:
+        raise AssertionError("the unknown name was accepted")
