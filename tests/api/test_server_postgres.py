@@ -52,6 +52,7 @@ def test_server_on_postgresql(postgres_server: PostgresServer, tmp_path: Path) -
         capture_output=True,
         text=True,
         check=False,
+        cwd=tmp_path,  # the servers' var/ (the signing key), not whatever the checkout holds
     )
     assert verified.returncode == 0, verified.stderr
     assert "ok: 6 entries" in verified.stdout

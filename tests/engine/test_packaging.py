@@ -36,7 +36,7 @@ def test_pip_install_puts_nothing_at_the_top_but_lexgate(tmp_path: Path) -> None
     # The installed copy works on its own: the CLI's entry point and the grammar resolve there.
     probe = (
         "import lexgate.engine.cli, lexgate.engine.parser as p; "
-        "assert p.__file__.startswith(%r); print('ok')" % str(target)
+        f"assert p.__file__.startswith({str(target)!r}); print('ok')"
     )
     out = subprocess.run(
         [sys.executable, "-c", probe],
