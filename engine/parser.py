@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -77,24 +76,31 @@ def _declaration_start() -> re.Pattern[str]:
 _DECLARED_NAME = re.compile(r"^[a-z]+\s+(?:facts\s+)?([A-Za-z_][A-Za-z0-9_.]*)")
 
 
+# Lark's options for the policy grammar (also what the shipped tables record: grammar_tables.py).
+LARK_OPTIONS: dict[str, Any] = {
+    "parser": "lalr",
+    "lexer": "contextual",
+    "propagate_positions": True,
+    "strict": True,
+    "maybe_placeholders": True,
+}
+
+
 @cache
 def _lark() -> Lark:
     """The parser. Building its LALR tables (and strict mode's collision checks) takes most of a
-    cold start, so Lark caches them (its `cache` option) in lexgate's cache directory — private to
-    the user (0700), keyed by the grammar and Lark's options and version, rebuilt when stale or
-    unreadable; LEXGATE_CACHE_DIR overrides the place, LEXGATE_NO_CACHE=1 turns it off."""
-    grammar = (
-        resources.files(__package__ or "lexgate.engine")
-        .joinpath("grammar.lark")
-        .read_text(encoding="utf-8")
-    )
-    options: dict[str, Any] = {
-        "parser": "lalr",
-        "lexer": "contextual",
-        "propagate_positions": True,
-        "strict": True,
-        "maybe_placeholders": True,
-    }
+    cold start, so the package ships them, built from this very grammar (grammar_tables.py);
+    when they don't match this installation (another Lark), Lark caches the tables it builds
+    (its `cache` option) in lexgate's cache directory — private to the user (0700), keyed by the
+    grammar and Lark's options and version, rebuilt when stale or unreadable;
+    LEXGATE_CACHE_DIR overrides the place, LEXGATE_NO_CACHE=1 turns that cache off."""
+    from .grammar_tables import grammar_text, shipped_parser
+
+    grammar = grammar_text()
+    shipped = shipped_parser(grammar, LARK_OPTIONS)
+    if shipped is not None:
+        return shipped
+    options = dict(LARK_OPTIONS)
     cache = _cache_file()
     if cache is not None:
         options["cache"] = str(cache)

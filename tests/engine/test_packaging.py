@@ -32,6 +32,7 @@ def test_pip_install_puts_nothing_at_the_top_but_lexgate(tmp_path: Path) -> None
     top = {p.name for p in target.iterdir() if not p.name.endswith((".dist-info", "bin"))}
     assert top == {"lexgate"}
     assert (target / "lexgate" / "engine" / "grammar.lark").is_file()
+    assert (target / "lexgate" / "engine" / "grammar.tables").is_file()  # shipped parser tables
     assert not (target / "lexgate" / "__init__.py").exists()  # a namespace package
     # The installed copy works on its own: the CLI's entry point and the grammar resolve there.
     probe = (
