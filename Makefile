@@ -25,6 +25,7 @@ test: $(STAMP)
 	$(BIN)/ruff format --check engine api client tests bench
 	$(BIN)/mypy --strict engine client
 	$(BIN)/lexgate check policies
+	$(BIN)/lexgate fmt --check policies
 	$(BIN)/lexgate test policies
 	$(BIN)/pytest -q -n auto
 
