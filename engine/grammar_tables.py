@@ -25,6 +25,15 @@ import lark
 from lark import Lark
 
 PACKAGE = __package__ or "lexgate.engine"
+
+# Lark's options for the policy grammar (engine/parser.py builds with them; the record says them).
+LARK_OPTIONS: dict[str, Any] = {
+    "parser": "lalr",
+    "lexer": "contextual",
+    "propagate_positions": True,
+    "strict": True,
+    "maybe_placeholders": True,
+}
 TABLES = "grammar.tables"
 RECORD = "grammar.tables.json"
 
@@ -74,7 +83,5 @@ def write_shipped(options: dict[str, Any]) -> None:
 
 
 if __name__ == "__main__":  # python -m lexgate.engine.grammar_tables
-    from .parser import LARK_OPTIONS
-
     write_shipped(LARK_OPTIONS)
     print(f"wrote {TABLES} and {RECORD} for Lark {lark.__version__}")

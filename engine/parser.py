@@ -76,16 +76,6 @@ def _declaration_start() -> re.Pattern[str]:
 _DECLARED_NAME = re.compile(r"^[a-z]+\s+(?:facts\s+)?([A-Za-z_][A-Za-z0-9_.]*)")
 
 
-# Lark's options for the policy grammar (also what the shipped tables record: grammar_tables.py).
-LARK_OPTIONS: dict[str, Any] = {
-    "parser": "lalr",
-    "lexer": "contextual",
-    "propagate_positions": True,
-    "strict": True,
-    "maybe_placeholders": True,
-}
-
-
 @cache
 def _lark() -> Lark:
     """The parser. Building its LALR tables (and strict mode's collision checks) takes most of a
@@ -94,7 +84,7 @@ def _lark() -> Lark:
     (its `cache` option) in lexgate's cache directory — private to the user (0700), keyed by the
     grammar and Lark's options and version, rebuilt when stale or unreadable;
     LEXGATE_CACHE_DIR overrides the place, LEXGATE_NO_CACHE=1 turns that cache off."""
-    from .grammar_tables import grammar_text, shipped_parser
+    from .grammar_tables import LARK_OPTIONS, grammar_text, shipped_parser
 
     grammar = grammar_text()
     shipped = shipped_parser(grammar, LARK_OPTIONS)

@@ -9,7 +9,7 @@ import lark
 import pytest
 from lark import Lark
 from lexgate.engine import grammar_tables
-from lexgate.engine.parser import LARK_OPTIONS
+from lexgate.engine.grammar_tables import LARK_OPTIONS
 
 from tests.conftest import POLICIES
 
