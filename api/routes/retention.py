@@ -13,8 +13,8 @@ from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from lexgate.engine.retention import RecordTableError, encode_records, evaluate_table
 from lexgate.engine.retention.table import record_fields, records_from_rows
 from lexgate.engine.types import SetType
-from lexgate.engine.vocabulary import FieldError
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from lexgate.engine.vocabulary import DateValue, FieldError
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints
 
 from ..deps import StateDep, require
 from ..errors import ApiError
@@ -42,18 +42,20 @@ class CustomerRecord(BaseModel):
     id: Annotated[str, StringConstraints(min_length=1, max_length=128)]
     categories: list[Member] | None = Field(None, max_length=64)
     purposes: list[Member] | None = Field(None, max_length=64)
-    collected: dt.date | None = None
-    last_interaction: dt.date | None = None
-    contract_ended: bool | None = None
-    contract_end: dt.date | None = None
-    consent_withdrawn: bool | None = None
-    consent_withdrawn_on: dt.date | None = None
-    legal_hold: bool | None = None
+    # ISO dates and JSON booleans only, as in an operation: pydantic's lax mode would take a
+    # number as a Unix time and 1 or "yes" as true, a silently wrong answer
+    collected: DateValue | None = None
+    last_interaction: DateValue | None = None
+    contract_ended: StrictBool | None = None
+    contract_end: DateValue | None = None
+    consent_withdrawn: StrictBool | None = None
+    consent_withdrawn_on: DateValue | None = None
+    legal_hold: StrictBool | None = None
 
 
 class RetentionRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    as_of: dt.date | None = Field(None, description="the date to judge on (default: today)")
+    as_of: DateValue | None = Field(None, description="the date to judge on (default: today)")
     records: list[CustomerRecord] = Field(min_length=1, max_length=MAX_RECORDS)
 
 
