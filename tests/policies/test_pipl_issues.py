@@ -84,7 +84,7 @@ def test_statutory_duty_export_is_allowed_from_2025(bundle: Bundle) -> None:
         transfers=[
             {
                 "destination": "US",
-                "mechanism": "none",
+                "cn_mechanism": "none",
                 "subjects": 200000,
                 "sensitive_subjects": 0,
                 "important_data": False,
