@@ -107,6 +107,15 @@ class ExposureLineOut(BaseModel):
     notes: list[str]
 
 
+class ExceptionNotAppliedOut(BaseModel):
+    model_config = _OPEN
+    exception: str
+    title: str
+    cite: str | None
+    missing: list[str] = Field(description="facts the exception reads that were not stated")
+    notes: list[str]
+
+
 class ViolationOut(BaseModel):
     model_config = _OPEN
     rule: str
@@ -115,6 +124,11 @@ class ViolationOut(BaseModel):
     exposure: list[ExposureLineOut]
     facts: dict[str, Any] = Field(description="facts the rule read (null = missing)")
     notes: list[str]
+    exceptions_not_applied: list[ExceptionNotAppliedOut] = Field(
+        default_factory=list,
+        description="exceptions that did not excuse the violation while facts they read were not"
+        " stated (e.g. a defence not invoked): stating them may change the answer",
+    )
 
 
 class ObligationOut(BaseModel):

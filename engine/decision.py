@@ -149,6 +149,9 @@ class Violation:
     facts: dict[str, Any]  # the facts the rule read, with their values (None = missing)
     notes: tuple[str, ...] = ()
     severity: str | None = None  # an internal rule's weight (it has no fine)
+    # exceptions of the rule that did not apply while reading facts the operation does not
+    # state (a defence the caller has not invoked, gated by `is known`): named, never silent
+    exceptions_not_applied: tuple[ExceptionNotApplied, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         data = {
@@ -158,10 +161,32 @@ class Violation:
             "exposure": [e.to_dict() for e in self.exposure],
             "facts": {path: to_json_value(value) for path, value in self.facts.items()},
             "notes": list(self.notes),
+            "exceptions_not_applied": [e.to_dict() for e in self.exceptions_not_applied],
         }
         if self.severity is not None:
             data["severity"] = self.severity
         return data
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ExceptionNotApplied:
+    """An exception that did not excuse a violation while a fact it reads was not stated:
+    stating it (e.g. the defence the controller relies on) may change the answer."""
+
+    exception: str
+    title: str
+    cite: str | None
+    missing: tuple[str, ...]
+    notes: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "exception": self.exception,
+            "title": self.title,
+            "cite": self.cite,
+            "missing": list(self.missing),
+            "notes": list(self.notes),
+        }
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

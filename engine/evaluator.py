@@ -48,6 +48,8 @@ from .verdicts import (
     _VIOLATED,
     Verdict,
     _exception_obligations,
+    exceptions_not_applied,
+    facts_of,
     finite_reads,
     joined,
     owed,
@@ -576,9 +578,12 @@ class CompiledRegime:
             title=rule.title,
             cite=rule.cite,
             exposure=lines,
-            facts=_facts_of(rule.facts_read, facts),
+            facts=facts_of(rule.facts_read, facts),
             notes=rule.notes,
             severity=rule.severity,
+            exceptions_not_applied=exceptions_not_applied(
+                rule, {n: self.rules[n].rule for n in rule.exceptions}, facts
+            ),
         )
 
     def _decision(self, status: Status, reasons: tuple[str, ...]) -> RegimeDecision:
@@ -610,19 +615,8 @@ class CompiledRegime:
             title=rule.title,
             cite=rule.cite,
             outcome=outcome,
-            facts=_facts_of(rule.facts_read, facts),
+            facts=facts_of(rule.facts_read, facts),
             missing=missing,
             exceptions=excepted,
             note=note,
         )
-
-
-def _facts_of(paths: tuple[str, ...], facts: Mapping[str, Any]) -> dict[str, Any]:
-    """The facts a rule read and their values (None: missing; made JSON-ready only when the
-    decision is serialised). List fields show the whole list."""
-    shown: dict[str, Any] = {}
-    for path in paths:
-        key = path.split("[]")[0]
-        if key not in shown:
-            shown[key] = facts.get(key)
-    return shown

@@ -8,14 +8,14 @@ over completions of the missing facts, and the vectorised back end mirrors the s
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from enum import StrEnum
 from typing import Any
 
 from . import ir
 from .compiler import Context, shift_date
 from .completion import BUDGET, UNDECIDED, Settled
-from .decision import Obligation, Outcome
+from .decision import ExceptionNotApplied, Obligation, Outcome
 
 
 class VerdictKind(StrEnum):
@@ -184,3 +184,39 @@ def owed(
         _OWED.clear()
     _OWED[key] = (source, obligation)
     return obligation
+
+
+def facts_of(paths: tuple[str, ...], facts: Mapping[str, Any]) -> dict[str, Any]:
+    """The facts a rule read and their values (None: missing; made JSON-ready only when the
+    decision is serialised). List fields show the whole list."""
+    shown: dict[str, Any] = {}
+    for path in paths:
+        key = path.split("[]")[0]
+        if key not in shown:
+            shown[key] = facts.get(key)
+    return shown
+
+
+def exceptions_not_applied(
+    rule: ir.CheckedRule, exceptions: Mapping[str, ir.CheckedRule], facts: Mapping[str, Any]
+) -> tuple[ExceptionNotApplied, ...]:
+    """The violated rule's exceptions that read facts the operation does not state. A violation
+    stands only when no exception applies, so such an exception evaluated false without them: a
+    defence gated by `is known` (GDPR Art. 13(4)/14(5)) that the caller has not invoked. Naming
+    it and the missing facts keeps the gate from passing in silence."""
+    found = []
+    for name in rule.exceptions:
+        exception = exceptions[name]
+        read = facts_of(exception.facts_read, facts)
+        missing = tuple(sorted(path for path, value in read.items() if value is None))
+        if missing:
+            found.append(
+                ExceptionNotApplied(
+                    exception=name,
+                    title=exception.title,
+                    cite=exception.cite,
+                    missing=missing,
+                    notes=exception.notes,
+                )
+            )
+    return tuple(found)

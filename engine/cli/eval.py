@@ -196,6 +196,11 @@ def _print_regime(regime: RegimeDecision, explain: bool) -> None:
                     out.print(f"        [dim]note: {note}[/]")
             if line.missing:
                 out.print(f"      [yellow]the amount waits for:[/] {', '.join(line.missing)}")
+        for exception in violation.exceptions_not_applied:
+            out.print(
+                f"      [yellow]exception not applied[/] {exception.title}"
+                f"  [dim]({exception.cite})[/]: not stated: {', '.join(exception.missing)}"
+            )
     for obligation in regime.obligations:
         within = f" within {obligation.within}" if obligation.within else ""
         if obligation.due is not None:

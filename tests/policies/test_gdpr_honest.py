@@ -69,6 +69,42 @@ def test_notice_not_provided_source_unknown_is_denied_under_arts_13_14(bundle: B
     assert "information_content" not in _violated(gdpr)
 
 
+def test_a_defence_not_invoked_is_named_on_the_violation(bundle: Bundle) -> None:
+    """House rule on `is known`: the Art. 13(4)/14(5) exceptions apply only when the controller
+    invokes one (`notice.exception is known`). Not invoked, the violation stands, and it names
+    each exception not applied with the facts that were not stated, so the gate is not silent."""
+    gdpr = _gdpr(bundle, _simple(notice={"provided": False}))
+    (violation,) = [v for v in gdpr.violations if v.rule == "information_to_subjects"]
+    not_applied = {e.exception: e for e in violation.exceptions_not_applied}
+    assert set(not_applied) == {
+        "notice_already_informed",
+        "notice_disproportionate_effort",
+        "notice_required_by_law",
+        "notice_professional_secrecy",
+    }
+    assert not_applied["notice_already_informed"].missing == ("notice.exception",)
+    assert not_applied["notice_already_informed"].cite == "Art. 13(4); Art. 14(5)(a)"
+    assert "not invoked" in not_applied["notice_already_informed"].notes[0]
+    shown = violation.to_dict()["exceptions_not_applied"]
+    assert shown[0]["missing"] and shown[0]["exception"] in not_applied
+    # invoked (and not applicable: the data came from the subject), nothing is left unstated
+    stated = _merge(
+        _simple(),
+        {
+            "notice": {
+                "provided": False,
+                "exception": "professional_secrecy",
+                "made_public": False,
+            },
+            "processing": {"collected_from_subject": True},
+        },
+    )
+    (violation,) = [
+        v for v in _gdpr(bundle, stated).violations if v.rule == "information_to_subjects"
+    ]
+    assert violation.exceptions_not_applied == ()
+
+
 def test_art_14_5_exception_turns_on_the_collection_source(bundle: Bundle) -> None:
     """Arts 13(4)/14(5): (c)-(d) exist only in Art. 14, so with the source unknown the rule is
     undetermined; with the data not from the subject the exception applies."""
